@@ -1,0 +1,64 @@
+"""The typed errors the client raises. A UI switches on the class; messages never hold secrets."""
+
+from __future__ import annotations
+
+
+class OzError(Exception):
+    """Base of every error the API client raises."""
+
+    #: Exit code for the CLI (documented in README).
+    exit_code = 1
+
+    def __init__(self, message: str, *, may_have_succeeded: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        #: True when a non-idempotent call (create) failed after the request may have reached the
+        #: server: the key may exist, and a refresh will tell.
+        self.may_have_succeeded = may_have_succeeded
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class AuthenticationError(OzError):
+    """401, or the server said the credential is missing, revoked, expired or malformed."""
+
+    exit_code = 3
+
+
+class PermissionDeniedError(OzError):
+    """403: the credential is valid but may not do this."""
+
+
+class NotFoundError(OzError):
+    """404, or a key that does not exist."""
+
+    exit_code = 4
+
+
+class RateLimitedError(OzError):
+    """429. `retry_after` is the server's Retry-After in seconds, when it sent one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: bool) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(OzError):
+    """5xx."""
+
+    def __init__(self, message: str, *, status_code: int, **kw: bool) -> None:
+        super().__init__(message, **kw)
+        self.status_code = status_code
+
+
+class NetworkError(OzError):
+    """The server could not be reached or did not answer in time (connect, DNS, timeout)."""
+
+
+class ProtocolError(OzError):
+    """The answer is not what the protocol promises: not JSON, GraphQL `errors`, wrong shape."""
+
+
+class UserFacingError(OzError):
+    """The server's own message for the user (`UserFacingError` result), shown as is."""

@@ -1,0 +1,192 @@
+"""Typed, immutable models of Warp's API key objects (no Textual, no I/O)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+Clock = Callable[[], datetime]
+"""Returns the current time as an aware UTC datetime. Injected wherever "now" matters."""
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+DEFAULT_KEY_NAME = "Warp API Key"
+MAX_KEY_NAME_LENGTH = 100
+
+
+class KeyScope(str, enum.Enum):
+    """Who a key acts as; the wire's `ownerType` plus `agentInfo`."""
+
+    PERSONAL = "Personal"
+    TEAM = "Team"
+    AGENT = "Agent"
+
+
+class KeyType(str, enum.Enum):
+    """What the create dialog offers. Expressed on the wire by which id is set."""
+
+    PERSONAL = "Personal"
+    TEAM = "Team"
+
+
+class OwnerType(str, enum.Enum):
+    USER = "User"
+    TEAM = "Team"
+
+
+class Expiration(enum.Enum):
+    """The expiration choices of Warp's create dialog, in its order.
+
+    Not an enum on the wire: the client turns a choice into `expiresAt = now + N days`.
+    """
+
+    DAYS_90 = ("90d", "90 days", 90)
+    DAYS_30 = ("30d", "30 days", 30)
+    DAY_1 = ("1d", "1 day", 1)
+    NEVER = ("never", "Never", None)
+
+    def __init__(self, code: str, label: str, days: int | None) -> None:
+        self.code = code
+        self.label = label
+        self.days = days
+
+    def expires_at(self, now: datetime) -> datetime | None:
+        return None if self.days is None else now + timedelta(days=self.days)
+
+    @classmethod
+    def from_code(cls, code: str) -> Expiration:
+        for choice in cls:
+            if choice.code == code:
+                return choice
+        raise ValueError(
+            f"unknown expiration {code!r}; choose one of " + ", ".join(c.code for c in cls)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """One key as listed: never holds the secret, only its last four characters."""
+
+    uid: str
+    name: str
+    key_suffix: str
+    scope: KeyScope
+    created_at: datetime
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    agent_name: str | None = None
+
+    @property
+    def masked(self) -> str:
+        return f"wk-**{self.key_suffix}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of `oz api-key list --output-format json` items."""
+        return {
+            "uid": self.uid,
+            "name": self.name,
+            "key_suffix": self.key_suffix,
+            "scope": self.scope.value,
+            "created_at": _iso(self.created_at),
+            "last_used_at": _iso(self.last_used_at),
+            "expires_at": _iso(self.expires_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    """The answer to a create: the listed key plus the raw secret, shown once."""
+
+    api_key: ApiKey
+    raw_key: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"CreatedKey(api_key={self.api_key!r}, raw_key='{self.api_key.masked}')"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"raw_api_key": self.raw_key, "api_key": self.api_key.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    uid: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    uid: str
+    name: str
+    teams: tuple[Team, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Who the credential acts as (`user` query)."""
+
+    uid: str
+    display_name: str | None
+    email: str | None
+    workspaces: tuple[Workspace, ...] = ()
+    api_key_owner_type: OwnerType | None = None
+    principal_type: str = "USER"
+
+    @property
+    def teams(self) -> tuple[Team, ...]:
+        return tuple(team for ws in self.workspaces for team in ws.teams)
+
+    @property
+    def label(self) -> str:
+        return self.email or self.display_name or self.uid
+
+    @property
+    def credential_kind(self) -> str:
+        """How the request was authenticated: a personal key, a team key, or a session."""
+        if self.api_key_owner_type is OwnerType.USER:
+            return "personal key"
+        if self.api_key_owner_type is OwnerType.TEAM:
+            return "team key"
+        return "session"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "display_name": self.display_name,
+            "email": self.email,
+            "principal_type": self.principal_type,
+            "api_key_owner_type": (
+                self.api_key_owner_type.value if self.api_key_owner_type else None
+            ),
+            "workspaces": [
+                {
+                    "uid": ws.uid,
+                    "name": ws.name,
+                    "teams": [{"uid": t.uid, "name": t.name} for t in ws.teams],
+                }
+                for ws in self.workspaces
+            ],
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, as `Time` is sent on the wire."""
+    return _iso(value)  # type: ignore[return-value]
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC 3339 `Time`; naive values are rejected, not guessed."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"time without a zone: {text!r}")
+    return value.astimezone(timezone.utc)

@@ -1,0 +1,55 @@
+"""How times and keys read to a person, shared by the panel and the CLI (no Textual imports)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+#: A key that expires within this window is flagged in the table.
+EXPIRING_SOON = timedelta(days=7)
+
+
+def relative_time(when: datetime | None, now: datetime, *, never: str = "Never") -> str:
+    """`when` (in the past) as "just now", "5 minutes ago", "3 days ago", "2 months ago"."""
+    if when is None:
+        return never
+    seconds = (now - when).total_seconds()
+    if seconds < 0:
+        return "just now" if seconds > -60 else _until(-seconds)
+    return _ago(seconds)
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 60:
+        return "just now"
+    return f"{_span(seconds)} ago"
+
+
+def _until(seconds: float) -> str:
+    return f"in {_span(seconds)}"
+
+
+def _span(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    hours = int(seconds // 3600)
+    days = int(seconds // 86400)
+    for amount, unit in (
+        (days // 365, "year"),
+        (days // 30, "month"),
+        (days, "day"),
+        (hours, "hour"),
+        (minutes, "minute"),
+    ):
+        if amount >= 1:
+            return f"{amount} {unit}{'' if amount == 1 else 's'}"
+    return "1 minute"
+
+
+def date_label(when: datetime | None, *, never: str = "Never") -> str:
+    """A calendar date like "Jan 5, 2027" (UTC), or `never`."""
+    if when is None:
+        return never
+    return f"{when:%b} {when.day}, {when.year}"
+
+
+def expiring_soon(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and now <= expires_at <= now + EXPIRING_SOON

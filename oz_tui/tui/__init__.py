@@ -1,0 +1,1 @@
+"""The full-screen panel (Textual). Imported only when the panel opens."""
