@@ -1,0 +1,408 @@
+"""The local key store: SQLite, hashes only, safe to share between processes.
+
+No GraphQL, HTTP or Textual here. Rules a caller can break (names, expiry, team, key uid) raise
+`InvalidRequest` with a message meant for the user; a database that cannot be used raises
+`LocalStoreError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from oz_tui.api.errors import OzError
+from oz_tui.api.models import MAX_KEY_NAME_LENGTH, Clock, OwnerType, system_clock
+
+DB_FILENAME = "keys.db"
+MEMORY = ":memory:"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+KEY_PREFIX = "wk-1."
+RAW_KEY_PATTERN = re.compile(r"wk-1\.[0-9a-f]{64}")
+_SECRET_PATTERN = re.compile(r"[0-9a-f]{64}")
+# C0 controls, DEL and C1 controls: they would steer a terminal that shows the name.
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True, slots=True)
+class LocalTeam:
+    uid: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LocalIdentity:
+    """The one user of the local service, their workspace and its team."""
+
+    user_uid: str = "local-user"
+    display_name: str = "Local owner"
+    email: str | None = None
+    workspace_uid: str = "local-workspace"
+    workspace_name: str = "Local workspace"
+    teams: tuple[LocalTeam, ...] = (LocalTeam("local-team", "Local team"),)
+
+    def team(self, uid: str) -> LocalTeam | None:
+        return next((team for team in self.teams if team.uid == uid), None)
+
+
+LOCAL_IDENTITY = LocalIdentity()
+
+
+class LocalStoreError(OzError):
+    """The local key database cannot be opened or used."""
+
+
+class InvalidRequest(Exception):
+    """A request the service refuses; `str()` is a message for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """A key row. Holds no secret: only the last four characters of the raw key."""
+
+    uid: str
+    name: str
+    key_suffix: str
+    owner_type: OwnerType
+    team_uid: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+def hash_key(raw_key: str) -> str:
+    """What is stored instead of the key. Keys carry 256 random bits, so a plain hash suffices."""
+    return hashlib.sha256(raw_key.encode("ascii")).hexdigest()
+
+
+def validate_name(name: str) -> str:
+    """The name as stored (stripped), or `InvalidRequest` saying what is wrong with it."""
+    name = name.strip()
+    if not name:
+        raise InvalidRequest("The API key name cannot be blank.")
+    if len(name) > MAX_KEY_NAME_LENGTH:
+        raise InvalidRequest(
+            f"The API key name is too long ({len(name)} characters); "
+            f"use at most {MAX_KEY_NAME_LENGTH}."
+        )
+    if _CONTROL_CHARS.search(name):
+        raise InvalidRequest("The API key name cannot contain control characters.")
+    return name
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    uid          TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    key_hash     TEXT NOT NULL UNIQUE,
+    key_suffix   TEXT NOT NULL,
+    owner_type   TEXT NOT NULL CHECK (owner_type IN ('User', 'Team')),
+    team_uid     TEXT,
+    -- Times are integer microseconds since the epoch, so SQL can compare them.
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    expires_at   INTEGER,
+    revoked_at   INTEGER
+)
+"""
+
+_COLUMNS = (
+    "uid, name, key_suffix, owner_type, team_uid, created_at, last_used_at, expires_at, revoked_at"
+)
+_ACTIVE = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
+
+
+class KeyStore:
+    """API keys in SQLite (`path`, or in memory when `path` is None).
+
+    One connection guarded by a lock, usable from any thread; writes take `BEGIN IMMEDIATE` and
+    wait up to `BUSY_TIMEOUT_MS` for other processes, so concurrent writers lose nothing.
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        clock: Clock = system_clock,
+        token_factory: Callable[[], str] | None = None,
+        identity: LocalIdentity = LOCAL_IDENTITY,
+    ) -> None:
+        self.path = path
+        self.location = str(path) if path is not None else MEMORY
+        self.identity = identity
+        self._clock = clock
+        self._token_factory = token_factory or _default_token
+        self._lock = threading.Lock()
+        self._conn = self._open()
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path is not None:
+            _prepare_files(self.path)
+        try:
+            conn = sqlite3.connect(
+                self.location, isolation_level=None, check_same_thread=False, timeout=0
+            )
+        except sqlite3.Error as exc:
+            raise self._unusable(exc) from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if self.path is not None:
+                # The first read of the file: a corrupt or foreign file fails here, before
+                # anything is written to it.
+                _enable_wal(conn)
+            self._migrate(conn)
+            if self.path is not None:
+                # Only now that the file is known to be ours: a foreign file is left as it was.
+                _restrict_modes(self.path)
+        except LocalStoreError:
+            conn.close()
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            conn.close()
+            raise self._unusable(exc) from None
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise self._unusable(
+                    f"it was written by a newer oz-keys (schema version {version})"
+                )
+            if version == 0:
+                tables = conn.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                ).fetchone()[0]
+                if tables:
+                    raise self._unusable("it holds tables of another application")
+                conn.execute(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
+
+    def _unusable(self, problem: object) -> LocalStoreError:
+        return LocalStoreError(f"{self.location} is not a usable oz-keys database: {problem}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- access --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise LocalStoreError(f"{self.location}: {exc}") from None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._read() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                _rollback(conn)
+                raise
+            conn.execute("COMMIT")
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def active_keys(self) -> list[StoredKey]:
+        """Keys neither expired (by the injected clock) nor revoked, newest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM api_keys WHERE {_ACTIVE} ORDER BY created_at DESC, uid",
+                (_to_micros(self._clock()),),
+            ).fetchall()
+        return [_row_to_key(row) for row in rows]
+
+    def create_key(
+        self,
+        name: str,
+        *,
+        team_uid: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> tuple[StoredKey, str]:
+        """Issue a key: returns its row and the raw key, which exists nowhere else afterwards."""
+        name = validate_name(name)
+        now = self._clock()
+        if expires_at is not None and expires_at <= now:
+            raise InvalidRequest("The expiration time must be in the future.")
+        if team_uid is not None and self.identity.team(team_uid) is None:
+            raise InvalidRequest("Unknown team: you are not a member of a team with that ID.")
+        secret = self._token_factory()
+        if not isinstance(secret, str) or not _SECRET_PATTERN.fullmatch(secret):
+            # Do not echo the value: it is a secret.
+            raise ValueError("token_factory must return 64 lowercase hex characters")
+        raw_key = KEY_PREFIX + secret
+        key = StoredKey(
+            uid=str(uuid.uuid4()),
+            name=name,
+            key_suffix=raw_key[-4:],
+            owner_type=OwnerType.TEAM if team_uid else OwnerType.USER,
+            team_uid=team_uid,
+            created_at=now,
+            last_used_at=None,
+            expires_at=expires_at,
+            revoked_at=None,
+        )
+        self.insert(key, hash_key(raw_key))
+        return key, raw_key
+
+    def insert(self, key: StoredKey, key_hash: str) -> None:
+        """Store a row as given, without validation; a uid that exists already is kept."""
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT OR IGNORE INTO api_keys ({_COLUMNS}, key_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key.uid,
+                    key.name,
+                    key.key_suffix,
+                    key.owner_type.value,
+                    key.team_uid,
+                    _to_micros(key.created_at),
+                    _to_micros(key.last_used_at),
+                    _to_micros(key.expires_at),
+                    _to_micros(key.revoked_at),
+                    key_hash,
+                ),
+            )
+
+    def expire_key(self, uid: str) -> None:
+        """Revoke an active key now; `InvalidRequest` when there is no active key `uid`."""
+        now = _to_micros(self._clock())
+        with self._write() as conn:
+            changed = conn.execute(
+                f"UPDATE api_keys SET revoked_at = ? WHERE uid = ? AND {_ACTIVE}",
+                (now, uid, now),
+            ).rowcount
+        if not changed:
+            raise InvalidRequest(
+                "No active API key has that ID; it may have been deleted or expired already."
+            )
+
+    def authenticate(self, raw_key: str) -> StoredKey | None:
+        """The active key `raw_key` is, with its last use set to now; None when there is none."""
+        if not RAW_KEY_PATTERN.fullmatch(raw_key):
+            return None
+        now = _to_micros(self._clock())
+        with self._write() as conn:
+            row = conn.execute(
+                f"UPDATE api_keys SET last_used_at = ? WHERE key_hash = ? AND {_ACTIVE} "
+                f"RETURNING {_COLUMNS}",
+                (now, hash_key(raw_key), now),
+            ).fetchone()
+        return _row_to_key(row) if row else None
+
+    def count(self) -> int:
+        """All rows, revoked and expired ones included."""
+        with self._read() as conn:
+            return conn.execute("SELECT count(*) FROM api_keys").fetchone()[0]
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # SQLite may have rolled back already (e.g. on a full disk); keep the original error.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL (a lasting property of the file), waiting out other processes.
+
+    The switch needs an exclusive lock and SQLite answers SQLITE_BUSY at once instead of calling
+    the busy handler, so two processes opening a new database together would fail without this.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _default_token() -> str:
+    import secrets
+
+    return secrets.token_hex(32)
+
+
+def _prepare_files(db_path: Path) -> None:
+    """Create the data dir (0700) and the DB file (0600) before SQLite does, with its umask.
+
+    SQLite gives the -wal and -shm files the mode of the database file, so they follow.
+    """
+    data_dir = db_path.parent
+    if not data_dir.is_dir():
+        try:
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(data_dir, 0o700)  # mkdir's mode is filtered by the umask
+        except OSError as exc:
+            raise LocalStoreError(f"cannot create {data_dir}: {exc.strerror or exc}") from None
+    try:
+        os.close(os.open(db_path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise LocalStoreError(f"cannot open {db_path}: {exc.strerror or exc}") from None
+
+
+def _restrict_modes(db_path: Path) -> None:
+    """Make an existing database owner-only: it holds key names and hashes."""
+    for suffix in ("", "-wal", "-shm"):
+        path = db_path.with_name(db_path.name + suffix)
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except FileNotFoundError:
+            pass
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _to_micros(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    delta = value.astimezone(timezone.utc) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_micros(value: int | None) -> datetime | None:
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
+
+
+def _row_to_key(row: tuple) -> StoredKey:
+    uid, name, suffix, owner, team_uid, created, last_used, expires, revoked = row
+    return StoredKey(
+        uid=uid,
+        name=name,
+        key_suffix=suffix,
+        owner_type=OwnerType(owner),
+        team_uid=team_uid,
+        created_at=_from_micros(created),  # type: ignore[arg-type]
+        last_used_at=_from_micros(last_used),
+        expires_at=_from_micros(expires),
+        revoked_at=_from_micros(revoked),
+    )
