@@ -1,0 +1,97 @@
+"""The help overlay: the panel's key bindings and what each column means."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from oz_tui.display import EXPIRING_SOON
+
+#: (keys, what they do). Kept as data so the list reads like the panel's keymap.
+KEY_BINDINGS: tuple[tuple[str, str], ...] = (
+    ("n  +", "Create a new API key"),
+    ("/", "Search keys by name"),
+    ("d  Delete", "Delete the highlighted key (asks first)"),
+    ("r", "Refresh the list"),
+    ("s", "Sort by the next column"),
+    ("S", "Reverse the sort order (or click a column header)"),
+    ("c", "Copy the new key (in the \"Save your key\" dialog)"),
+    ("Enter / Esc", "Submit / cancel a dialog"),
+    ("?", "Show this help"),
+    ("ctrl+p", "Command palette"),
+    ("q  ctrl+q", "Quit"),
+)
+
+#: (column, what it shows).
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("Name", "The name given when the key was created"),
+    ("Key", "wk-** and the key's last four characters; the full key is never listed"),
+    ("Scope", "Personal (acts as you), Team (belongs to a team), or Agent (an agent's key)"),
+    ("Created", "When the key was created"),
+    ("Last used", "When the key last authenticated, or Never"),
+    (
+        "Expires at",
+        f"The expiry date, or Never; \"soon\" marks a key that expires within "
+        f"{EXPIRING_SOON.days} days",
+    ),
+)
+
+
+def two_column_table(rows: tuple[tuple[str, str], ...], heading: str) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.title = heading
+    table.title_style = "bold underline"
+    table.title_justify = "left"
+    for left, right in rows:
+        table.add_row(Text(left), Text(right))
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists the key bindings and columns. Esc, ? or q closes it; dismisses with None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss(None)", "Close help", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > #dialog {
+        width: 90;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 2;
+    }
+    HelpScreen #title {
+        text-style: bold;
+        padding: 1 0;
+    }
+    HelpScreen #columns {
+        margin-top: 1;
+    }
+    HelpScreen #footer {
+        color: $text-muted;
+        padding: 1 0;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dialog"):
+            yield Static("Help: Oz Cloud API keys", id="title", markup=False)
+            yield Static(two_column_table(KEY_BINDINGS, "Keys"), id="keys")
+            yield Static(two_column_table(COLUMNS, "Columns"), id="columns")
+            yield Static("Esc, ? or q closes this help.", id="footer", markup=False)

@@ -1,0 +1,270 @@
+"""The "Save your key" dialog: shows a new key's secret once, copies it, then forgets it."""
+
+from __future__ import annotations
+
+from typing import Callable, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+from oz_tui.api.models import CreatedKey
+from oz_tui.sanitize import safe_text
+from oz_tui.tui.clipboard import ClipboardResult, copy_secret
+from oz_tui.tui.literal import literal
+
+CopySecret = Callable[[str], ClipboardResult]
+
+WARNING = (
+    "This is the only time the key is shown. Copy it now and store it somewhere safe, "
+    "such as a secret manager: you can't see it again after closing this dialog."
+)
+HINT = (
+    "Copy (c) sends the key to your terminal's clipboard (OSC 52). In tmux this needs "
+    "`set -g set-clipboard on`. You can also select the key above with the mouse and press "
+    "ctrl+c, or hold Shift while dragging to use your terminal's own selection."
+)
+CLOSE_UNSAVED_QUESTION = "You will not see this key again. Close anyway?"
+
+
+def copy_toast(result: ClipboardResult) -> str:
+    """What a copy did, claiming no more than we know (a terminal never confirms OSC 52)."""
+    if result.terminal and result.system:
+        message = "Sent to your terminal's clipboard (OSC 52) and the system clipboard."
+    elif result.terminal:
+        message = (
+            "Sent to your terminal's clipboard (OSC 52). If it doesn't arrive, "
+            "see the hint in the dialog."
+        )
+    elif result.system:
+        message = "Copied to the system clipboard."
+    else:
+        message = "Couldn't reach a clipboard: select the key and copy it by hand."
+    if result.system_error:
+        reason = safe_text(result.system_error, max_length=40)
+        message += f" The system clipboard failed ({reason})."
+    return message
+
+
+class CloseUnsavedKeyScreen(ModalScreen[bool]):
+    """Asks before the key dialog closes on a key that was never copied. True means close."""
+
+    AUTO_FOCUS = "#keep"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(False)", "Keep the dialog", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    CloseUnsavedKeyScreen {
+        align: center middle;
+    }
+    CloseUnsavedKeyScreen > #dialog {
+        width: 56;
+        max-width: 100%;
+        height: auto;
+        border: thick $warning;
+        background: $surface;
+        padding: 1 2 0 2;
+    }
+    CloseUnsavedKeyScreen #buttons {
+        height: auto;
+        align-horizontal: right;
+        margin: 1 0;
+    }
+    CloseUnsavedKeyScreen #buttons Button {
+        margin-left: 2;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(CLOSE_UNSAVED_QUESTION, id="question", markup=False)
+            with Horizontal(id="buttons"):
+                yield Button("Cancel", id="keep")
+                yield Button("Close anyway", id="discard", variant="warning")
+
+    @on(Button.Pressed, "#keep")
+    def _keep(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#discard")
+    def _discard(self) -> None:
+        self.dismiss(True)
+
+
+class ShowKeyScreen(ModalScreen[None]):
+    """Shows a freshly created key's secret once. Dismisses with None.
+
+    The secret lives only in this screen (`_created`) and in the read-only field while the
+    dialog is open; closing wipes both.
+    """
+
+    AUTO_FOCUS = "#copy"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "copy", "Copy key"),
+        Binding("escape", "close", "Close"),
+        # Reached when the key field has focus; on a button, Enter presses that button.
+        Binding("enter", "close", "Done", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    ShowKeyScreen {
+        align: center middle;
+    }
+    ShowKeyScreen > #dialog {
+        width: 84;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        overflow-y: auto;
+        border: thick $success;
+        background: $surface;
+        padding: 0 2;
+    }
+    ShowKeyScreen #title {
+        text-style: bold;
+        padding: 1 0;
+    }
+    ShowKeyScreen #warning {
+        color: $text-warning;
+        margin-top: 1;
+    }
+    ShowKeyScreen #secret {
+        height: auto;
+        max-height: 5;
+        margin-top: 1;
+    }
+    ShowKeyScreen .hint {
+        color: $text-muted;
+        margin-top: 1;
+    }
+    ShowKeyScreen #buttons {
+        height: auto;
+        align-horizontal: right;
+        margin: 1 0;
+    }
+    ShowKeyScreen #buttons Button {
+        margin-left: 2;
+    }
+    """
+
+    def __init__(self, created: CreatedKey, *, copy: CopySecret | None = None) -> None:
+        super().__init__()
+        self._created: CreatedKey | None = created
+        self._copy = copy
+        self._copied = False
+        # A read-only TextArea: mouse users can select from it (and ctrl+c), it wraps a long
+        # key on a narrow terminal, and keyboard users have the Copy button. The secret is
+        # shown through safe_text so a hostile server can't smuggle terminal escapes in it.
+        self._secret_field = TextArea(
+            safe_text(created.raw_key),
+            read_only=True,
+            soft_wrap=True,
+            show_line_numbers=False,
+            highlight_cursor_line=False,
+            id="secret",
+        )
+
+    def compose(self) -> ComposeResult:
+        created = self._created
+        assert created is not None
+        with Vertical(id="dialog"):
+            yield Static("Save your key", id="title", markup=False)
+            yield Static(
+                Text.assemble(
+                    "Name: ",
+                    literal(created.api_key.name, "bold"),
+                    "  ",
+                    literal(created.api_key.masked),
+                ),
+                id="key-name",
+            )
+            yield Static(WARNING, id="warning", markup=False)
+            yield self._secret_field
+            yield Static(HINT, classes="hint", markup=False)
+            with Horizontal(id="buttons"):
+                yield Button("Copy", id="copy", variant="primary")
+                yield Button("Done", id="done")
+
+    # -- copying --------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#copy")
+    def _copy_from_button(self) -> None:
+        self.action_copy()
+
+    def action_copy(self) -> None:
+        created = self._created
+        if created is None:
+            return
+        copy = self._copy or self._copy_with_app
+        try:
+            result = copy(created.raw_key)
+        except Exception as error:  # noqa: BLE001 - a failed copy is a toast, not a crash
+            # The type name only: an exception's text could quote what it was given.
+            self.notify(
+                f"Copy failed ({type(error).__name__}). Select the key and copy it by hand.",
+                severity="error",
+                markup=False,
+            )
+            return
+        self._copied = True
+        self.query_one("#copy", Button).label = "Copied"
+        self.query_one("#done", Button).focus()
+        self.notify(copy_toast(result), title="API key", markup=False)
+
+    def _copy_with_app(self, text: str) -> ClipboardResult:
+        return copy_secret(self.app, text)
+
+    # -- closing --------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#done")
+    def _done_from_button(self) -> None:
+        self.action_close()
+
+    def action_close(self) -> None:
+        if self._copied or self._app_clipboard_holds_secret():
+            self._close()
+            return
+        self.app.push_screen(CloseUnsavedKeyScreen(), self._close_if_confirmed)
+
+    def _close_if_confirmed(self, confirmed: bool | None) -> None:
+        if confirmed:
+            self._close()
+
+    def _close(self) -> None:
+        self._forget_secret()
+        self.dismiss(None)
+
+    def on_unmount(self) -> None:
+        # However the screen goes (Done, app exit, someone popping it), the secret goes too.
+        self._forget_secret()
+
+    def _app_clipboard_holds_secret(self) -> bool:
+        # True when the user copied by hand (select + ctrl+c in the field).
+        created = self._created
+        return created is not None and self.app.clipboard in _secret_forms(created)
+
+    def _forget_secret(self) -> None:
+        created, self._created = self._created, None
+        if created is None:
+            return
+        # load_text (not clear()) also empties the undo history, which would keep the old text.
+        self._secret_field.load_text("")
+        # Textual mirrors the last copy in `App._clipboard` (read by `app.clipboard`) so in-app
+        # paste works. Left alone it would keep the secret in this process for the rest of the
+        # session, where any later paste or debug dump could surface it. The terminal's (and
+        # system) clipboard keeps its copy - that is what the user asked for - but the app has
+        # no further use for it. There is no public setter, hence the private attribute.
+        if self.app.clipboard in _secret_forms(created):
+            self.app._clipboard = ""
+
+
+def _secret_forms(created: CreatedKey) -> set[str]:
+    """The secret as copied by Copy (raw) and as selectable from the field (sanitised)."""
+    return {form for form in (created.raw_key, safe_text(created.raw_key)) if form}
