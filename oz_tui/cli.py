@@ -1,0 +1,660 @@
+"""`oz-keys`: the panel (no subcommand) and the scripting subcommands, like Warp's `oz api-key`.
+
+Textual and the panel are imported only when the panel opens; subcommands never load them.
+
+Exit codes: 0 ok, 1 API or network error, 2 usage (bad flag, bad config, refused without a
+terminal), 3 authentication, 4 not found, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+from oz_tui import __version__
+from oz_tui.api.errors import NotFoundError, OzError
+from oz_tui.api.models import MAX_KEY_NAME_LENGTH, ApiKey, Expiration, KeyType, parse_time
+from oz_tui.cli_output import Output
+from oz_tui.config import (
+    ENV_API_KEY,
+    ENV_CONFIG,
+    ENV_OUTPUT_FORMAT,
+    ENV_SERVER_ROOT,
+    OUTPUT_FORMATS,
+    Flags,
+    Settings,
+    SettingsError,
+    load_settings,
+)
+from oz_tui.sanitize import safe_text
+
+if TYPE_CHECKING:
+    from oz_tui.backend import Backend
+
+PROG = "oz-keys"
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_NOT_FOUND = 4
+EXIT_INTERRUPTED = 130
+
+SUBCOMMANDS = ("list", "create", "expire", "whoami", "serve")
+SORT_FIELDS = ("name", "created-at", "last-used-at", "expires-at", "scope")
+EXPIRES_IN = {choice.code: choice for choice in Expiration if choice.days is not None}
+
+API_KEY_FLAG_WARNING = (
+    f"{PROG}: warning: --api-key leaves the key in your shell history and the process list; "
+    f"prefer the {ENV_API_KEY} environment variable"
+)
+
+EPILOG = f"""\
+With no subcommand, oz-keys opens the full-screen panel.
+
+where the keys come from:
+  --server-root-url / {ENV_SERVER_ROOT} / server_root_url in the config file, with the
+  credential from {ENV_API_KEY} (recommended) or --api-key; a credential without a server
+  means https://app.warp.dev. With neither, the local key service in the user data dir
+  (--data-dir to pick another, --local to force it, --demo for in-memory demo data).
+
+environment:
+  {ENV_API_KEY}           API key (wk-...) sent as a Bearer token
+  {ENV_SERVER_ROOT}   server root URL
+  {ENV_OUTPUT_FORMAT}     pretty | json | ndjson | text
+  {ENV_CONFIG}         config file to read instead of the default config.toml
+
+exit codes:
+  0 ok, 1 API or network error, 2 usage or config error, 3 authentication failed,
+  4 not found, 130 interrupted
+"""
+
+
+class UsageError(Exception):
+    """A mistake on the command line. One line for the user; exit 2."""
+
+
+class _ParserExit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors on one line, and raises instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f"see '{self.prog} --help'"
+        raise UsageError(f"{message} ({hint})")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        raise _ParserExit(status)
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def _global_flags() -> argparse.ArgumentParser:
+    """The flags accepted before or after any subcommand.
+
+    Every default is SUPPRESS, on the main parser and the subparsers alike, so a flag given
+    before the subcommand is not reset by the subparser's default (argparse's known pitfall).
+    """
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    group = common.add_argument_group("global options")
+    group.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help=f"API key to authenticate with (prefer the {ENV_API_KEY} environment variable)",
+    )
+    group.add_argument(
+        "--server-root-url",
+        metavar="URL",
+        help=f"server to talk to (env {ENV_SERVER_ROOT}; default https://app.warp.dev "
+        "when there is a credential)",
+    )
+    group.add_argument(
+        "--local",
+        action="store_true",
+        help="use the embedded local key service (in the user data dir, or --data-dir)",
+    )
+    group.add_argument(
+        "--demo", action="store_true", help="use an in-memory demo data set (nothing is saved)"
+    )
+    group.add_argument("--data-dir", metavar="DIR", help="the local key service's directory")
+    group.add_argument(
+        "--output-format",
+        choices=OUTPUT_FORMATS,
+        help=f"how subcommands print (env {ENV_OUTPUT_FORMAT}; default pretty)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _global_flags()
+    parser = _Parser(
+        prog=PROG,
+        description="Manage Warp's Oz Cloud API keys: a full-screen panel and scripting commands.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+        argument_default=argparse.SUPPRESS,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            parents=[common],
+            argument_default=argparse.SUPPRESS,
+            allow_abbrev=False,
+            **kwargs,
+        )
+
+    p_list = add("list", "List active API keys.")
+    p_list.add_argument("--sort-by", choices=SORT_FIELDS, help="default: created-at")
+    p_list.add_argument("--sort-order", choices=("asc", "desc"), help="default: asc")
+
+    p_create = add(
+        "create",
+        "Create an API key and print the raw key once (on stdout).",
+        epilog="Without an expiration option the config's default_expiration is used (90d "
+        "unless configured); without --team/--personal, its default_key_type (personal).",
+    )
+    p_create.add_argument("name", metavar="NAME", help="a name for the key")
+    scope = p_create.add_mutually_exclusive_group()
+    scope.add_argument("--team", action="store_true", help="a team key (the account's first team)")
+    scope.add_argument("--personal", action="store_true", help="a personal key")
+    p_create.add_argument(
+        "--team-id", metavar="ID", help="the team for a team key (implies --team)"
+    )
+    expiry = p_create.add_mutually_exclusive_group()
+    expiry.add_argument("--expires-in", choices=tuple(EXPIRES_IN), help="expire after 1, 30 or 90 days")
+    expiry.add_argument("--expires-at", metavar="TIME", help="expire at an RFC 3339 time")
+    expiry.add_argument("--no-expiration", action="store_true", help="never expire")
+
+    p_expire = add(
+        "expire",
+        "Expire (delete) an API key at once.",
+        aliases=["delete"],
+        epilog="Asks for confirmation on a terminal; without one, --force is required.",
+    )
+    p_expire.add_argument("target", metavar="NAME_OR_UID", help="the key's exact uid or name")
+    p_expire.add_argument("--force", action="store_true", help="do not ask for confirmation")
+
+    add("whoami", "Show the server, account, teams and kind of credential in use.")
+
+    p_serve = add(
+        "serve",
+        "Run the local key service on a socket (every request needs a key it issued).",
+    )
+    p_serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p_serve.add_argument("--port", type=_port, help="port to listen on (default 8787)")
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 1 and 65535, not {port}")
+    return port
+
+
+def _flags(args: argparse.Namespace) -> Flags:
+    return Flags(
+        api_key=getattr(args, "api_key", None),
+        server_root_url=getattr(args, "server_root_url", None),
+        local=getattr(args, "local", False),
+        demo=getattr(args, "demo", False),
+        data_dir=getattr(args, "data_dir", None),
+        output_format=getattr(args, "output_format", None),
+    )
+
+
+# -- entry points --------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The console script: run and exit with the code."""
+    sys.exit(run(argv))
+
+
+def run(
+    argv: Sequence[str] | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run one command line; returns the exit code. Never raises for a user-facing failure."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    env = dict(os.environ) if env is None else env
+    try:
+        return _run(argv, env, stdin, stdout, stderr)
+    except KeyboardInterrupt:
+        _fail(stderr, "interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): silence the flush at exit and stop.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return EXIT_ERROR
+
+
+def _run(
+    argv: Sequence[str] | None, env: dict[str, str], stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        return _fail(stderr, str(exc), EXIT_USAGE)
+    except _ParserExit as exc:
+        return exc.code
+
+    flags = _flags(args)
+    command = getattr(args, "command", None)
+    try:
+        settings = load_settings(flags, env)
+        if command == "serve":
+            _check_serve_flags(flags)
+    except SettingsError as exc:
+        return _fail(stderr, exc.message, EXIT_USAGE)
+    if flags.api_key is not None:
+        stderr.write(API_KEY_FLAG_WARNING + "\n")
+    _warn_plain_http(settings, stderr)
+
+    if command is None:
+        return _open_panel(settings, stdin, stdout, stderr)
+    if command == "serve":
+        return _serve(args, settings, stderr)
+
+    output = Output(settings.output_format, stdout, stderr)
+    handler = COMMANDS[command]
+    try:
+        _check_command_args(command, args)
+        return asyncio.run(_with_backend(settings, output, handler, args, stdin))
+    except UsageError as exc:
+        return _fail(stderr, str(exc), EXIT_USAGE)
+    except OzError as exc:  # LocalStoreError is one
+        return _fail(stderr, exc.message, exc.exit_code)
+    finally:
+        try:
+            stdout.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError):
+            pass
+
+
+def _fail(stderr: TextIO, message: str, code: int = EXIT_ERROR) -> int:
+    stderr.write(f"{PROG}: {safe_text(message)}\n")
+    stderr.flush()
+    return code
+
+
+def _warn_plain_http(settings: Settings, stderr: TextIO) -> None:
+    """A key sent over plain http to another machine can be read on the way."""
+    from urllib.parse import urlsplit
+
+    if settings.mode != "remote" or not settings.api_key or not settings.server_root_url:
+        return
+    parts = urlsplit(settings.server_root_url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "http" and host not in ("localhost", "127.0.0.1", "::1"):
+        stderr.write(
+            f"{PROG}: warning: sending the API key unencrypted (http) to {safe_text(host)}\n"
+        )
+
+
+def _check_serve_flags(flags: Flags) -> None:
+    if flags.demo:
+        raise SettingsError("serve cannot serve demo data; drop --demo")
+    if flags.server_root_url:
+        raise SettingsError("serve runs a server; --server-root-url does not apply")
+
+
+def _check_command_args(command: str, args: argparse.Namespace) -> None:
+    if command == "create":
+        name = args.name
+        if not name.strip():
+            raise UsageError("the key name cannot be blank")
+        if len(name.strip()) > MAX_KEY_NAME_LENGTH:
+            raise UsageError(
+                f"the key name is {len(name.strip())} characters long; "
+                f"use at most {MAX_KEY_NAME_LENGTH}"
+            )
+        if getattr(args, "personal", False) and getattr(args, "team_id", None):
+            raise UsageError("--personal and --team-id cannot be used together")
+
+
+# -- backends --------------------------------------------------------------------------------
+
+
+def make_backend(settings: Settings) -> Backend:
+    from oz_tui.backend import local_backend, remote_backend
+
+    if settings.mode == "demo":
+        return local_backend(demo=True)
+    if settings.mode == "local":
+        return local_backend(settings.data_dir)
+    assert settings.server_root_url is not None
+    return remote_backend(settings.server_root_url, settings.api_key)
+
+
+Handler = Callable[["Backend", Settings, Output, argparse.Namespace, TextIO], Any]
+
+
+async def _with_backend(
+    settings: Settings, output: Output, handler: Handler, args: argparse.Namespace, stdin: TextIO
+) -> int:
+    backend = make_backend(settings)
+    try:
+        if settings.implicit_local and settings.output_format == "pretty":
+            output.note(
+                f"{PROG}: no {ENV_API_KEY} or server set; using the "
+                f"{_local_label(backend)} (--local to silence this)"
+            )
+        return await handler(backend, settings, output, args, stdin)
+    finally:
+        await backend.aclose()
+
+
+def _local_label(backend: Backend) -> str:
+    location = backend.service.location if backend.service is not None else "?"
+    return f"local key service at {safe_text(location)}"
+
+
+# -- subcommands --------------------------------------------------------------------------------
+
+
+def sort_keys(keys: list[ApiKey], sort_by: str, order: str) -> list[ApiKey]:
+    """Sort like the panel's columns. "Never" sorts as the earliest use and the latest expiry."""
+    def stamp(value: datetime | None, *, none_last: bool) -> tuple[int, float]:
+        if value is None:
+            return (1, 0.0) if none_last else (-1, 0.0)
+        return (0, value.timestamp())
+
+    primary: Callable[[ApiKey], Any] = {
+        "name": lambda k: k.name.casefold(),
+        "created-at": lambda k: k.created_at.timestamp(),
+        "last-used-at": lambda k: stamp(k.last_used_at, none_last=False),
+        "expires-at": lambda k: stamp(k.expires_at, none_last=True),
+        "scope": lambda k: k.scope.value,
+    }[sort_by]
+    return sorted(
+        keys,
+        key=lambda k: (primary(k), k.name.casefold(), k.created_at.timestamp(), k.uid),
+        reverse=order == "desc",
+    )
+
+
+async def cmd_list(
+    backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
+) -> int:
+    keys = await backend.client.list_keys()
+    keys = sort_keys(
+        keys, getattr(args, "sort_by", "created-at"), getattr(args, "sort_order", "asc")
+    )
+    output.keys(keys, backend.client.clock())
+    return EXIT_OK
+
+
+def _expiration(args: argparse.Namespace, settings: Settings, now: datetime) -> Expiration | datetime:
+    if getattr(args, "no_expiration", False):
+        return Expiration.NEVER
+    if getattr(args, "expires_in", None):
+        return EXPIRES_IN[args.expires_in]
+    text = getattr(args, "expires_at", None)
+    if text is not None:
+        try:
+            when = parse_time(text.strip())
+        except ValueError:
+            raise UsageError(
+                "--expires-at needs an RFC 3339 time with a zone, like 2030-01-31T12:00:00Z"
+            ) from None
+        if when <= now:
+            raise UsageError("--expires-at must be in the future")
+        return when
+    return settings.default_expiration
+
+
+async def cmd_create(
+    backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
+) -> int:
+    client = backend.client
+    expiration = _expiration(args, settings, client.clock())
+    team_id = getattr(args, "team_id", None)
+    wants_team = (
+        bool(team_id)
+        or getattr(args, "team", False)
+        or (settings.default_key_type is KeyType.TEAM and not getattr(args, "personal", False))
+    )
+    if wants_team and not team_id:
+        account = await client.whoami()
+        teams = account.teams
+        if not teams:
+            raise OzError(
+                f"{safe_text(account.label)} belongs to no team, so a team key cannot be made; "
+                "create a personal key instead (--personal)"
+            )
+        team_id = teams[0].uid
+        if len(teams) > 1:
+            output.note(
+                f"Using team '{safe_text(teams[0].name)}' ({safe_text(team_id)}), the first of "
+                f"{len(teams)}; pick another with --team-id"
+            )
+    created = await client.create_key(args.name.strip(), expiration, team_id=team_id)
+    output.created(created)
+    return EXIT_OK
+
+
+def resolve_target(keys: Sequence[ApiKey], target: str) -> ApiKey:
+    """The key `target` names: an exact uid, else exactly one key with that exact name."""
+    by_uid = [key for key in keys if key.uid == target]
+    if by_uid:
+        return by_uid[0]
+    by_name = [key for key in keys if key.name == target]
+    if not by_name:
+        raise NotFoundError(f"no active API key has the uid or name '{target}'")
+    if len(by_name) > 1:
+        uids = ", ".join(key.uid for key in by_name)
+        raise UsageError(
+            f"{len(by_name)} API keys are named '{safe_text(target)}'; "
+            f"pass one of their uids: {uids}"
+        )
+    return by_name[0]
+
+
+def _is_tty(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+async def confirm(question: str, stdin: TextIO, stderr: TextIO) -> bool:
+    """Ask a yes/no question on the terminal; No unless the answer is y or yes."""
+    stderr.write(f"{question} [y/N] ")
+    stderr.flush()
+    answer = await _read_line(stdin)
+    if not answer.endswith("\n"):
+        stderr.write("\n")  # EOF (Ctrl-D): leave the cursor on a fresh line
+        stderr.flush()
+    return answer.strip().lower() in ("y", "yes")
+
+
+async def _read_line(stdin: TextIO) -> str:
+    """One line from the terminal without blocking the event loop.
+
+    Waiting on the file descriptor (not in a worker thread) keeps Ctrl-C working: asyncio.run
+    cancels this wait and the command ends with exit 130 at once.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        fd = stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return stdin.readline()  # not a real file (tests): it does not block
+    done: asyncio.Future[bytes] = loop.create_future()
+
+    def readable() -> None:
+        if done.done():
+            return
+        try:
+            done.set_result(os.read(fd, 4096))  # a terminal in canonical mode gives a line
+        except OSError as exc:
+            done.set_exception(exc)
+
+    loop.add_reader(fd, readable)
+    try:
+        data = await done
+    finally:
+        loop.remove_reader(fd)
+    return data.decode("utf-8", "replace")
+
+
+async def cmd_expire(
+    backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
+) -> int:
+    client = backend.client
+    key = resolve_target(await client.list_keys(), args.target)
+    if not getattr(args, "force", False):
+        if not _is_tty(stdin):
+            raise UsageError(
+                f"not expiring '{safe_text(key.name)}' without a terminal to confirm on; "
+                "pass --force"
+            )
+        question = f"Expire API key '{safe_text(key.name)}'?"
+        if not await confirm(question, stdin, output.stderr):
+            output.expired(key, expired=False)
+            return EXIT_OK
+    await client.expire_key(key.uid)
+    output.expired(key, expired=True)
+    return EXIT_OK
+
+
+async def cmd_whoami(
+    backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
+) -> int:
+    client = backend.client
+    account = await client.whoami()
+    if backend.is_local:
+        server = {
+            "url": None,
+            "source": backend.source,
+            "local": True,
+            "location": backend.service.location if backend.service is not None else None,
+        }
+        kind = "none (in-process local service)"
+    else:
+        server = {"url": client.server_root, "source": backend.source, "local": False}
+        kind = account.credential_kind if settings.api_key else "none"
+    credential = {
+        "kind": kind,
+        "hint": client.credential_hint,
+        "source": settings.api_key_source if not backend.is_local else None,
+    }
+    if backend.is_local and settings.api_key:
+        output.note(f"{PROG}: note: the local service in process ignores the API key")
+    output.whoami(account, server, credential)
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Handler] = {
+    "list": cmd_list,
+    "create": cmd_create,
+    "expire": cmd_expire,
+    "delete": cmd_expire,
+    "whoami": cmd_whoami,
+}
+
+
+# -- serve ---------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace, settings: Settings, stderr: TextIO) -> int:
+    from oz_tui.local import default_data_dir, serve
+
+    host = getattr(args, "host", "127.0.0.1")
+    port = getattr(args, "port", 8787)
+    data_dir = settings.data_dir or default_data_dir()
+    url_host = f"[{host}]" if ":" in host else host
+    url = f"http://{url_host}:{port}"
+    data_flag = f" --data-dir {_shell_quote(str(data_dir))}"
+    stderr.write(
+        f"{PROG}: local key service on {url} (keys in {safe_text(str(data_dir))}); "
+        "Ctrl-C stops it\n"
+        f"  issue the first key:  {PROG} create NAME --local{data_flag}\n"
+        f"  then point at it:     {ENV_API_KEY}=wk-... {PROG} --server-root-url {url}\n"
+    )
+    stderr.flush()
+    try:
+        serve(host=host, port=port, data_dir=data_dir)
+    except OzError as exc:  # cannot listen, or the store cannot be opened
+        return _fail(stderr, exc.message, exc.exit_code)
+    stderr.write(f"{PROG}: local key service stopped\n")
+    return EXIT_OK
+
+
+def _shell_quote(text: str) -> str:
+    import shlex
+
+    return safe_text(shlex.quote(text))
+
+
+# -- the panel -----------------------------------------------------------------------------------
+
+
+def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    if not (_is_tty(stdin) and _is_tty(stdout)):
+        return _fail(
+            stderr,
+            "the panel needs a terminal (stdin and stdout); for scripts use a subcommand: "
+            + ", ".join(SUBCOMMANDS)
+            + f" (see '{PROG} --help')",
+            EXIT_USAGE,
+        )
+    try:
+        backend = make_backend(settings)
+    except OzError as exc:
+        return _fail(stderr, exc.message, exc.exit_code)
+    try:
+        from oz_tui.api.models import system_clock
+        from oz_tui.tui.app import OzKeysApp  # Textual loads here, and only here
+
+        app = OzKeysApp(
+            backend,
+            clock=system_clock,
+            default_expiration=settings.default_expiration,
+            default_key_type=settings.default_key_type,
+            theme=settings.theme,
+        )
+        app.run()
+        return app.return_code or 0
+    finally:
+        _close_quietly(backend)
+
+
+def _close_quietly(backend: Backend) -> None:
+    try:
+        asyncio.run(backend.aclose())
+    except Exception:  # noqa: BLE001 - already closed by the app, or its loop is gone
+        pass

@@ -1,0 +1,329 @@
+"""Settings: command-line flags, then environment, then `config.toml`, then defaults.
+
+No Textual and no network here. Everything a person can get wrong (a broken config file, a bad
+URL, an unknown output format) raises `SettingsError`, whose message names where the value came
+from; the CLI prints it on one line and exits 2.
+
+The config file is `config.toml` in the user config dir (`~/.config/oz-keys/` on Linux,
+`$XDG_CONFIG_HOME` honoured), or the file `OZ_KEYS_CONFIG` names. Keys::
+
+    server_root_url    = "https://app.warp.dev"   # a server to use even without a credential
+    default_expiration = "90d"                    # "1d" | "30d" | "90d" | "never"
+    default_key_type   = "personal"               # "personal" | "team"
+    theme              = "textual-dark"           # a Textual theme name, for the panel
+    data_dir           = "~/oz-keys-data"         # the local key service's directory
+                                                  # (relative: to the config file's directory)
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from oz_tui.api.models import Expiration, KeyType
+
+APP_NAME = "oz-keys"
+CONFIG_FILENAME = "config.toml"
+DEFAULT_SERVER_ROOT = "https://app.warp.dev"  # the same as oz_tui.api.client's, without httpx
+
+ENV_API_KEY = "WARP_API_KEY"
+ENV_SERVER_ROOT = "WARP_SERVER_ROOT_URL"
+ENV_OUTPUT_FORMAT = "WARP_OUTPUT_FORMAT"
+ENV_CONFIG = "OZ_KEYS_CONFIG"
+
+OUTPUT_FORMATS = ("pretty", "json", "ndjson", "text")
+KEY_TYPES = {"personal": KeyType.PERSONAL, "team": KeyType.TEAM}
+CONFIG_KEYS = ("server_root_url", "default_expiration", "default_key_type", "theme", "data_dir")
+
+Mode = Literal["remote", "local", "demo"]
+
+
+class SettingsError(Exception):
+    """A setting that cannot be used. `str()` is one line for the user; exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# -- the config file ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FileConfig:
+    """What `config.toml` says; None where it says nothing."""
+
+    path: Path | None = None
+    server_root_url: str | None = None
+    default_expiration: Expiration | None = None
+    default_key_type: KeyType | None = None
+    theme: str | None = None
+    data_dir: Path | None = None
+
+
+def default_config_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME)) / CONFIG_FILENAME
+
+
+def config_path(env: Mapping[str, str]) -> tuple[Path, bool]:
+    """The config file to read, and whether it was named explicitly (by `OZ_KEYS_CONFIG`)."""
+    named = env.get(ENV_CONFIG, "").strip()
+    if named:
+        return Path(named).expanduser(), True
+    return default_config_path(), False
+
+
+def load_config(path: Path, *, required: bool = False) -> FileConfig:
+    """Read and check `path`. A missing file is an empty config unless `required`."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if required:
+            raise SettingsError(f"{path}: no such file (named by {ENV_CONFIG})") from None
+        return FileConfig()
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
+    def problem(text: str) -> SettingsError:
+        return SettingsError(f"{path}: {text}")
+
+    unknown = sorted(set(data) - set(CONFIG_KEYS))
+    if unknown:
+        raise problem(
+            f"unknown key {unknown[0]!r}; known keys are " + ", ".join(CONFIG_KEYS)
+        )
+
+    def string(key: str) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise problem(f"{key} must be a string, not {_toml_type(value)}")
+        return value
+
+    server = string("server_root_url")
+    expiration = string("default_expiration")
+    key_type = string("default_key_type")
+    theme = string("theme")
+    data_dir = string("data_dir")
+
+    parsed_expiration = None
+    if expiration is not None:
+        try:
+            parsed_expiration = Expiration.from_code(expiration.strip().lower())
+        except ValueError:
+            raise problem(
+                f"default_expiration must be one of "
+                + ", ".join(f'"{c.code}"' for c in Expiration)
+                + f", not {_quote(expiration)}"
+            ) from None
+    parsed_type = None
+    if key_type is not None:
+        parsed_type = KEY_TYPES.get(key_type.strip().lower())
+        if parsed_type is None:
+            raise problem(f'default_key_type must be "personal" or "team", not {_quote(key_type)}')
+    if theme is not None and not theme.strip():
+        raise problem("theme must not be empty")
+    if data_dir is not None and not data_dir.strip():
+        raise problem("data_dir must not be empty")
+    return FileConfig(
+        path=path,
+        server_root_url=(
+            normalize_server_url(server, f"{path}: server_root_url") if server is not None else None
+        ),
+        default_expiration=parsed_expiration,
+        default_key_type=parsed_type,
+        theme=theme.strip() if theme is not None else None,
+        # A relative data_dir is relative to the config file, not to wherever oz-keys runs.
+        data_dir=path.parent / Path(data_dir.strip()).expanduser() if data_dir is not None else None,
+    )
+
+
+def _toml_type(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", list: "an array", dict: "a table"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _quote(text: str) -> str:
+    from oz_tui.sanitize import safe_text
+
+    return '"' + safe_text(text, max_length=60) + '"'
+
+
+def normalize_server_url(value: str, source: str) -> str:
+    """`value` as a server root (scheme and host, no trailing slash), or `SettingsError`."""
+    text = value.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(
+            f"{source} must be an http(s) URL like https://app.warp.dev, not {_quote(value)}"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise SettingsError(f"{source} has an invalid port: {_quote(value)}") from None
+    return text.rstrip("/")
+
+
+# -- resolution ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """The global command-line flags; None / False where not given."""
+
+    api_key: str | None = None
+    server_root_url: str | None = None
+    local: bool = False
+    demo: bool = False
+    data_dir: str | None = None
+    output_format: str | None = None
+
+    def __repr__(self) -> str:
+        hint = "<set>" if self.api_key else None
+        return (
+            f"Flags(api_key={hint!r}, server_root_url={self.server_root_url!r}, "
+            f"local={self.local!r}, demo={self.demo!r}, data_dir={self.data_dir!r}, "
+            f"output_format={self.output_format!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the CLI and the panel need to start. The repr never shows the credential."""
+
+    #: "remote": a server over HTTP; "local": the embedded service on `data_dir`;
+    #: "demo": the embedded service on the in-memory demo data.
+    mode: Mode
+    #: The server to talk to in remote mode (never None there); None otherwise.
+    server_root_url: str | None
+    api_key: str | None = field(repr=False)
+    #: Where the credential came from: "--api-key" or "WARP_API_KEY"; None without one.
+    api_key_source: str | None
+    #: The local service's directory when chosen by flag or config; None means the default.
+    data_dir: Path | None
+    output_format: str
+    default_expiration: Expiration
+    default_key_type: KeyType
+    theme: str | None
+    #: The config file that was read, when there was one.
+    config_path: Path | None
+    #: True when the local service was chosen because nothing else was configured.
+    implicit_local: bool = False
+
+    @property
+    def credential_hint(self) -> str | None:
+        return f"wk-**{self.api_key[-4:]}" if self.api_key else None
+
+
+def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Settings:
+    """Combine flags (first), environment, the config file and defaults."""
+    if flags.local and flags.demo:
+        raise SettingsError("--local and --demo cannot be used together")
+    if (flags.local or flags.demo) and flags.server_root_url:
+        which = "--local" if flags.local else "--demo"
+        raise SettingsError(f"{which} and --server-root-url cannot be used together")
+
+    # Output format: flag, then WARP_OUTPUT_FORMAT, then pretty.
+    if flags.output_format is not None:
+        output_format = flags.output_format
+    else:
+        env_format = env.get(ENV_OUTPUT_FORMAT, "").strip().lower()
+        if env_format and env_format not in OUTPUT_FORMATS:
+            raise SettingsError(
+                f"{ENV_OUTPUT_FORMAT} must be one of {', '.join(OUTPUT_FORMATS)}, "
+                f"not {_quote(env.get(ENV_OUTPUT_FORMAT, ''))}"
+            )
+        output_format = env_format or "pretty"
+    if output_format not in OUTPUT_FORMATS:
+        raise SettingsError(
+            f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, not {_quote(output_format)}"
+        )
+
+    # Credential: --api-key, then WARP_API_KEY. Empty means unset.
+    api_key, api_key_source = None, None
+    if flags.api_key is not None and flags.api_key.strip():
+        api_key, api_key_source = flags.api_key.strip(), "--api-key"
+    elif env.get(ENV_API_KEY, "").strip():
+        api_key, api_key_source = env[ENV_API_KEY].strip(), ENV_API_KEY
+    elif flags.api_key is not None:
+        raise SettingsError("--api-key is empty")
+    if api_key is not None and not _printable_ascii(api_key):
+        # Never echo it: it is a secret.
+        raise SettingsError(f"the API key from {api_key_source} contains characters no key has")
+
+    # Server: --server-root-url, then WARP_SERVER_ROOT_URL, then the file.
+    server: str | None = None
+    if flags.server_root_url is not None:
+        server = normalize_server_url(flags.server_root_url, "--server-root-url")
+    elif env.get(ENV_SERVER_ROOT, "").strip():
+        server = normalize_server_url(env[ENV_SERVER_ROOT], ENV_SERVER_ROOT)
+    else:
+        server = config.server_root_url
+
+    data_dir: Path | None = None
+    if flags.data_dir is not None:
+        if not flags.data_dir.strip():
+            raise SettingsError("--data-dir is empty")
+        data_dir = Path(flags.data_dir).expanduser()
+    else:
+        data_dir = config.data_dir
+
+    implicit_local = False
+    if flags.demo:
+        mode: Mode = "demo"
+    elif flags.local:
+        mode = "local"
+    elif api_key is not None or server is not None:
+        mode = "remote"
+        server = server or DEFAULT_SERVER_ROOT
+    else:
+        mode, implicit_local = "local", True
+    if mode != "remote":
+        server = None
+
+    return Settings(
+        mode=mode,
+        server_root_url=server,
+        api_key=api_key,
+        api_key_source=api_key_source,
+        data_dir=data_dir,
+        output_format=output_format,
+        default_expiration=config.default_expiration or Expiration.DAYS_90,
+        default_key_type=config.default_key_type or KeyType.PERSONAL,
+        theme=config.theme,
+        config_path=config.path,
+        implicit_local=implicit_local,
+    )
+
+
+def load_settings(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the config file `env` points at (or the default one) and resolve everything."""
+    env = os.environ if env is None else env
+    path, explicit = config_path(env)
+    return resolve(flags, env, load_config(path, required=explicit))
+
+
+def _printable_ascii(text: str) -> bool:
+    return all(0x21 <= ord(char) <= 0x7E for char in text)

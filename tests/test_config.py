@@ -1,0 +1,222 @@
+"""Settings resolution: flags beat the environment, the environment beats config.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oz_tui.api.models import Expiration, KeyType
+from oz_tui.config import (
+    DEFAULT_SERVER_ROOT,
+    FileConfig,
+    Flags,
+    SettingsError,
+    config_path,
+    default_config_path,
+    load_config,
+    load_settings,
+    resolve,
+)
+
+KEY = "wk-1." + "ab" * 32
+OTHER_KEY = "wk-1." + "cd" * 32
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    return tmp_path / "config.toml"
+
+
+# -- defaults ----------------------------------------------------------------------------------
+
+
+def test_defaults_without_anything_use_the_local_service() -> None:
+    settings = resolve(Flags(), {}, FileConfig())
+    assert settings.mode == "local"
+    assert settings.implicit_local is True
+    assert settings.server_root_url is None
+    assert settings.api_key is None and settings.api_key_source is None
+    assert settings.data_dir is None
+    assert settings.output_format == "pretty"
+    assert settings.default_expiration is Expiration.DAYS_90
+    assert settings.default_key_type is KeyType.PERSONAL
+    assert settings.theme is None
+
+
+def test_missing_default_file_is_fine(tmp_path: Path) -> None:
+    assert load_config(tmp_path / "nope.toml") == FileConfig()
+
+
+def test_default_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert default_config_path() == tmp_path / "oz-keys" / "config.toml"
+    assert config_path({}) == (tmp_path / "oz-keys" / "config.toml", False)
+    assert config_path({"OZ_KEYS_CONFIG": "/x/y.toml"}) == (Path("/x/y.toml"), True)
+    assert config_path({"OZ_KEYS_CONFIG": "  "})[1] is False
+
+
+def test_credential_without_server_means_warp() -> None:
+    settings = resolve(Flags(), {"WARP_API_KEY": KEY}, FileConfig())
+    assert settings.mode == "remote"
+    assert settings.server_root_url == DEFAULT_SERVER_ROOT == "https://app.warp.dev"
+    assert settings.api_key == KEY and settings.api_key_source == "WARP_API_KEY"
+
+
+def test_server_without_credential_is_remote_unauthenticated() -> None:
+    settings = resolve(Flags(), {"WARP_SERVER_ROOT_URL": "http://127.0.0.1:9/"}, FileConfig())
+    assert settings.mode == "remote"
+    assert settings.server_root_url == "http://127.0.0.1:9"
+    assert settings.api_key is None
+
+
+def test_local_and_demo_win_over_a_credential() -> None:
+    env = {"WARP_API_KEY": KEY, "WARP_SERVER_ROOT_URL": "https://example.test"}
+    local = resolve(Flags(local=True, data_dir="/tmp/d"), env, FileConfig())
+    assert (local.mode, local.server_root_url, local.implicit_local) == ("local", None, False)
+    assert local.data_dir == Path("/tmp/d")
+    assert resolve(Flags(demo=True), env, FileConfig()).mode == "demo"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        Flags(local=True, demo=True),
+        Flags(local=True, server_root_url="https://a.test"),
+        Flags(demo=True, server_root_url="https://a.test"),
+    ],
+)
+def test_conflicting_flags(flags: Flags) -> None:
+    with pytest.raises(SettingsError, match="cannot be used together"):
+        resolve(flags, {}, FileConfig())
+
+
+# -- precedence --------------------------------------------------------------------------------
+
+
+def test_server_flag_beats_env_beats_file(cfg: Path) -> None:
+    file = load_config(write(cfg, 'server_root_url = "https://file.test"\n'))
+    env = {"WARP_SERVER_ROOT_URL": "https://env.test"}
+    assert resolve(Flags(), {}, file).server_root_url == "https://file.test"
+    assert resolve(Flags(), env, file).server_root_url == "https://env.test"
+    flags = Flags(server_root_url="https://flag.test")
+    assert resolve(flags, env, file).server_root_url == "https://flag.test"
+
+
+def test_api_key_flag_beats_env() -> None:
+    settings = resolve(Flags(api_key=OTHER_KEY), {"WARP_API_KEY": KEY}, FileConfig())
+    assert settings.api_key == OTHER_KEY and settings.api_key_source == "--api-key"
+    # Empty means unset.
+    empty = resolve(Flags(), {"WARP_API_KEY": "", "WARP_SERVER_ROOT_URL": ""}, FileConfig())
+    assert empty.mode == "local" and empty.api_key is None
+
+
+def test_output_format_flag_beats_env() -> None:
+    env = {"WARP_OUTPUT_FORMAT": "JSON"}
+    assert resolve(Flags(), env, FileConfig()).output_format == "json"
+    assert resolve(Flags(output_format="text"), env, FileConfig()).output_format == "text"
+    with pytest.raises(SettingsError, match="WARP_OUTPUT_FORMAT must be one of"):
+        resolve(Flags(), {"WARP_OUTPUT_FORMAT": "xml"}, FileConfig())
+
+
+def test_data_dir_flag_beats_file_and_relative_file_path(cfg: Path) -> None:
+    file = load_config(write(cfg, 'data_dir = "keys-here"\n'))
+    assert file.data_dir == cfg.parent / "keys-here"
+    assert resolve(Flags(), {}, file).data_dir == cfg.parent / "keys-here"
+    assert resolve(Flags(data_dir="/elsewhere"), {}, file).data_dir == Path("/elsewhere")
+
+
+def test_file_values(cfg: Path) -> None:
+    write(
+        cfg,
+        'server_root_url = "http://127.0.0.1:8787"\n'
+        'default_expiration = "never"\n'
+        'default_key_type = "team"\n'
+        'theme = "nord"\n',
+    )
+    settings = load_settings(Flags(), {"OZ_KEYS_CONFIG": str(cfg)})
+    assert settings.mode == "remote" and settings.server_root_url == "http://127.0.0.1:8787"
+    assert settings.default_expiration is Expiration.NEVER
+    assert settings.default_key_type is KeyType.TEAM
+    assert settings.theme == "nord"
+    assert settings.config_path == cfg
+
+
+def test_load_settings_reads_the_xdg_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "oz-keys").mkdir()
+    write(tmp_path / "oz-keys" / "config.toml", 'default_expiration = "1d"\n')
+    assert load_settings(Flags(), {}).default_expiration is Expiration.DAY_1
+
+
+# -- broken files ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("server_root_url = \n", "invalid TOML"),
+        ("colour = 'red'\n", "unknown key 'colour'"),
+        ("theme = 3\n", "theme must be a string, not an integer"),
+        ('default_expiration = "7d"\n', 'default_expiration must be one of "90d", "30d", "1d"'),
+        ('default_key_type = "agent"\n', 'default_key_type must be "personal" or "team"'),
+        ('server_root_url = "app.warp.dev"\n', "server_root_url must be an http(s) URL"),
+        ('theme = "  "\n', "theme must not be empty"),
+    ],
+)
+def test_broken_file_names_file_and_problem(cfg: Path, text: str, problem: str) -> None:
+    write(cfg, text)
+    with pytest.raises(SettingsError) as caught:
+        load_config(cfg)
+    message = str(caught.value)
+    assert message.startswith(f"{cfg}: ")
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_explicit_config_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="no such file .*OZ_KEYS_CONFIG"):
+        load_settings(Flags(), {"OZ_KEYS_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_unreadable_config(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="cannot read it"):
+        load_config(tmp_path)  # a directory
+
+
+def test_bad_values_in_flags_and_env() -> None:
+    with pytest.raises(SettingsError, match="--server-root-url must be an http"):
+        resolve(Flags(server_root_url="ftp://x"), {}, FileConfig())
+    with pytest.raises(SettingsError, match="WARP_SERVER_ROOT_URL must be an http"):
+        resolve(Flags(), {"WARP_SERVER_ROOT_URL": "nope"}, FileConfig())
+
+
+def test_a_bad_key_is_refused_without_echoing_it() -> None:
+    secret = "wk-1.sec ret\x1b[31m"
+    with pytest.raises(SettingsError) as caught:
+        resolve(Flags(), {"WARP_API_KEY": secret}, FileConfig())
+    assert "WARP_API_KEY" in str(caught.value)
+    assert "sec" not in str(caught.value)
+
+
+# -- secrets stay out of reprs ---------------------------------------------------------------
+
+
+def test_reprs_never_show_the_key() -> None:
+    flags = Flags(api_key=KEY)
+    settings = resolve(flags, {}, FileConfig())
+    assert KEY not in repr(settings) and KEY not in str(settings)
+    assert KEY[-8:] not in repr(settings)
+    assert KEY not in repr(flags)
+    assert settings.credential_hint == f"wk-**{KEY[-4:]}"
