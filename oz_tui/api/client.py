@@ -12,9 +12,10 @@ import json
 import logging
 import platform
 import random
+import socket
 import time
-from datetime import datetime
-from typing import Any, Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -51,17 +52,33 @@ BACKOFF_CAP = 8.0
 MAX_RETRY_AFTER = 60.0
 #: Larger answers are refused: 10,000 keys take about 3 MB.
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+#: Server-provided text put into an error message is cut to this many characters.
+MAX_DETAIL = 300
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _AUTH_WORDS = ("unauthenticated", "not authenticated", "unauthorized", "authentication")
+_DNS_WORDS = (
+    "name or service not known",
+    "nodename nor servname",
+    "name resolution",
+    "getaddrinfo",
+    "no address associated",
+)
+
+T = TypeVar("T")
 
 
 class _Retryable(Exception):
     """Internal: an attempt failed in a way that a safe operation may retry."""
 
     def __init__(self, error: errors.OzError, retry_after: float | None = None) -> None:
+        super().__init__(type(error).__name__)
         self.error = error
         self.retry_after = retry_after
+
+
+class _TooLarge(Exception):
+    """Internal: the answer exceeds MAX_RESPONSE_BYTES."""
 
 
 class OzClient:
@@ -82,16 +99,26 @@ class OzClient:
     ) -> None:
         self.server_root = server_root.rstrip("/")
         self.clock = clock
-        self._api_key = api_key
+        # Surrounding whitespace is a copy-and-paste accident, never part of a key.
+        self._api_key = api_key.strip() if api_key else None
         self._total_timeout = total_timeout
-        self._max_retries = max_retries
+        self._max_retries = max(0, max_retries)
         self._sleep = sleep
         self._jitter = jitter
         headers = {"User-Agent": f"oz-keys/{__version__}", "Accept": "application/json"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
+        # A key that cannot go into a header is refused per call (AuthenticationError), never
+        # handed to httpx, whose encoding errors would quote it.
+        self._key_sendable = self._api_key is None or _header_safe(self._api_key)
+        if self._api_key and self._key_sendable:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        # A malformed address is reported by each call (NetworkError), like an unreachable one.
+        try:
+            base_url = httpx.URL(self.server_root)
+            self._valid_root = bool(self.server_root)
+        except httpx.InvalidURL:
+            base_url, self._valid_root = httpx.URL(""), False
         self._http = httpx.AsyncClient(
-            base_url=self.server_root, transport=transport, timeout=timeout, headers=headers
+            base_url=base_url, transport=transport, timeout=timeout, headers=headers
         )
 
     def __repr__(self) -> str:
@@ -99,13 +126,21 @@ class OzClient:
 
     @property
     def host(self) -> str:
-        return urlsplit(self.server_root).netloc or self.server_root
+        """`host[:port]` of the server, for messages (never any user:password part)."""
+        try:
+            netloc = urlsplit(self.server_root).netloc.rpartition("@")[2]
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return self.server_root
+        return netloc or self.server_root
 
     @property
     def credential_hint(self) -> str | None:
         """The credential as it may be shown: `wk-**abcd`, never more."""
         if not self._api_key:
             return None
+        # A short (malformed) credential would be given away whole by its last four characters.
+        if len(self._api_key) < 12:
+            return "wk-**"
         return f"wk-**{self._api_key[-4:]}"
 
     async def __aenter__(self) -> OzClient:
@@ -120,9 +155,7 @@ class OzClient:
     # -- operations -------------------------------------------------------------------------
 
     async def list_keys(self) -> list[ApiKey]:
-        result = await self._call(API_KEYS, {}, idempotent=True)
-        items = _field(result, "apiKeys", list)
-        return [_parse_key(item) for item in items]
+        return await self._run(API_KEYS, {}, _parse_key_list, idempotent=True)
 
     async def create_key(
         self,
@@ -131,37 +164,78 @@ class OzClient:
         *,
         team_id: str | None = None,
     ) -> CreatedKey:
-        """Create a key. `expiration` is a dialog choice or an explicit aware datetime."""
-        expires_at = (
-            expiration.expires_at(self.clock())
-            if isinstance(expiration, Expiration)
-            else expiration
-        )
+        """Create a key. `expiration` is a dialog choice or an explicit aware datetime.
+
+        Never retried. When the outcome is unknown the error has `may_have_succeeded=True`.
+        """
+        if isinstance(expiration, Expiration):
+            expires_at = expiration.expires_at(self.clock())
+        elif isinstance(expiration, datetime):
+            if expiration.tzinfo is None or expiration.utcoffset() is None:
+                raise ValueError("expiration must be an aware datetime (with a time zone)")
+            expires_at = expiration
+        else:
+            raise TypeError(f"expiration must be an Expiration or a datetime, not {expiration!r}")
         payload: dict[str, Any] = {
             "name": name,
-            "expiresAt": format_time(expires_at) if expires_at else None,
+            "expiresAt": format_time(expires_at) if expires_at is not None else None,
         }
         if team_id:
             payload["teamId"] = team_id
-        result = await self._call(GENERATE_API_KEY, {"input": payload}, idempotent=False)
-        raw_key = _field(result, "rawApiKey", str)
-        return CreatedKey(api_key=_parse_key(_field(result, "apiKey", dict)), raw_key=raw_key)
+        return await self._run(
+            GENERATE_API_KEY, {"input": payload}, _parse_created, idempotent=False
+        )
 
     async def expire_key(self, uid: str) -> None:
         """Expire (delete) a key at once. Safe to repeat, so it is retried."""
-        result = await self._call(EXPIRE_API_KEY, {"input": {"keyUID": uid}}, idempotent=True)
-        if not _field(result, "success", bool):
-            raise errors.UserFacingError("The server did not confirm that the key was deleted.")
+        await self._run(EXPIRE_API_KEY, {"input": {"keyUID": uid}}, _parse_expired, idempotent=True)
 
     async def whoami(self) -> Account:
-        result = await self._call(GET_USER, {}, idempotent=True)
-        return _parse_account(result)
+        return await self._run(GET_USER, {}, _parse_account, idempotent=True)
 
     # -- transport ------------------------------------------------------------------------
+
+    async def _run(
+        self,
+        operation: Operation,
+        variables: dict[str, Any],
+        parse: Callable[[dict[str, Any]], T],
+        *,
+        idempotent: bool,
+    ) -> T:
+        """Call and parse; every error leaves here with no chained cause and no credential."""
+        failure: errors.OzError
+        try:
+            result = await self._call(operation, variables, idempotent=idempotent)
+            return parse(result)
+        except errors.OzError as exc:
+            failure = exc
+        # Raised outside the `except` block: no __context__ pointing at httpx exceptions (which
+        # hold the request, and so the Authorization header).
+        raise self._scrubbed(failure)
+
+    def _scrubbed(self, error: errors.OzError) -> errors.OzError:
+        error.__cause__ = None
+        error.__context__ = None
+        error.__suppress_context__ = True
+        if self._api_key and self._api_key in error.message:
+            error.message = error.message.replace(self._api_key, self.credential_hint or "wk-**")
+            error.args = (error.message,)
+        return error
 
     async def _call(
         self, operation: Operation, variables: dict[str, Any], *, idempotent: bool
     ) -> dict[str, Any]:
+        if not self._valid_root:
+            raise errors.NetworkError(
+                f"The server address {self.server_root!r} is not a valid URL."
+                + _not_done(idempotent)
+            )
+        if not self._key_sendable:
+            raise errors.AuthenticationError(
+                "The API key contains characters that cannot be sent; check that it was "
+                "copied whole." + _not_done(idempotent)
+            )
         body = {
             "query": operation.document,
             "variables": {**variables, "requestContext": request_context()},
@@ -169,59 +243,118 @@ class OzClient:
         }
         attempts = 1 + (self._max_retries if idempotent else 0)
         for attempt in range(attempts):
+            retry: _Retryable | None = None
             try:
                 payload = await self._attempt(operation, body, idempotent=idempotent)
             except _Retryable as failure:
-                last = attempt == attempts - 1
-                too_long = failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER
-                if last or too_long:
-                    raise failure.error from None
-                delay = (
-                    failure.retry_after
-                    if failure.retry_after is not None
-                    else self._backoff(attempt)
-                )
-                log.debug("%s: retry %d in %.2fs", operation.name, attempt + 1, delay)
-                await self._sleep(delay)
-                continue
-            return _unwrap(operation, payload)
+                retry = failure
+            if retry is None:
+                return _unwrap(operation, payload)
+            last = attempt == attempts - 1
+            too_long = retry.retry_after is not None and retry.retry_after > MAX_RETRY_AFTER
+            if last or too_long:
+                raise retry.error
+            delay = retry.retry_after if retry.retry_after is not None else self._backoff(attempt)
+            log.debug(
+                "%s: %s, retry %d of %d in %.2fs",
+                operation.name,
+                type(retry.error).__name__,
+                attempt + 1,
+                attempts - 1,
+                delay,
+            )
+            await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _backoff(self, attempt: int) -> float:
+        """0.5 s, 1 s, 2 s, … capped at 8 s; jittered down to half of that at random."""
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
-        return ceiling * (0.5 + self._jitter() / 2)
+        return ceiling * (0.5 + min(1.0, max(0.0, self._jitter())) / 2)
 
     async def _attempt(
         self, operation: Operation, body: dict[str, Any], *, idempotent: bool
     ) -> Any:
         """One HTTP exchange. Raises `_Retryable` for failures a safe operation may retry."""
         started = time.monotonic()
-        # Once the request may have reached the server, a failed create has an unknown outcome.
-        unknown = not idempotent
+        # httpcore reports its progress through the `trace` extension. When it reported
+        # something but never began sending the request, nothing reached the server. Transports
+        # that do not trace (mock, ASGI) leave the outcome unknown.
+        progress = {"traced": False, "sent": False}
+
+        async def trace(event: str, info: dict[str, Any]) -> None:
+            progress["traced"] = True
+            if event.endswith("send_request_headers.started"):
+                progress["sent"] = True
+
+        def maybe_sent() -> bool:
+            return not idempotent and (progress["sent"] or not progress["traced"])
+
+        failure: errors.OzError | None = None
+        retryable = True
         try:
             async with asyncio.timeout(self._total_timeout):
                 async with self._http.stream(
-                    "POST", GRAPHQL_PATH, params={"op": operation.name}, json=body
+                    "POST",
+                    GRAPHQL_PATH,
+                    params={"op": operation.name},
+                    json=body,
+                    extensions={"trace": trace},
                 ) as response:
                     status = response.status_code
                     content = await _read_capped(response)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        except _TooLarge:
+            failure = errors.ProtocolError(
+                f"{self.host}'s answer to {operation.name} is larger than "
+                f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB; refusing to read it."
+                + _maybe_created(not idempotent),
+                may_have_succeeded=not idempotent,
+            )
+            retryable = False
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing reached the server: a create did not happen either.
-            error = errors.NetworkError(self._connect_message(exc))
-            raise _Retryable(error) from None
+            failure = errors.NetworkError(self._connect_message(exc) + _not_done(idempotent))
+        except httpx.UnsupportedProtocol:
+            failure = errors.NetworkError(
+                f"The server address {self.server_root!r} is not an http:// or https:// URL."
+                + _not_done(idempotent)
+            )
+            retryable = False
+        except httpx.InvalidURL:
+            failure = errors.NetworkError(
+                f"The server address {self.server_root!r} is not a valid URL."
+                + _not_done(idempotent)
+            )
+            retryable = False
         except (httpx.TimeoutException, TimeoutError):
-            error = errors.NetworkError(
-                f"{self.host} did not answer in time." + _maybe_created(unknown),
-                may_have_succeeded=unknown,
-            )
-            raise _Retryable(error) from None
+            unknown = maybe_sent()
+            if not idempotent and not unknown:
+                failure = errors.NetworkError(
+                    f"Timed out connecting to {self.host}." + _not_done(idempotent)
+                )
+            else:
+                failure = errors.NetworkError(
+                    f"{self.host} did not answer in time." + _maybe_created(unknown),
+                    may_have_succeeded=unknown,
+                )
         except httpx.TransportError as exc:
-            error = errors.NetworkError(
+            unknown = maybe_sent()
+            failure = errors.NetworkError(
                 f"The connection to {self.host} failed ({type(exc).__name__})."
-                + _maybe_created(unknown),
+                + (_maybe_created(unknown) if unknown else _not_done(idempotent)),
                 may_have_succeeded=unknown,
             )
-            raise _Retryable(error) from None
+        except httpx.DecodingError:
+            failure = errors.ProtocolError(
+                f"{self.host} sent an answer that could not be decoded."
+                + _maybe_created(not idempotent),
+                may_have_succeeded=not idempotent,
+            )
+            retryable = False
+        if failure is not None:
+            # Out of the `except` blocks, so the httpx exception is not chained.
+            if retryable:
+                raise _Retryable(failure)
+            raise failure
         log.debug(
             "%s: HTTP %d, %d bytes in %.3fs",
             operation.name,
@@ -230,29 +363,27 @@ class OzClient:
             time.monotonic() - started,
         )
         if status != 200:
-            self._raise_for_status(status, response.headers, content, unknown=unknown)
-        try:
-            return json.loads(content)
-        except (ValueError, UnicodeDecodeError):
+            self._raise_for_status(status, response.headers, content, idempotent=idempotent)
+        payload = _json_or_none(content)
+        if payload is _NOT_JSON:
             raise errors.ProtocolError(
                 f"{self.host} answered {operation.name} with something that is not JSON."
-                + _maybe_created(unknown),
-                may_have_succeeded=unknown,
-            ) from None
+                + _maybe_created(not idempotent),
+                may_have_succeeded=not idempotent,
+            )
+        return payload
 
     def _connect_message(self, exc: Exception) -> str:
-        text = str(exc).lower()
-        if "name or service not known" in text or "nodename nor servname" in text or (
-            "name resolution" in text or "getaddrinfo" in text
-        ):
+        if _is_dns_failure(exc):
             return f"Could not resolve {self.host}: check the server address and your network."
-        if isinstance(exc, httpx.ConnectTimeout):
+        if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
             return f"Timed out connecting to {self.host}."
         return f"Could not connect to {self.host}: is the network up and the server running?"
 
     def _raise_for_status(
-        self, status: int, headers: httpx.Headers, content: bytes, *, unknown: bool
+        self, status: int, headers: httpx.Headers, content: bytes, *, idempotent: bool
     ) -> None:
+        unknown = not idempotent
         detail = _problem_detail(content)
         suffix = f": {detail}" if detail else "."
         if status == 401:
@@ -265,8 +396,8 @@ class OzClient:
             )
         if status == 404:
             raise errors.NotFoundError(f"{self.host} has no key API at {GRAPHQL_PATH} (404).")
+        retry_after = _retry_after(headers.get("Retry-After"))
         if status == 429:
-            retry_after = _retry_after(headers.get("Retry-After"))
             wait = f" Try again in {retry_after:.0f} s." if retry_after is not None else ""
             error: errors.OzError = errors.RateLimitedError(
                 f"{self.host} is limiting requests (429).{wait}", retry_after=retry_after
@@ -279,9 +410,11 @@ class OzClient:
                 may_have_succeeded=unknown,
             )
             if status in _RETRY_STATUSES:
-                raise _Retryable(error)
+                raise _Retryable(error, retry_after)
             raise error
-        raise errors.ProtocolError(f"{self.host} answered with unexpected HTTP {status}.")
+        raise errors.ProtocolError(
+            f"{self.host} answered with unexpected HTTP {status}{suffix}"
+        )
 
 
 # -- helpers (module level: pure functions of the answer) --------------------------------------
@@ -297,50 +430,88 @@ def request_context() -> dict[str, Any]:
     return {"clientContext": {"version": f"oz-keys/{__version__}"}, "osContext": os_context}
 
 
+def _header_safe(value: str) -> bool:
+    """Printable ASCII only: what an HTTP header value may carry without encoding trouble."""
+    return all(0x20 <= ord(char) < 0x7F for char in value)
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return True
+        text = str(current).lower()
+        if any(word in text for word in _DNS_WORDS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _maybe_created(unknown: bool) -> str:
     return " The key may have been created: refresh the list to check." if unknown else ""
 
 
+def _not_done(idempotent: bool) -> str:
+    """For create (the one non-idempotent call) when the request never reached the server."""
+    return "" if idempotent else " No key was created."
+
+
 async def _read_capped(response: httpx.Response) -> bytes:
+    length = response.headers.get("Content-Length")
+    if length is not None and length.strip().isdigit() and int(length) > MAX_RESPONSE_BYTES:
+        raise _TooLarge
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > MAX_RESPONSE_BYTES:
-            raise errors.ProtocolError(
-                f"The server's answer is larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB; "
-                "refusing to read it."
-            )
+            raise _TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
 
 
+_NOT_JSON = object()
+
+
+def _json_or_none(content: bytes) -> Any:
+    """The decoded JSON value, or `_NOT_JSON`. Deeply nested or huge-number input counts as not
+    JSON rather than crashing the parser."""
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return _NOT_JSON
+
+
 def _problem_detail(content: bytes) -> str | None:
     """`detail` or `title` of an RFC 7807 body, shortened; None when there is none."""
-    try:
-        body = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    body = _json_or_none(content)
     if not isinstance(body, dict):
         return None
     for key in ("detail", "title", "message"):
         value = body.get(key)
         if isinstance(value, str) and value.strip():
-            return value.strip()[:300]
+            return value.strip()[:MAX_DETAIL]
     return None
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return None if seconds != seconds else max(0.0, seconds)  # NaN is not a delay
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)  # HTTP dates are GMT
     return max(0.0, when.timestamp() - time.time())
 
 
@@ -355,14 +526,18 @@ def _unwrap(operation: Operation, payload: Any) -> dict[str, Any]:
         raise errors.ProtocolError("The server's answer is not a GraphQL response object.")
     graphql_errors = payload.get("errors")
     if graphql_errors:
-        messages = [
-            e.get("message", "") if isinstance(e, dict) else str(e) for e in graphql_errors
-        ]
-        codes = [
-            (e.get("extensions") or {}).get("code") if isinstance(e, dict) else None
-            for e in graphql_errors
-        ]
-        text = "; ".join(m for m in messages if m)[:300] or "no message"
+        if not isinstance(graphql_errors, list):
+            raise errors.ProtocolError(f"The answer to {operation.name} has malformed errors.")
+        messages: list[str] = []
+        codes: list[Any] = []
+        for item in graphql_errors:
+            message = item.get("message") if isinstance(item, dict) else item
+            if isinstance(message, str) and message:
+                messages.append(message)
+            extensions = item.get("extensions") if isinstance(item, dict) else None
+            if isinstance(extensions, dict):
+                codes.append(extensions.get("code"))
+        text = "; ".join(messages)[:MAX_DETAIL] or "no message"
         if "UNAUTHENTICATED" in codes or any(_is_auth_message(m) for m in messages):
             raise errors.AuthenticationError(f"The server refused the credential: {text}")
         raise errors.ProtocolError(f"The server rejected {operation.name}: {text}")
@@ -380,11 +555,14 @@ def _unwrap(operation: Operation, payload: Any) -> dict[str, Any]:
         message = error.get("message") if isinstance(error, dict) else None
         if not isinstance(message, str):
             raise errors.ProtocolError("The server sent an error without a message.")
+        if not message.strip():
+            message = f"The server refused {operation.name} without saying why."
         if _is_auth_message(message):
             raise errors.AuthenticationError(message)
         raise errors.UserFacingError(message)
+    kind = typename[:60] if isinstance(typename, str) else type(typename).__name__
     raise errors.ProtocolError(
-        f"The answer to {operation.name} is of an unknown kind ({str(typename)[:60]})."
+        f"The answer to {operation.name} is of an unknown kind ({kind})."
     )
 
 
@@ -394,6 +572,13 @@ def _field(obj: Any, name: str, kind: type) -> Any:
     value = obj[name]
     # bool is an int subclass; neither should pass for the other.
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise errors.ProtocolError(f"The server's field {name!r} has the wrong type.")
+    return value
+
+
+def _optional_str(obj: dict[str, Any], name: str) -> str | None:
+    value = obj.get(name)
+    if value is not None and not isinstance(value, str):
         raise errors.ProtocolError(f"The server's field {name!r} has the wrong type.")
     return value
 
@@ -410,7 +595,7 @@ def _time(value: Any, name: str) -> datetime:
         raise errors.ProtocolError(f"The server's field {name!r} has the wrong type.")
     try:
         return parse_time(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: e.g. year 1 moved to UTC
         raise errors.ProtocolError(f"The server's field {name!r} is not a valid time.") from None
 
 
@@ -440,14 +625,30 @@ def _parse_key(obj: Any) -> ApiKey:
     )
 
 
+def _parse_key_list(result: dict[str, Any]) -> list[ApiKey]:
+    return [_parse_key(item) for item in _field(result, "apiKeys", list)]
+
+
+def _parse_created(result: dict[str, Any]) -> CreatedKey:
+    raw_key = _field(result, "rawApiKey", str)
+    return CreatedKey(api_key=_parse_key(_field(result, "apiKey", dict)), raw_key=raw_key)
+
+
+def _parse_expired(result: dict[str, Any]) -> None:
+    if not _field(result, "success", bool):
+        raise errors.UserFacingError("The server did not confirm that the key was deleted.")
+
+
 def _parse_account(result: dict[str, Any]) -> Account:
     user = _field(result, "user", dict)
     profile = _field(user, "profile", dict)
     owner = result.get("apiKeyOwnerType")
-    try:
-        owner_type = OwnerType(owner) if owner is not None else None
-    except ValueError:
-        raise errors.ProtocolError("The server sent an unknown apiKeyOwnerType.") from None
+    if owner is None:
+        owner_type = None
+    elif isinstance(owner, str) and owner in {o.value for o in OwnerType}:
+        owner_type = OwnerType(owner)
+    else:
+        raise errors.ProtocolError("The server sent an unknown apiKeyOwnerType.")
     workspaces = tuple(
         Workspace(
             uid=_field(ws, "uid", str),
@@ -459,17 +660,12 @@ def _parse_account(result: dict[str, Any]) -> Account:
         )
         for ws in _field(user, "workspaces", list)
     )
-    display_name = profile.get("displayName")
-    email_address = profile.get("email")
-    for label, value in (("displayName", display_name), ("email", email_address)):
-        if value is not None and not isinstance(value, str):
-            raise errors.ProtocolError(f"The server's field {label!r} has the wrong type.")
-    principal = result.get("principalType") or "USER"
+    principal = _optional_str(result, "principalType") or "USER"
     return Account(
         uid=_field(profile, "uid", str),
-        display_name=display_name,
-        email=email_address,
+        display_name=_optional_str(profile, "displayName"),
+        email=_optional_str(profile, "email"),
         workspaces=workspaces,
         api_key_owner_type=owner_type,
-        principal_type=str(principal),
+        principal_type=principal,
     )

@@ -1,0 +1,336 @@
+"""A real, deliberately misbehaving HTTP/1.1 server on 127.0.0.1 for client fault tests.
+
+It runs on the test's own event loop (`asyncio.start_server`) and speaks just enough HTTP by
+hand to misbehave in ways a framework would not allow: drip a body byte by byte, hang before the
+headers, close mid-body, send 10 MB. Each request is recorded (operation, headers, JSON body) so
+tests can count attempts per operation; connections are counted to show reuse.
+
+Also holds well-formed sample answers for the four operations, shared by the client tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+from urllib.parse import parse_qs, urlsplit
+
+# -- sample answers --------------------------------------------------------------------------
+
+PERSONAL_KEY = {
+    "uid": "key-personal",
+    "name": "Laptop",
+    "keySuffix": "a1b2",
+    "ownerType": "User",
+    "agentInfo": None,
+    "createdAt": "2026-11-20T08:15:30Z",
+    "lastUsedAt": None,
+    "expiresAt": "2027-02-18T08:15:30Z",
+}
+TEAM_KEY = {
+    "uid": "key-team",
+    "name": "CI pipeline",
+    "keySuffix": "c3d4",
+    "ownerType": "Team",
+    "agentInfo": None,
+    "createdAt": "2026-10-01T00:00:00+02:00",
+    "lastUsedAt": "2026-11-25T23:59:59.500000Z",
+    "expiresAt": None,
+}
+AGENT_KEY = {
+    "uid": "key-agent",
+    "name": "Triage bot",
+    "keySuffix": "e5f6",
+    "ownerType": "Team",
+    "agentInfo": {"uid": "agent-1", "name": "triage-agent"},
+    "createdAt": "2026-09-09T09:09:09Z",
+    "lastUsedAt": "2026-11-26T11:00:00Z",
+    "expiresAt": "2026-12-09T09:09:09Z",
+}
+RAW_KEY = "wk-1.0123456789abcdef0123456789abcdef"
+
+
+def keys_answer(*keys: dict[str, Any]) -> dict[str, Any]:
+    items = list(keys) if keys else [PERSONAL_KEY, TEAM_KEY, AGENT_KEY]
+    return {
+        "data": {
+            "apiKeys": {
+                "__typename": "APIKeyPropertiesOutput",
+                "apiKeys": items,
+                "responseContext": {"serverVersion": "test"},
+            }
+        }
+    }
+
+
+def created_answer(key: dict[str, Any] | None = None, raw: str = RAW_KEY) -> dict[str, Any]:
+    return {
+        "data": {
+            "generateApiKey": {
+                "__typename": "GenerateApiKeyOutput",
+                "rawApiKey": raw,
+                "apiKey": key or PERSONAL_KEY,
+            }
+        }
+    }
+
+
+def expired_answer(success: bool = True) -> dict[str, Any]:
+    return {"data": {"expireApiKey": {"__typename": "ExpireApiKeyOutput", "success": success}}}
+
+
+def user_answer(owner: str | None = "User") -> dict[str, Any]:
+    return {
+        "data": {
+            "user": {
+                "__typename": "UserOutput",
+                "apiKeyOwnerType": owner,
+                "principalType": "USER",
+                "user": {
+                    "profile": {"uid": "user-1", "displayName": "Ada", "email": "ada@example.com"},
+                    "workspaces": [
+                        {
+                            "uid": "ws-1",
+                            "name": "Ada's workspace",
+                            "teams": [{"uid": "team-1", "name": "Engines"}],
+                        }
+                    ],
+                },
+            }
+        }
+    }
+
+
+def user_facing_answer(root_field: str, message: str) -> dict[str, Any]:
+    return {
+        "data": {root_field: {"__typename": "UserFacingError", "error": {"message": message}}}
+    }
+
+
+#: A well-formed answer per operation name.
+GOOD_ANSWERS: dict[str, dict[str, Any]] = {
+    "ApiKeys": keys_answer(),
+    "GenerateApiKey": created_answer(),
+    "ExpireApiKey": expired_answer(),
+    "GetUser": user_answer(),
+}
+
+
+# -- the server --------------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    op: str | None
+    headers: dict[str, str]
+    body: Any
+
+
+Action = Callable[["Request", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
+"""Answers one request; returns True to keep the connection open for the next one."""
+
+
+def _head(status: int, headers: dict[str, str] | None, length: int | None) -> bytes:
+    lines = [f"HTTP/1.1 {status} X"]
+    for name, value in (headers or {}).items():
+        lines.append(f"{name}: {value}")
+    if length is not None:
+        lines.append(f"Content-Length: {length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def respond(status: int = 200, body: bytes | str = b"", headers: dict[str, str] | None = None) -> Action:
+    """A complete, well-framed answer."""
+    data = body.encode() if isinstance(body, str) else body
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+
+    async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
+        writer.write(_head(status, all_headers, len(data)) + data)
+        await writer.drain()
+        return True
+
+    return action
+
+
+def json_answer(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Action:
+    return respond(status, json.dumps(value), headers)
+
+
+def good() -> Action:
+    """The well-formed answer for whichever operation was asked."""
+
+    async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
+        return await json_answer(GOOD_ANSWERS[request.op or ""])(request, reader, writer)
+
+    return action
+
+
+def hang() -> Action:
+    """Read the request, then never answer (not even headers)."""
+
+    async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
+        await asyncio.sleep(3600)
+        return False
+
+    return action
+
+
+def drip(body: bytes = b'{"data": null}' * 20, interval: float = 0.02) -> Action:
+    """Headers at once, then the body one byte per `interval`: each read is quick, the whole slow."""
+
+    async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
+        writer.write(_head(200, {"Content-Type": "application/json"}, len(body)))
+        await writer.drain()
+        for i in range(len(body)):
+            writer.write(body[i : i + 1])
+            await writer.drain()
+            await asyncio.sleep(interval)
+        return True
+
+    return action
+
+
+def close_mid_body(body: bytes = b'{"data": {"apiKeys": {"__typename"') -> Action:
+    """Promise twice the body, send half, hang up."""
+
+    async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
+        writer.write(_head(200, {"Content-Type": "application/json"}, len(body) * 2) + body)
+        await writer.drain()
+        return False
+
+    return action
+
+
+def close_without_answer() -> Action:
+    async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
+        return False
+
+    return action
+
+
+def huge_body(size: int = 10 * 1024 * 1024, declare_length: bool = True) -> Action:
+    """`size` bytes of a JSON string; with or without Content-Length (chunked when without)."""
+    chunk = b"x" * 65536
+
+    async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
+        try:
+            if declare_length:
+                writer.write(_head(200, {"Content-Type": "application/json"}, size))
+                sent = 0
+                while sent < size:
+                    part = chunk[: size - sent]
+                    writer.write(part)
+                    sent += len(part)
+                    await writer.drain()
+            else:
+                writer.write(
+                    _head(200, {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}, None)
+                )
+                sent = 0
+                while sent < size:
+                    writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    sent += len(chunk)
+                    await writer.drain()
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass  # the client stopped reading, as it should
+        return False
+
+    return action
+
+
+@dataclass
+class FaultServer:
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: Answers used in order; the last one repeats.
+    script: list[Action] = field(default_factory=lambda: [good()])
+    requests: list[Request] = field(default_factory=list)
+    connections: int = 0
+    _server: asyncio.base_events.Server | None = None
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def answer(self, *actions: Action) -> None:
+        self.script = list(actions)
+
+    def count(self, op: str) -> int:
+        return sum(1 for r in self.requests if r.op == op)
+
+    async def start(self) -> FaultServer:
+        self._server = await asyncio.start_server(self._handle, self.host, 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            try:
+                await task
+            except BaseException:  # noqa: BLE001 - cancelled or a dropped client
+                pass
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.connections += 1
+        try:
+            while True:
+                request = await self._read_request(reader)
+                if request is None:
+                    break
+                index = min(len(self.requests), len(self.script) - 1)
+                self.requests.append(request)
+                keep_open = await self.script[index](request, reader, writer)
+                if not keep_open:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, OSError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, OSError):
+                pass
+
+    @staticmethod
+    async def _read_request(reader: asyncio.StreamReader) -> Request | None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            return None
+        lines = head.decode("latin-1").split("\r\n")
+        target = lines[0].split(" ")[1]
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            if ":" in line:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        raw = await reader.readexactly(length) if length else b""
+        op = parse_qs(urlsplit(target).query).get("op", [None])[0]
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        return Request(op=op, headers=headers, body=body)
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening (connections are refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

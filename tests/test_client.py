@@ -1,0 +1,385 @@
+"""OzClient against httpx.MockTransport: what it sends, what it makes of good answers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+import httpx
+import pytest
+
+from conftest import FIXED_NOW, FakeClock
+from fault_server import (
+    AGENT_KEY,
+    GOOD_ANSWERS,
+    PERSONAL_KEY,
+    RAW_KEY,
+    TEAM_KEY,
+    created_answer,
+    expired_answer,
+    keys_answer,
+    user_answer,
+)
+from oz_tui import __version__
+from oz_tui.api import (
+    Account,
+    ApiKey,
+    AuthenticationError,
+    CreatedKey,
+    Expiration,
+    KeyScope,
+    OwnerType,
+    ServerError,
+    Team,
+    UserFacingError,
+)
+from oz_tui.api.client import OzClient
+
+API_KEY = "wk-1.9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+SERVER = "https://oz.example.test"
+
+
+class Recorder:
+    """A MockTransport that answers each operation with a canned JSON body and keeps requests."""
+
+    def __init__(self, answers: dict[str, Any] | None = None) -> None:
+        self.answers = {**GOOD_ANSWERS, **(answers or {})}
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(200, json=self.answers[request.url.params["op"]])
+
+    def bodies(self, op: str | None = None) -> list[dict[str, Any]]:
+        found = [json.loads(r.content) for r in self.requests]
+        return [b for b in found if op is None or b["operationName"] == op]
+
+    def client(self, api_key: str | None = API_KEY, **options: Any) -> OzClient:
+        return OzClient(SERVER, api_key, transport=httpx.MockTransport(self), **options)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+# -- list ---------------------------------------------------------------------------------------
+
+
+async def test_list_parses_every_field_of_personal_team_and_agent_keys() -> None:
+    async with Recorder().client() as client:
+        keys = await client.list_keys()
+    personal, team, agent = keys
+    assert personal == ApiKey(
+        uid="key-personal",
+        name="Laptop",
+        key_suffix="a1b2",
+        scope=KeyScope.PERSONAL,
+        created_at=utc(2026, 11, 20, 8, 15, 30),
+        last_used_at=None,
+        expires_at=utc(2027, 2, 18, 8, 15, 30),
+        agent_name=None,
+    )
+    assert team == ApiKey(
+        uid="key-team",
+        name="CI pipeline",
+        key_suffix="c3d4",
+        scope=KeyScope.TEAM,
+        # +02:00 on the wire is the same instant in UTC
+        created_at=utc(2026, 9, 30, 22, 0, 0),
+        last_used_at=datetime(2026, 11, 25, 23, 59, 59, 500000, tzinfo=timezone.utc),
+        expires_at=None,
+    )
+    assert agent.scope is KeyScope.AGENT
+    assert agent.agent_name == "triage-agent"
+    assert agent.last_used_at == utc(2026, 11, 26, 11, 0, 0)
+    for key in keys:
+        for when in (key.created_at, key.last_used_at, key.expires_at):
+            if when is not None:
+                assert when.tzinfo is not None and when.utcoffset() == timedelta(0)
+    assert [k.masked for k in keys] == ["wk-**a1b2", "wk-**c3d4", "wk-**e5f6"]
+    assert personal.to_json()["last_used_at"] is None
+    assert team.to_json()["expires_at"] is None
+    assert team.to_json()["created_at"] == "2026-09-30T22:00:00Z"
+
+
+async def test_list_of_no_keys_is_empty() -> None:
+    empty = {"data": {"apiKeys": {"__typename": "APIKeyPropertiesOutput", "apiKeys": []}}}
+    async with Recorder({"ApiKeys": empty}).client() as client:
+        assert await client.list_keys() == []
+
+
+async def test_list_keeps_server_order_and_every_key() -> None:
+    many = [dict(PERSONAL_KEY, uid=f"k{i}", name=f"key {i}") for i in range(50)]
+    async with Recorder({"ApiKeys": keys_answer(*many)}).client() as client:
+        keys = await client.list_keys()
+    assert [k.uid for k in keys] == [f"k{i}" for i in range(50)]
+
+
+# -- create -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        (Expiration.DAY_1, "2026-11-27T12:00:00Z"),
+        (Expiration.DAYS_30, "2026-12-26T12:00:00Z"),
+        (Expiration.DAYS_90, "2027-02-24T12:00:00Z"),
+        (Expiration.NEVER, None),
+    ],
+)
+async def test_create_turns_expiration_choice_into_expires_at_from_the_clock(
+    choice: Expiration, expected: str | None, clock: FakeClock
+) -> None:
+    recorder = Recorder()
+    async with recorder.client(clock=clock) as client:
+        await client.create_key("Laptop", choice)
+    (body,) = recorder.bodies("GenerateApiKey")
+    assert "expiresAt" in body["variables"]["input"]
+    assert body["variables"]["input"]["expiresAt"] == expected
+
+
+async def test_create_follows_the_injected_clock_as_it_moves(clock: FakeClock) -> None:
+    recorder = Recorder()
+    async with recorder.client(clock=clock) as client:
+        await client.create_key("a", Expiration.DAY_1)
+        clock.advance(timedelta(hours=5, minutes=30))
+        await client.create_key("b", Expiration.DAY_1)
+    sent = [b["variables"]["input"]["expiresAt"] for b in recorder.bodies("GenerateApiKey")]
+    assert sent == ["2026-11-27T12:00:00Z", "2026-11-27T17:30:00Z"]
+    assert clock() == FIXED_NOW + timedelta(hours=5, minutes=30)
+
+
+async def test_create_passes_an_explicit_datetime_through(clock: FakeClock) -> None:
+    recorder = Recorder()
+    plus_two = timezone(timedelta(hours=2))
+    async with recorder.client(clock=clock) as client:
+        await client.create_key("a", utc(2027, 1, 5, 9, 30))
+        await client.create_key("b", datetime(2027, 1, 5, 11, 30, tzinfo=plus_two))
+    sent = [b["variables"]["input"]["expiresAt"] for b in recorder.bodies("GenerateApiKey")]
+    assert sent == ["2027-01-05T09:30:00Z", "2027-01-05T09:30:00Z"]
+
+
+async def test_create_refuses_a_naive_datetime_without_sending() -> None:
+    recorder = Recorder()
+    async with recorder.client() as client:
+        with pytest.raises(ValueError, match="aware"):
+            await client.create_key("a", datetime(2027, 1, 5))
+    assert recorder.requests == []
+
+
+async def test_team_id_is_sent_only_for_team_keys() -> None:
+    recorder = Recorder()
+    async with recorder.client() as client:
+        await client.create_key("personal", Expiration.DAYS_90)
+        await client.create_key("team", Expiration.DAYS_90, team_id="team-1")
+    personal, team = (b["variables"]["input"] for b in recorder.bodies("GenerateApiKey"))
+    assert personal == {"name": "personal", "expiresAt": personal["expiresAt"]}
+    assert "teamId" not in personal and "agentUid" not in personal
+    assert team["teamId"] == "team-1" and team["name"] == "team"
+    assert "agentUid" not in team
+
+
+async def test_create_returns_the_raw_key_once_and_the_listed_key() -> None:
+    answer = created_answer(dict(TEAM_KEY, uid="new", name="Deploy"), raw=RAW_KEY)
+    async with Recorder({"GenerateApiKey": answer}).client() as client:
+        created = await client.create_key("Deploy", Expiration.DAYS_30, team_id="team-1")
+    assert isinstance(created, CreatedKey)
+    assert created.raw_key == RAW_KEY
+    assert created.api_key.uid == "new" and created.api_key.scope is KeyScope.TEAM
+    assert RAW_KEY not in repr(created) and RAW_KEY not in str(created)
+
+
+# -- expire -------------------------------------------------------------------------------------
+
+
+async def test_expire_sends_the_uid_and_accepts_success() -> None:
+    recorder = Recorder()
+    async with recorder.client() as client:
+        assert await client.expire_key("key-team") is None
+    (body,) = recorder.bodies("ExpireApiKey")
+    assert body["variables"]["input"] == {"keyUID": "key-team"}
+
+
+async def test_expire_without_success_is_an_error_the_user_sees() -> None:
+    async with Recorder({"ExpireApiKey": expired_answer(False)}).client() as client:
+        with pytest.raises(UserFacingError, match="did not confirm"):
+            await client.expire_key("key-team")
+
+
+# -- who am I -----------------------------------------------------------------------------------
+
+
+async def test_whoami_parses_the_account_and_its_teams() -> None:
+    async with Recorder().client() as client:
+        account = await client.whoami()
+    assert account == Account(
+        uid="user-1",
+        display_name="Ada",
+        email="ada@example.com",
+        workspaces=account.workspaces,
+        api_key_owner_type=OwnerType.USER,
+        principal_type="USER",
+    )
+    assert account.teams == (Team(uid="team-1", name="Engines"),)
+    assert account.workspaces[0].name == "Ada's workspace"
+    assert account.label == "ada@example.com"
+    assert account.credential_kind == "personal key"
+
+
+@pytest.mark.parametrize(
+    ("owner", "kind"), [("User", "personal key"), ("Team", "team key"), (None, "session")]
+)
+async def test_whoami_tells_how_the_credential_authenticates(owner: str | None, kind: str) -> None:
+    async with Recorder({"GetUser": user_answer(owner)}).client() as client:
+        assert (await client.whoami()).credential_kind == kind
+
+
+async def test_whoami_with_null_profile_fields_and_no_workspaces() -> None:
+    answer = user_answer()
+    user = answer["data"]["user"]
+    user["user"] = {"profile": {"uid": "u9", "displayName": None, "email": None}, "workspaces": []}
+    async with Recorder({"GetUser": answer}).client() as client:
+        account = await client.whoami()
+    assert (account.uid, account.display_name, account.email, account.teams) == ("u9", None, None, ())
+    assert account.label == "u9"
+
+
+# -- headers and requestContext -----------------------------------------------------------------
+
+
+async def _one_of_each(client: OzClient) -> None:
+    await client.list_keys()
+    await client.create_key("x", Expiration.DAY_1)
+    await client.expire_key("key-personal")
+    await client.whoami()
+
+
+async def test_bearer_header_carries_the_key_on_every_operation() -> None:
+    recorder = Recorder()
+    async with recorder.client(API_KEY) as client:
+        await _one_of_each(client)
+    assert len(recorder.requests) == 4
+    assert all(r.headers["Authorization"] == f"Bearer {API_KEY}" for r in recorder.requests)
+
+
+@pytest.mark.parametrize("no_key", [None, ""])
+async def test_no_authorization_header_without_a_key(no_key: str | None) -> None:
+    recorder = Recorder()
+    async with recorder.client(no_key) as client:
+        await _one_of_each(client)
+    assert len(recorder.requests) == 4
+    assert all("Authorization" not in r.headers for r in recorder.requests)
+
+
+async def test_a_pasted_newline_around_the_key_is_dropped() -> None:
+    recorder = Recorder()
+    async with recorder.client(f"  {API_KEY}\n") as client:
+        await client.list_keys()
+    assert recorder.requests[0].headers["Authorization"] == f"Bearer {API_KEY}"
+
+
+@pytest.mark.parametrize("bad", ["wk-1.ab\ncd-0123456789", "wk-1.ab\u00e9cd-0123456789"])
+async def test_a_key_that_cannot_be_sent_is_refused_without_quoting_it(bad: str) -> None:
+    recorder = Recorder()
+    async with recorder.client(bad) as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await client.list_keys()
+        assert bad not in repr(client)
+    assert recorder.requests == []
+    assert bad not in str(caught.value) and "copied whole" in str(caught.value)
+
+
+async def test_request_context_names_oz_keys_and_the_os() -> None:
+    recorder = Recorder()
+    async with recorder.client() as client:
+        await _one_of_each(client)
+    for body in recorder.bodies():
+        context = body["variables"]["requestContext"]
+        assert context["clientContext"] == {"version": f"oz-keys/{__version__}"}
+        os_context = context["osContext"]
+        assert os_context["name"] == platform.system()
+        assert os_context["version"] == platform.release()
+        assert os_context["category"]
+    assert all(r.headers["User-Agent"] == f"oz-keys/{__version__}" for r in recorder.requests)
+
+
+async def test_server_root_and_host() -> None:
+    client = OzClient("https://oz.example.test:8443/", API_KEY, transport=httpx.MockTransport(Recorder()))
+    assert client.server_root == "https://oz.example.test:8443"
+    assert client.host == "oz.example.test:8443"
+    with_userinfo = OzClient("https://me:secret@oz.example.test", None)
+    assert with_userinfo.host == "oz.example.test"
+    await client.aclose()
+    await with_userinfo.aclose()
+
+
+async def test_context_manager_closes_the_http_client() -> None:
+    recorder = Recorder()
+    async with recorder.client() as client:
+        await client.list_keys()
+    with pytest.raises(RuntimeError):
+        await client.list_keys()  # httpx: the client has been closed
+    assert len(recorder.requests) == 1
+
+
+# -- hygiene ------------------------------------------------------------------------------------
+
+
+def test_repr_and_str_show_only_a_hint_of_the_credential() -> None:
+    client = OzClient(SERVER, API_KEY)
+    for text in (repr(client), str(client), f"{client}", f"{client!r}"):
+        assert API_KEY not in text
+        assert API_KEY[3:-4] not in text
+        assert "wk-**b1a0" in text
+    assert client.credential_hint == "wk-**b1a0"
+    assert OzClient(SERVER, None).credential_hint is None
+    # a short (malformed) credential is not given away whole by its last four characters
+    assert OzClient(SERVER, "wk-12").credential_hint == "wk-**"
+
+
+async def test_debug_logs_never_hold_the_credential_or_the_raw_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls = {"n": 0}
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] % 2:  # every other request first fails, to log retries too
+            return httpx.Response(503)
+        return httpx.Response(200, json=GOOD_ANSWERS[request.url.params["op"]])
+
+    caplog.set_level(logging.DEBUG)
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+
+    async with OzClient(
+        SERVER, API_KEY, transport=httpx.MockTransport(flaky), sleep=sleep, jitter=lambda: 0.5
+    ) as client:
+        await client.list_keys()
+        with pytest.raises(ServerError):
+            await client.create_key("x", Expiration.DAY_1)  # 503: never retried
+        await client.create_key("x", Expiration.DAY_1)
+        await client.whoami()
+        await client.expire_key("key-personal")
+    assert sleeps, "retries were logged"
+    assert any(r.name.startswith(("oz_tui", "httpx")) for r in caplog.records)
+    everything = caplog.text + "".join(repr(r.args) + repr(r.__dict__) for r in caplog.records)
+    assert API_KEY not in everything
+    assert RAW_KEY not in everything
+
+
+def _handler_for(answers: dict[str, Any]) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda request: httpx.Response(200, json=answers[request.url.params["op"]])
+
+
+async def test_agent_and_personal_keys_in_a_create_answer() -> None:
+    for key, scope in ((AGENT_KEY, KeyScope.AGENT), (PERSONAL_KEY, KeyScope.PERSONAL)):
+        transport = httpx.MockTransport(_handler_for({"GenerateApiKey": created_answer(key)}))
+        async with OzClient(SERVER, API_KEY, transport=transport) as client:
+            created = await client.create_key("n", Expiration.NEVER)
+        assert created.api_key.scope is scope
