@@ -1,0 +1,123 @@
+"""`OzKeysApp`: the full-screen panel for Warp's Oz Cloud API keys.
+
+    app = OzKeysApp(backend, clock=clock, default_expiration=Expiration.DAYS_90,
+                    default_key_type=KeyType.PERSONAL, theme=None)
+    app.run()
+
+The app owns the backend from then on and closes it when it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import ClassVar, Iterable
+
+from textual import events
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Input, TextArea
+
+from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
+from oz_tui.backend import Backend
+from oz_tui.tui.screens.keys import KeysScreen
+
+log = logging.getLogger(__name__)
+
+TITLE = "Oz Cloud API Keys"
+
+
+class OzKeysApp(App[None]):
+    """Settings > Cloud platform > Oz Cloud API Keys, in a terminal."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = TITLE
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+q", "quit", "Quit", show=False, priority=True,
+            tooltip="Quit the app and return to the command prompt.",
+        ),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        clock: Clock = system_clock,
+        default_expiration: Expiration = Expiration.DAYS_90,
+        default_key_type: KeyType = KeyType.PERSONAL,
+        theme: str | None = None,
+        cursor_blink: bool = True,
+    ) -> None:
+        """
+        Args:
+            backend: Where the keys come from; the app closes it on exit.
+            clock: "Now", for relative times and new keys' expiry.
+            default_expiration: The create dialog's preselected expiration.
+            default_key_type: The create dialog's preselected key type.
+            theme: A Textual theme name; None keeps Textual's default.
+            cursor_blink: False keeps text cursors steady (snapshots, screenshots, demos).
+        """
+        super().__init__()
+        self.backend = backend
+        self.clock = clock
+        self.default_expiration = default_expiration
+        self.default_key_type = default_key_type
+        self.cursor_blink = cursor_blink
+        self._requested_theme = theme
+        self._backend_closed = False
+
+    def get_default_screen(self) -> Screen:
+        return KeysScreen()
+
+    def on_mount(self) -> None:
+        theme = self._requested_theme
+        if theme:
+            if theme in self.available_themes:
+                self.theme = theme
+            else:
+                self.notify(
+                    f"Unknown theme {theme!r}; using the default.",
+                    severity="warning",
+                    markup=False,
+                )
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Textual starts a cursor blink timer per text widget; with blinking off, stop it as soon
+        # as a text widget (in any screen, ours or a dialog's) gets focus.
+        if not self.cursor_blink:
+            widget = event.widget
+            if isinstance(widget, (Input, TextArea)):
+                widget.cursor_blink = False
+
+    async def on_unmount(self) -> None:
+        await self.close_backend()
+
+    async def close_backend(self) -> None:
+        """Close the backend once (the client's connections, the local store)."""
+        if self._backend_closed:
+            return
+        self._backend_closed = True
+        try:
+            await self.backend.aclose()
+        except Exception as error:  # noqa: BLE001 - closing must never end in a traceback
+            log.warning("closing the backend failed: %s", type(error).__name__)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        if isinstance(screen, KeysScreen):
+            yield SystemCommand("Create API key", "Open the New API key dialog (n)",
+                                screen.action_create)
+            yield SystemCommand("Delete API key", "Delete the highlighted key (d)",
+                                screen.action_delete)
+            yield SystemCommand("Search API keys", "Filter the keys by name (/)",
+                                screen.action_search)
+            yield SystemCommand("Refresh", "Reload the list of keys (r)", screen.action_refresh)
+            yield SystemCommand("Sort by next column", "Cycle the sort column (s)",
+                                screen.action_cycle_sort)
+            yield SystemCommand("Reverse sort order", "Flip the sort order (S)",
+                                screen.action_reverse_sort)
+            yield SystemCommand("Help", "Keys and what the page shows (?)", screen.action_help)
+        yield from super().get_system_commands(screen)

@@ -1,0 +1,401 @@
+"""The main screen: Settings > Cloud platform > Oz Cloud API Keys.
+
+All network calls run in workers, so the page paints before the server answers. The key list is
+owned by `KeyTable` and reached only through its API; the secret of a new key passes through
+here on its way from the create dialog to the show-once dialog and is not kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Button, Footer, Input, Static
+
+from oz_tui.api.errors import AuthenticationError, OzError
+from oz_tui.api.models import Account, ApiKey, CreatedKey, Expiration
+from oz_tui.sanitize import safe_text
+from oz_tui.tui.screens.confirm_delete import ConfirmDeleteScreen
+from oz_tui.tui.screens.create_key import CreateKeyScreen
+from oz_tui.tui.screens.help import HelpScreen
+from oz_tui.tui.screens.show_key import ShowKeyScreen
+from oz_tui.tui.widgets import (
+    AuthPanel,
+    ErrorBanner,
+    KeyTable,
+    RetryRequested,
+    SettingsSidebar,
+    StatusLine,
+    source_text,
+)
+
+if TYPE_CHECKING:
+    from oz_tui.tui.app import OzKeysApp
+
+log = logging.getLogger(__name__)
+
+DOCS_URL = "https://docs.warp.dev/reference/cli/api-keys"
+HEADING = "API keys"
+DESCRIPTION = "Keys for the Oz CLI and cloud agents. Docs: "
+CREATE_LABEL = "+ Create API Key"
+SEARCH_PLACEHOLDER = "Search API keys"
+EMPTY_HINT = "Press n or click + Create API Key to create one."
+DELETED_TOAST = "API key deleted"
+#: The search waits this long after the last keystroke before filtering.
+SEARCH_DEBOUNCE = 0.15
+#: How often relative times ("5 minutes ago") are recomputed.
+TICK_SECONDS = 30.0
+
+#: Actions that need the key list (not offered while the credential is refused).
+_LIST_ACTIONS = frozenset({"create", "delete", "search", "cycle_sort", "reverse_sort"})
+#: Single-key bindings, hidden from the footer while the search box has focus (the box takes
+#: those keys as text anyway).
+_LETTER_ACTIONS = frozenset(
+    {"create", "delete", "search", "refresh", "cycle_sort", "reverse_sort", "help", "quit"}
+)
+
+
+def describe_error(error: BaseException) -> str:
+    """A failure in words, safe to show: our errors' own messages, else the type name only."""
+    if isinstance(error, OzError):
+        return safe_text(error.message, max_length=400)
+    return f"Unexpected error ({type(error).__name__})."
+
+
+class KeysScreen(Screen[None]):
+    """The settings page for Oz Cloud API keys."""
+
+    AUTO_FOCUS = None
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (100, "-medium"),
+        (140, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "create", "Create", tooltip="Create an API key"),
+        Binding("plus", "create", "Create", show=False),
+        Binding("d", "delete", "Delete", tooltip="Delete the highlighted key"),
+        Binding("delete", "delete", "Delete", show=False),
+        Binding("slash", "search", "Search", tooltip="Search keys by name"),
+        Binding("r", "refresh", "Refresh", tooltip="Reload the list"),
+        Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column"),
+        Binding("S", "reverse_sort", "Reverse", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("escape", "leave_search", "Back to keys", show=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._account: Account | None = None
+        self._search_timer: Timer | None = None
+
+    @property
+    def oz_app(self) -> OzKeysApp:
+        from oz_tui.tui.app import OzKeysApp
+
+        app = self.app
+        assert isinstance(app, OzKeysApp)
+        return app
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            yield SettingsSidebar(id="sidebar")
+            with Vertical(id="main"):
+                with Horizontal(id="heading-row"):
+                    yield Static(HEADING, id="heading", markup=False)
+                    yield Button(CREATE_LABEL, id="create", variant="primary", compact=True)
+                yield Static(self._description(), id="description")
+                yield Input(placeholder=SEARCH_PLACEHOLDER, id="search")
+                yield ErrorBanner(id="banner")
+                yield AuthPanel(id="auth")
+                yield KeyTable(id="keys", empty_hint=EMPTY_HINT)
+                yield StatusLine(id="status")
+        yield Footer()
+
+    @staticmethod
+    def _description() -> Text:
+        text = Text(DESCRIPTION)
+        text.append(DOCS_URL, style=Style(underline=True, link=DOCS_URL))
+        return text
+
+    @property
+    def table(self) -> KeyTable:
+        return self.query_one("#keys", KeyTable)
+
+    @property
+    def search_box(self) -> Input:
+        return self.query_one("#search", Input)
+
+    @property
+    def banner(self) -> ErrorBanner:
+        return self.query_one("#banner", ErrorBanner)
+
+    @property
+    def auth_panel(self) -> AuthPanel:
+        return self.query_one("#auth", AuthPanel)
+
+    @property
+    def status_line(self) -> StatusLine:
+        return self.query_one("#status", StatusLine)
+
+    def on_mount(self) -> None:
+        backend = self.oz_app.backend
+        self.status_line.show_source(source_text(backend.source, is_local=backend.is_local,
+                                                 account=None))
+        self.status_line.show_summary("Loading…")
+        self.table.loading = True
+        self.table.focus()
+        self.set_interval(TICK_SECONDS, self._tick)
+        self.load_keys()
+
+    def _tick(self) -> None:
+        if self.table.loaded:
+            self.table.refresh_times(self.oz_app.clock())
+
+    # -- loading --------------------------------------------------------------------------
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def load_keys(self) -> None:
+        """List the keys (and, the first time, who we are) concurrently; show what happened."""
+        client = self.oz_app.backend.client
+        if self.table.loaded:
+            self.status_line.show_summary("Refreshing…")
+        try:
+            if self._account is None:
+                keys_result, account_result = await asyncio.gather(
+                    client.list_keys(), client.whoami(), return_exceptions=True
+                )
+            else:
+                keys_result = await _settle(client.list_keys())
+                account_result = self._account
+        finally:
+            self.table.loading = False
+        if isinstance(account_result, Account):
+            self._account = account_result
+        elif isinstance(account_result, BaseException) and not isinstance(
+            account_result, OzError
+        ):
+            log.warning("whoami failed unexpectedly: %s", type(account_result).__name__)
+        self._show_source()
+
+        if isinstance(keys_result, BaseException):
+            if isinstance(keys_result, asyncio.CancelledError):
+                raise keys_result
+            self._show_load_error(keys_result)
+            return
+        self.banner.clear()
+        self.auth_panel.clear()
+        self._sync_create_button()
+        self.table.display = True
+        self.table.set_keys(keys_result, self.oz_app.clock())
+        if self.focused is None or self.focused is self.query_one("#create"):
+            self.table.focus()
+        self.refresh_bindings()
+
+    def _show_source(self) -> None:
+        backend = self.oz_app.backend
+        self.status_line.show_source(
+            source_text(backend.source, is_local=backend.is_local, account=self._account)
+        )
+
+    def _show_load_error(self, error: BaseException) -> None:
+        if not isinstance(error, OzError):
+            log.error("listing keys failed unexpectedly", exc_info=error)
+        message = describe_error(error)
+        if isinstance(error, AuthenticationError):
+            self._account = None
+            self.banner.clear()
+            self.auth_panel.show_error(message)
+            self.table.display = False
+            self.status_line.show_summary("Not signed in")
+            self._show_source()
+        else:
+            # The last good list (if any) stays; the banner says the refresh failed.
+            self.auth_panel.clear()
+            self.table.display = True
+            title = "Couldn't refresh the keys:" if self.table.loaded else "Couldn't load the keys:"
+            self.banner.show_error(title, message)
+            self._update_summary()
+        self._sync_create_button()
+        self.refresh_bindings()
+
+    def _sync_create_button(self) -> None:
+        self.query_one("#create", Button).disabled = self.auth_panel.shown
+
+    # -- reacting to the widgets ----------------------------------------------------------
+
+    @on(KeyTable.ViewChanged)
+    def _view_changed(self) -> None:
+        self._update_summary()
+        self.refresh_bindings()
+
+    def _update_summary(self) -> None:
+        table = self.table
+        if not table.loaded:
+            self.status_line.show_summary("")
+            return
+        total, shown = len(table.keys), len(table.visible_keys)
+        noun = "key" if total == 1 else "keys"
+        if table.filter_text:
+            self.status_line.show_summary(f"{shown} of {total} {noun}")
+        else:
+            self.status_line.show_summary(f"{total} {noun}")
+
+    @on(KeyTable.DeleteRequested)
+    def _delete_requested(self, event: KeyTable.DeleteRequested) -> None:
+        self._confirm_delete(event.key)
+
+    @on(RetryRequested)
+    def _retry(self) -> None:
+        self.action_refresh()
+
+    @on(Button.Pressed, "#create")
+    def _create_pressed(self) -> None:
+        self.action_create()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        value = event.value
+        self._search_timer = self.set_timer(SEARCH_DEBOUNCE, lambda: self.table.filter(value))
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self.table.filter(event.value)
+        self.table.focus()
+
+    # -- actions --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        search_focused = self.focused is not None and self.focused.id == "search"
+        if action == "leave_search":
+            return search_focused
+        if search_focused and action in _LETTER_ACTIONS:
+            return False
+        if action in _LIST_ACTIONS and self.auth_panel.shown:
+            return None
+        if action == "delete" and self.table.highlighted_key is None:
+            return None
+        return True
+
+    def action_create(self) -> None:
+        if self.auth_panel.shown:
+            return
+        app = self.oz_app
+        client = app.backend.client
+
+        async def create(name: str, expiration: Expiration, team_id: str | None) -> CreatedKey:
+            return await client.create_key(name, expiration, team_id=team_id)
+
+        teams = self._account.teams if self._account is not None else ()
+        app.push_screen(
+            CreateKeyScreen(
+                create,
+                teams=teams,
+                default_expiration=app.default_expiration,
+                default_key_type=app.default_key_type,
+            ),
+            callback=self._key_created,
+        )
+
+    def _key_created(self, created: CreatedKey | None) -> None:
+        """Show the secret once; afterwards only the listed key (no secret) stays."""
+        if created is None:
+            return
+        api_key = created.api_key
+        # The callback names only `api_key`: nothing here outlives the dialog with the secret.
+        self.app.push_screen(ShowKeyScreen(created), callback=lambda _: self._key_saved(api_key))
+
+    def _key_saved(self, api_key: ApiKey) -> None:
+        self.table.add_key(api_key, self.oz_app.clock())
+        self.table.focus()
+        self.notify("API key created", markup=False)
+
+    def action_delete(self) -> None:
+        key = self.table.highlighted_key
+        if key is not None:
+            self._confirm_delete(key)
+
+    def _confirm_delete(self, key: ApiKey) -> None:
+        if self.auth_panel.shown:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.expire_key(key)
+
+        self.app.push_screen(ConfirmDeleteScreen(key), callback=confirmed)
+
+    @work(group="delete", exit_on_error=False)
+    async def expire_key(self, key: ApiKey) -> None:
+        try:
+            await self.oz_app.backend.client.expire_key(key.uid)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a toast, never a traceback
+            if not isinstance(error, OzError):
+                log.error("deleting a key failed unexpectedly", exc_info=error)
+            self.notify(
+                f"Couldn't delete “{safe_text(key.name, max_length=60)}”: "
+                f"{describe_error(error)}",
+                title="Delete failed",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+            return
+        self.table.remove_key(key.uid)
+        self.notify(DELETED_TOAST, markup=False)
+
+    def action_refresh(self) -> None:
+        if not self.table.loaded and not self.auth_panel.shown and not self.banner.shown:
+            self.table.loading = True
+        self.load_keys()
+
+    def action_search(self) -> None:
+        self.search_box.focus()
+
+    def action_leave_search(self) -> None:
+        if self.table.visible_keys:
+            self.table.focus()
+        else:
+            self.set_focus(None)
+
+    def action_cycle_sort(self) -> None:
+        self.table.cycle_sort()
+
+    def action_reverse_sort(self) -> None:
+        self.table.reverse_sort()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def action_quit(self) -> None:
+        self.app.exit()
+
+
+async def _settle(awaitable: object) -> object:
+    """The awaitable's result, or the exception it raised (like gather's return_exceptions)."""
+    try:
+        return await awaitable  # type: ignore[misc]
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:  # noqa: BLE001 - handed back to the caller to show
+        return error

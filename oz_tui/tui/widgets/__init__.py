@@ -1,0 +1,17 @@
+"""The panel's widgets. The key list is `KeyTable`; the rest are small pieces of the page."""
+
+from oz_tui.tui.widgets.banner import AuthPanel, ErrorBanner, RetryRequested
+from oz_tui.tui.widgets.key_table import Column, KeyTable
+from oz_tui.tui.widgets.sidebar import SettingsSidebar
+from oz_tui.tui.widgets.status import StatusLine, source_text
+
+__all__ = [
+    "AuthPanel",
+    "Column",
+    "ErrorBanner",
+    "KeyTable",
+    "RetryRequested",
+    "SettingsSidebar",
+    "StatusLine",
+    "source_text",
+]
