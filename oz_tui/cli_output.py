@@ -96,9 +96,9 @@ class Output:
                 self.out(
                     "\t".join(
                         (
-                            key.uid,
+                            safe_text(key.uid),
                             safe_text(key.name),
-                            key.masked,
+                            safe_text(key.masked),
                             key.scope.value,
                             format_time(key.created_at),
                             _time_or_never(key.last_used_at),
@@ -117,7 +117,7 @@ class Output:
                     relative_time(key.created_at, now),
                     relative_time(key.last_used_at, now),
                     _expires(key.expires_at, now),
-                    key.uid,
+                    safe_text(key.uid),
                 )
                 for key in keys
             ]
@@ -143,7 +143,7 @@ class Output:
             )
             self.note(
                 f"Created {key.scope.value.lower()} API key '{safe_text(key.name)}' "
-                f"({key.masked}, {expires}, uid {key.uid})."
+                f"({safe_text(key.masked)}, {expires}, uid {safe_text(key.uid)})."
             )
             self.note("Store it now: it won't be shown again.")
 
@@ -153,9 +153,12 @@ class Output:
         if self.is_json:
             self.json_doc({"key_uid": key.uid, "expired": expired})
         elif self.format == "text":
-            self.out(f"{key.uid}\t{'true' if expired else 'false'}")
+            self.out(f"{safe_text(key.uid)}\t{'true' if expired else 'false'}")
         elif expired:
-            self.out(f"Expired API key '{safe_text(key.name)}' ({key.masked}, uid {key.uid}).")
+            self.out(
+                f"Expired API key '{safe_text(key.name)}' ({safe_text(key.masked)}, "
+                f"uid {safe_text(key.uid)})."
+            )
         else:
             self.note(f"Kept API key '{safe_text(key.name)}'; nothing was expired.")
 

@@ -13,6 +13,9 @@ The config file is `config.toml` in the user config dir (`~/.config/oz-keys/` on
     theme              = "textual-dark"           # a Textual theme name, for the panel
     data_dir           = "~/oz-keys-data"         # the local key service's directory
                                                   # (relative: to the config file's directory)
+    clipboard_clear_seconds = 45                  # clear a copied key from the system
+                                                  # clipboard after this long, if it is still
+                                                  # there; 0 never clears
 """
 
 from __future__ import annotations
@@ -38,7 +41,18 @@ ENV_CONFIG = "OZ_KEYS_CONFIG"
 
 OUTPUT_FORMATS = ("pretty", "json", "ndjson", "text")
 KEY_TYPES = {"personal": KeyType.PERSONAL, "team": KeyType.TEAM}
-CONFIG_KEYS = ("server_root_url", "default_expiration", "default_key_type", "theme", "data_dir")
+CONFIG_KEYS = (
+    "server_root_url",
+    "default_expiration",
+    "default_key_type",
+    "theme",
+    "data_dir",
+    "clipboard_clear_seconds",
+)
+#: How long a copied key may stay on the system clipboard, unless configured.
+DEFAULT_CLIPBOARD_CLEAR_SECONDS = 45.0
+#: The longest `clipboard_clear_seconds` accepted (a day).
+MAX_CLIPBOARD_CLEAR_SECONDS = 86_400
 
 Mode = Literal["remote", "local", "demo"]
 
@@ -69,6 +83,7 @@ class FileConfig:
     default_key_type: KeyType | None = None
     theme: str | None = None
     data_dir: Path | None = None
+    clipboard_clear_seconds: float | None = None
 
 
 def default_config_path() -> Path:
@@ -147,6 +162,17 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
         raise problem("theme must not be empty")
     if data_dir is not None and not data_dir.strip():
         raise problem("data_dir must not be empty")
+    clear_seconds = data.get("clipboard_clear_seconds")
+    if clear_seconds is not None:
+        if isinstance(clear_seconds, bool) or not isinstance(clear_seconds, (int, float)):
+            raise problem(
+                f"clipboard_clear_seconds must be a number of seconds, not {_toml_type(clear_seconds)}"
+            )
+        if not 0 <= clear_seconds <= MAX_CLIPBOARD_CLEAR_SECONDS:  # NaN fails this too
+            raise problem(
+                f"clipboard_clear_seconds must be between 0 (never clear) and "
+                f"{MAX_CLIPBOARD_CLEAR_SECONDS}, not {clear_seconds}"
+            )
     return FileConfig(
         path=path,
         server_root_url=(
@@ -157,6 +183,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
         theme=theme.strip() if theme is not None else None,
         # A relative data_dir is relative to the config file, not to wherever oz-keys runs.
         data_dir=path.parent / Path(data_dir.strip()).expanduser() if data_dir is not None else None,
+        clipboard_clear_seconds=float(clear_seconds) if clear_seconds is not None else None,
     )
 
 
@@ -231,6 +258,8 @@ class Settings:
     config_path: Path | None
     #: True when the local service was chosen because nothing else was configured.
     implicit_local: bool = False
+    #: Seconds after which a key copied to the system clipboard is cleared (if unchanged); 0: never.
+    clipboard_clear_seconds: float = DEFAULT_CLIPBOARD_CLEAR_SECONDS
 
     @property
     def credential_hint(self) -> str | None:
@@ -315,6 +344,11 @@ def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Setting
         theme=config.theme,
         config_path=config.path,
         implicit_local=implicit_local,
+        clipboard_clear_seconds=(
+            config.clipboard_clear_seconds
+            if config.clipboard_clear_seconds is not None
+            else DEFAULT_CLIPBOARD_CLEAR_SECONDS
+        ),
     )
 
 

@@ -40,3 +40,42 @@ def clock() -> FakeClock:
 @pytest.fixture
 def token_factory() -> Callable[[], str]:
     return deterministic_tokens()
+
+
+# -- the reliability report (see tests/reliability.py) -------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reliability-report",
+        action="store_true",
+        default=False,
+        help="write the Reliability section of README.md from this run's results",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import reliability
+
+    config.stash[_RECORDER] = reliability.Recorder()
+
+
+_RECORDER = pytest.StashKey["object"]()
+
+
+@pytest.fixture
+def reliability(request: pytest.FixtureRequest) -> object:
+    """`reliability.passed(table, row, column, detail, variant="")`: record a proven cell."""
+    return request.config.stash[_RECORDER]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not session.config.getoption("--reliability-report"):
+        return
+    import reliability
+
+    recorder = session.config.stash[_RECORDER]
+    reliability.write_readme(recorder.render())  # type: ignore[attr-defined]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"reliability report written to {reliability.README}")

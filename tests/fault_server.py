@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
@@ -126,6 +127,8 @@ class Request:
     op: str | None
     headers: dict[str, str]
     body: Any
+    #: The request target's path ("/graphql/v2", or under a prefix the test chose).
+    path: str = ""
 
 
 Action = Callable[["Request", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
@@ -163,6 +166,15 @@ def good() -> Action:
 
     async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
         return await json_answer(GOOD_ANSWERS[request.op or ""])(request, reader, writer)
+
+    return action
+
+
+def dispatch(choose: Callable[["Request"], Action]) -> Action:
+    """Answer each request with the action `choose(request)` picks (by operation, path...)."""
+
+    async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
+        return await choose(request)(request, reader, writer)
 
     return action
 
@@ -321,12 +333,13 @@ class FaultServer:
                 headers[name.strip().lower()] = value.strip()
         length = int(headers.get("content-length", "0"))
         raw = await reader.readexactly(length) if length else b""
-        op = parse_qs(urlsplit(target).query).get("op", [None])[0]
+        parts = urlsplit(target)
+        op = parse_qs(parts.query).get("op", [None])[0]
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        return Request(op=op, headers=headers, body=body)
+        return Request(op=op, headers=headers, body=body, path=parts.path)
 
 
 def closed_port() -> int:
@@ -334,3 +347,26 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class ThreadedFaultServer:
+    """A FaultServer on its own event loop in a daemon thread, for clients in subprocesses or
+    in synchronous code. `choose(request)` picks the action for each request."""
+
+    def __init__(self, choose: Callable[[Request], Action]) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = FaultServer()
+        self.server.answer(dispatch(choose))
+        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()

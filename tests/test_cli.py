@@ -192,6 +192,7 @@ def test_the_panel_gets_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         "default_expiration": Expiration.DAY_1,
         "default_key_type": KeyType.TEAM,
         "theme": "nord",
+        "clipboard_clear_seconds": 45.0,
         "source": "Demo data (in memory)",
         "ran": True,
     }

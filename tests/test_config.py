@@ -173,6 +173,11 @@ def test_load_settings_reads_the_xdg_file(monkeypatch: pytest.MonkeyPatch, tmp_p
         ('default_key_type = "agent"\n', 'default_key_type must be "personal" or "team"'),
         ('server_root_url = "app.warp.dev"\n', "server_root_url must be an http(s) URL"),
         ('theme = "  "\n', "theme must not be empty"),
+        ('clipboard_clear_seconds = "45"\n', "clipboard_clear_seconds must be a number"),
+        ("clipboard_clear_seconds = true\n", "clipboard_clear_seconds must be a number"),
+        ("clipboard_clear_seconds = -1\n", "between 0 (never clear) and 86400"),
+        ("clipboard_clear_seconds = nan\n", "between 0 (never clear) and 86400"),
+        ("clipboard_clear_seconds = inf\n", "between 0 (never clear) and 86400"),
     ],
 )
 def test_broken_file_names_file_and_problem(cfg: Path, text: str, problem: str) -> None:
@@ -220,3 +225,11 @@ def test_reprs_never_show_the_key() -> None:
     assert KEY[-8:] not in repr(settings)
     assert KEY not in repr(flags)
     assert settings.credential_hint == f"wk-**{KEY[-4:]}"
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("", 45.0), ("clipboard_clear_seconds = 0\n", 0.0),
+                                               ("clipboard_clear_seconds = 12.5\n", 12.5)])
+def test_clipboard_clear_seconds(cfg: Path, text: str, seconds: float) -> None:
+    write(cfg, text)
+    settings = load_settings(Flags(), {"OZ_KEYS_CONFIG": str(cfg)})
+    assert settings.clipboard_clear_seconds == seconds

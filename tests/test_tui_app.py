@@ -588,6 +588,8 @@ async def test_network_error_on_refresh_keeps_the_last_good_table() -> None:
         assert len(table.visible_keys) == 8
 
         del transport.failing["ApiKeys"]
+        # A Button ignores clicks during its 0.2 s "active" effect: let the last one end.
+        await pilot.pause(0.3)
         await pilot.click("#banner-retry")
         await settle(pilot)
         assert not banner.shown

@@ -244,9 +244,9 @@ async def test_double_enter_sends_once_and_shows_creating() -> None:
         await pilot.pause()
         button = app.screen.query_one("#create", Button)
         assert str(button.label) == "Creating…" and button.disabled
+        assert str(app.screen.query_one("#cancel", Button).label) == "Stop waiting"
         await pilot.press("enter")
         await pilot.click("#create")
-        await pilot.press("escape")  # leaving now would lose the secret: refused
         await pilot.pause()
         assert len(create.calls) == 1
         assert isinstance(app.screen, CreateKeyScreen)
@@ -254,6 +254,36 @@ async def test_double_enter_sends_once_and_shows_creating() -> None:
         await pilot.pause()
         await pilot.pause()
         assert app.results == [create.result]
+
+
+@pytest.mark.parametrize("how", ["escape", "button"])
+async def test_a_hung_create_can_be_stopped_and_the_form_stays(how: str) -> None:
+    gate = asyncio.Event()  # never set: the server never answers
+    create = FakeCreate(gate=gate)
+    app = Host(CreateKeyScreen(create, teams=()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"slow one", "enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CreateKeyScreen) and screen.pending
+        if how == "escape":
+            await pilot.press("escape")
+        else:
+            await pilot.click("#cancel")
+        await pilot.pause()
+        assert app.screen is screen and not screen.pending
+        shown = " ".join(shown_text(screen.query_one("#failure", Static)).split())
+        assert "Stopped waiting" in shown and "may have been created" in shown
+        assert "refresh" in shown
+        assert screen.query_one("#name", Input).value == "slow one"
+        create_button = screen.query_one("#create", Button)
+        assert str(create_button.label) == "Create key" and not create_button.disabled
+        assert str(screen.query_one("#cancel", Button).label) == "Cancel"
+        assert not [w for w in app.workers if w.group == "create-key" and w.is_running]
+        await pilot.press("escape")  # now it closes
+        await pilot.pause()
+        assert app.results == [None]
+        assert len(create.calls) == 1
 
 
 async def test_escape_cancels() -> None:

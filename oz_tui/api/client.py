@@ -54,6 +54,8 @@ MAX_RETRY_AFTER = 60.0
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 #: Server-provided text put into an error message is cut to this many characters.
 MAX_DETAIL = 300
+#: A `UserFacingError` message (the server's own words for the user) is cut to this length.
+MAX_USER_MESSAGE = 1000
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _AUTH_WORDS = ("unauthenticated", "not authenticated", "unauthorized", "authentication")
@@ -207,7 +209,11 @@ class OzClient:
         failure: errors.OzError
         try:
             result = await self._call(operation, variables, idempotent=idempotent)
-            return parse(result)
+            try:
+                return parse(result)
+            except errors.ProtocolError as exc:
+                # The server answered with its success type: a create did happen.
+                raise _outcome_unknown(exc, idempotent) from None
         except errors.OzError as exc:
             failure = exc
         # Raised outside the `except` block: no __context__ pointing at httpx exceptions (which
@@ -249,7 +255,14 @@ class OzClient:
             except _Retryable as failure:
                 retry = failure
             if retry is None:
-                return _unwrap(operation, payload)
+                try:
+                    return _unwrap(operation, payload)
+                except errors.ProtocolError as exc:
+                    # A 200 the client cannot read: for a create, the key may exist all the same
+                    # (unless GraphQL refused the document before executing it).
+                    if _was_executed(payload):
+                        raise _outcome_unknown(exc, idempotent) from None
+                    raise
             last = attempt == attempts - 1
             too_long = retry.retry_after is not None and retry.retry_after > MAX_RETRY_AFTER
             if last or too_long:
@@ -405,7 +418,7 @@ class OzClient:
             raise _Retryable(error, retry_after)
         if status >= 500:
             error = errors.ServerError(
-                f"{self.host} had a server error (HTTP {status})." + _maybe_created(unknown),
+                f"{self.host} had a server error (HTTP {status}){suffix}" + _maybe_created(unknown),
                 status_code=status,
                 may_have_succeeded=unknown,
             )
@@ -447,6 +460,22 @@ def _is_dns_failure(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def _outcome_unknown(error: errors.OzError, idempotent: bool) -> errors.OzError:
+    """`error`, marked as possibly successful when it ends a create (the one unsafe call)."""
+    if idempotent or error.may_have_succeeded:
+        return error
+    error.may_have_succeeded = True
+    error.message += _maybe_created(True)
+    error.args = (error.message,)
+    return error
+
+
+def _was_executed(payload: Any) -> bool:
+    """False only for a GraphQL answer that says the document never ran: `errors` and no
+    `data` entry at all (the GraphQL spec's request errors: syntax, validation, variables)."""
+    return not (isinstance(payload, dict) and payload.get("errors") and "data" not in payload)
 
 
 def _maybe_created(unknown: bool) -> str:
@@ -557,6 +586,8 @@ def _unwrap(operation: Operation, payload: Any) -> dict[str, Any]:
             raise errors.ProtocolError("The server sent an error without a message.")
         if not message.strip():
             message = f"The server refused {operation.name} without saying why."
+        if len(message) > MAX_USER_MESSAGE:
+            message = message[: MAX_USER_MESSAGE - 1] + "…"
         if _is_auth_message(message):
             raise errors.AuthenticationError(message)
         raise errors.UserFacingError(message)

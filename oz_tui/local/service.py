@@ -399,8 +399,15 @@ def serve(
     data_dir: Path | None = None,
     *,
     clock: Clock = system_clock,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve the key API on host:port until SIGINT or SIGTERM; every request needs a key."""
+    """Serve the key API on host:port until SIGINT or SIGTERM; every request needs a key.
+
+    `on_ready(url)` is called once the store is open and the socket is listening (so connections
+    are queued from then on), just before requests are served; `url` has the real port, which
+    matters for `port=0`. Nothing is called when the store cannot be opened or the port is busy:
+    those raise `OzError` instead.
+    """
     import uvicorn
 
     service = LocalService(data_dir, clock=clock, require_auth=True)
@@ -416,7 +423,10 @@ def serve(
             server_header=False,
         )
         server = uvicorn.Server(config)
+        # The stop handlers go in first: a Ctrl-C right after the "ready" banner is a clean stop.
         with sock, _stop_on_signals(server):
+            if on_ready is not None:
+                on_ready(_url_of(sock))
             server.run(sockets=[sock])
     finally:
         service.close()
@@ -428,6 +438,12 @@ def _listen(host: str, port: int) -> socket.socket:
         return socket.create_server((host, port), family=family)
     except OSError as exc:
         raise OzError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _url_of(sock: socket.socket) -> str:
+    address, port = sock.getsockname()[:2]
+    host = f"[{address}]" if ":" in address else address
+    return f"http://{host}:{port}"
 
 
 def _is_loopback(sock: socket.socket) -> bool:

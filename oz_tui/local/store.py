@@ -166,6 +166,11 @@ class KeyStore:
                 _enable_wal(conn)
             self._migrate(conn)
             if self.path is not None:
+                # A damaged page would otherwise surface later, mid-request, as a 503; say at
+                # once which file is broken. Read-only, and quick for the few MB a store holds.
+                problem = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if problem != "ok":
+                    raise self._unusable(f"it is damaged ({problem})")
                 # Only now that the file is known to be ours: a foreign file is left as it was.
                 _restrict_modes(self.path)
         except LocalStoreError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import ClassVar, Iterable
+from typing import TYPE_CHECKING, ClassVar, Iterable
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -20,8 +20,10 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
-from oz_tui.backend import Backend
 from oz_tui.tui.screens.keys import KeysScreen
+
+if TYPE_CHECKING:
+    from oz_tui.backend import Backend  # (httpx loads with the backend, not with the app)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class OzKeysApp(App[None]):
         default_key_type: KeyType = KeyType.PERSONAL,
         theme: str | None = None,
         cursor_blink: bool = True,
+        clipboard_clear_seconds: float = 45.0,
     ) -> None:
         """
         Args:
@@ -60,6 +63,8 @@ class OzKeysApp(App[None]):
             default_key_type: The create dialog's preselected key type.
             theme: A Textual theme name; None keeps Textual's default.
             cursor_blink: False keeps text cursors steady (snapshots, screenshots, demos).
+            clipboard_clear_seconds: A new key copied to the system clipboard is cleared from
+                it after this long, if it is still there; 0 never clears.
         """
         super().__init__()
         self.backend = backend
@@ -67,11 +72,19 @@ class OzKeysApp(App[None]):
         self.default_expiration = default_expiration
         self.default_key_type = default_key_type
         self.cursor_blink = cursor_blink
+        self.clipboard_clear_seconds = clipboard_clear_seconds
         self._requested_theme = theme
         self._backend_closed = False
 
     def get_default_screen(self) -> Screen:
         return KeysScreen()
+
+    def on_ready(self) -> None:
+        # The first frame is on screen. A backend the CLI builds lazily (so that httpx and the
+        # local service load after the first frame, not before it) may load now.
+        first_frame_shown = getattr(self.backend, "first_frame_shown", None)
+        if callable(first_frame_shown):
+            first_frame_shown()
 
     def on_mount(self) -> None:
         theme = self._requested_theme

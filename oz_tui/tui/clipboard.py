@@ -10,20 +10,31 @@ Two routes, because neither is enough on its own:
   WSL, wl-copy under Wayland, xclip/xsel under X11). Its absence is normal (SSH, containers,
   CI) and not an error.
 
-Room for later: clearing the system clipboard after 45 s if it still holds the key would hang off
-`copy_secret` (it knows whether the system copy happened); nothing here keeps the text for it.
+After a system copy, `ClipboardClearer` empties the system clipboard after a while (45 s unless
+configured, and at the latest when the app quits) if it still holds the key. It keeps only the
+key's SHA-256, never the key: at clearing time it pastes, hashes and compares. An OSC 52 copy can't
+be cleared: the app can't read the terminal's clipboard back, and overwriting it blindly could
+destroy something the user copied since.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import hashlib
+import logging
 import os
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TypeVar
 
 from textual.app import App
+from textual.timer import Timer
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: The longest the UI may freeze waiting for the system clipboard. pyperclip shells out
 #: (xclip, wl-copy, pbcopy) and a wedged helper can block forever; we wait this long in a
@@ -42,6 +53,7 @@ class ClipboardResult:
 
 
 SystemCopier = Callable[[str], None]
+SystemPaster = Callable[[], str]
 
 
 def copy_secret(app: App, text: str) -> ClipboardResult:
@@ -74,6 +86,17 @@ def copy_to_system_clipboard(text: str) -> SystemCopy:
 
 def find_system_copier() -> SystemCopier | None:
     """pyperclip's copy function for this machine, or None when there is no local clipboard."""
+    functions = _pyperclip_functions()
+    return functions[0] if functions else None
+
+
+def find_system_paster() -> SystemPaster | None:
+    """pyperclip's paste function for this machine, or None when there is no local clipboard."""
+    functions = _pyperclip_functions()
+    return functions[1] if functions else None
+
+
+def _pyperclip_functions() -> tuple[SystemCopier, SystemPaster] | None:
     if _is_headless_unix():
         # Skip pyperclip's probing (it tries GTK/Qt imports) when there is plainly no display.
         return None
@@ -82,14 +105,126 @@ def find_system_copier() -> SystemCopier | None:
     except ImportError:
         return None
     try:
-        copy, _paste = pyperclip.determine_clipboard()
+        copy, paste = pyperclip.determine_clipboard()
     except Exception:  # noqa: BLE001 - probing a clipboard must never break the dialog
         return None
     # pyperclip's "no mechanism" stand-in is falsy; calling it would raise PyperclipException.
-    return copy if copy else None
+    return (copy, paste) if copy and paste else None
 
 
-def call_with_timeout(work: Callable[[], SystemCopy], timeout: float) -> SystemCopy | str:
+def secret_digest(text: str) -> str:
+    """What is kept to recognise a secret later: its SHA-256, never the secret."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ClearOutcome(enum.Enum):
+    CLEARED = "cleared"
+    CHANGED = "changed"  # the clipboard holds something else now: left alone
+    NO_CLIPBOARD = "no clipboard"
+
+
+def clear_if_unchanged(
+    digest: str, paste: SystemPaster | None = None, copy: SystemCopier | None = None
+) -> ClearOutcome:
+    """Empty the system clipboard if it still holds the secret whose digest is `digest`.
+
+    Blocking (pyperclip shells out); raises when the clipboard fails. Never logs what it read.
+    """
+    paste = paste or find_system_paster()
+    copy = copy or find_system_copier()
+    if paste is None or copy is None:
+        return ClearOutcome.NO_CLIPBOARD
+    current = paste()
+    if not isinstance(current, str) or secret_digest(current) != digest:
+        return ClearOutcome.CHANGED
+    copy("")
+    return ClearOutcome.CLEARED
+
+
+class ClipboardClearer:
+    """Clears copied secrets from the system clipboard `delay` seconds later, if still there.
+
+    One per app session. It holds digests and timers, never a secret: `schedule(secret)` hashes
+    the secret at once. The timers run on the app, so they outlive the dialog that copied; `flush()`
+    (called when the session ends) clears whatever is still pending, without waiting for the delay.
+    `paste` and `copy` default to pyperclip's, looked up at clearing time.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        delay: float,
+        *,
+        paste: SystemPaster | None = None,
+        copy: SystemCopier | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self._app = app
+        self.delay = max(0.0, delay)
+        self._paste = paste
+        self._copy = copy
+        self._timeout = timeout
+        self._pending: dict[str, Timer] = {}
+        #: What each clear did, oldest first (outcomes only: for tests and the curious).
+        self.outcomes: list[ClearOutcome | str] = []
+
+    @property
+    def enabled(self) -> bool:
+        return self.delay > 0
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def schedule(self, secret: str) -> bool:
+        """Clear `secret` from the system clipboard after the delay. False when disabled."""
+        if not self.enabled:
+            return False
+        digest = secret_digest(secret)
+        previous = self._pending.pop(digest, None)
+        if previous is not None:
+            previous.stop()
+        self._pending[digest] = self._app.set_timer(
+            self.delay, lambda: self._due(digest), name="oz-keys clipboard clear"
+        )
+        return True
+
+    def _due(self, digest: str) -> None:
+        if self._pending.pop(digest, None) is None:
+            return
+        self._app.run_worker(
+            self._clear(digest), name="oz-keys clipboard clear", group="clipboard-clear",
+            exit_on_error=False,
+        )
+
+    async def _clear(self, digest: str) -> None:
+        outcome = await asyncio.to_thread(self._clear_blocking, digest)
+        if outcome is ClearOutcome.CLEARED:
+            self._app.notify(
+                "The API key was cleared from the system clipboard.", title="API key",
+                markup=False,
+            )
+
+    def _clear_blocking(self, digest: str) -> ClearOutcome | str:
+        timeout = SYSTEM_CLIPBOARD_TIMEOUT if self._timeout is None else self._timeout
+        outcome = call_with_timeout(
+            lambda: clear_if_unchanged(digest, self._paste, self._copy), timeout
+        )
+        if isinstance(outcome, str):
+            # The type name only (see call_with_timeout): never what the clipboard held.
+            log.warning("clearing the system clipboard failed: %s", outcome)
+        self.outcomes.append(outcome)
+        return outcome
+
+    def flush(self) -> None:
+        """Clear every pending secret now (the session is ending); blocks briefly."""
+        pending, self._pending = self._pending, {}
+        for digest, timer in pending.items():
+            timer.stop()
+            self._clear_blocking(digest)
+
+
+def call_with_timeout(work: Callable[[], T], timeout: float) -> T | str:
     """`work()` run in a daemon thread: its answer, "timed out", or the exception's type name.
 
     Probing and copying both shell out, so both run off the event loop's thread. Only the
@@ -97,7 +232,7 @@ def call_with_timeout(work: Callable[[], SystemCopy], timeout: float) -> SystemC
     never be able to carry the secret into a toast. A timed-out thread is left to finish (or
     not) on its own; it is a daemon, so it never holds up exit.
     """
-    outcome: list[SystemCopy | str] = []
+    outcome: list[T | str] = []
 
     def target() -> None:
         try:

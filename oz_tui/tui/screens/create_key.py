@@ -23,7 +23,7 @@ from oz_tui.api.models import (
     KeyType,
     Team,
 )
-from oz_tui.tui.literal import literal
+from oz_tui.tui.literal import LiteralInput, literal
 
 CreateKey = Callable[[str, Expiration, str | None], Awaitable[CreatedKey]]
 """`create(name, expiration, team_id_or_None)`: the backend call the dialog makes."""
@@ -37,7 +37,12 @@ NO_TEAM_REASON = "Your account has no team"
 MAY_HAVE_SUCCEEDED = (
     "The key may have been created anyway: refresh the list to check before trying again."
 )
-STILL_CREATING = "Still creating the key. Wait for the answer so you can save the new key."
+STOPPED_WAITING = (
+    "Stopped waiting for the server. The key may have been created: refresh the list to check "
+    "before trying again."
+)
+#: The Cancel button while a create is in flight: it stops waiting (the outcome is then unknown).
+STOP_LABEL = "Stop waiting"
 
 #: Bidi embeddings/overrides/isolates: invisible, and they make a listed name read differently
 #: from what it is, so they are refused with the control characters.
@@ -188,10 +193,20 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
         teams: tuple[Team, ...],
         default_expiration: Expiration = Expiration.DAYS_90,
         default_key_type: KeyType = KeyType.PERSONAL,
+        no_team_reason: str = NO_TEAM_REASON,
     ) -> None:
+        """
+        Args:
+            create: The backend call.
+            teams: The account's teams (the Team type is offered only with one).
+            default_expiration: The preselected expiration.
+            default_key_type: The preselected type (Personal when there is no team).
+            no_team_reason: Why Team is unavailable when `teams` is empty.
+        """
         super().__init__()
         self._create = create
         self._teams = tuple(teams)
+        self._no_team_reason = no_team_reason
         self._default_expiration = default_expiration
         # Team can't be the default when there is no team to own the key.
         self._default_key_type = default_key_type if self._teams else KeyType.PERSONAL
@@ -204,7 +219,7 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
             yield Static("New API key", id="title", markup=False)
             yield from self._compose_type()
             yield Label("Name", classes="field-label")
-            yield Input(placeholder=DEFAULT_KEY_NAME, id="name")
+            yield LiteralInput(placeholder=DEFAULT_KEY_NAME, id="name")
             yield Static("", id="name-problem", markup=False)
             yield Label("Expiration", classes="field-label")
             with ChoiceSet(id="expiration"):
@@ -229,7 +244,7 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
             )
         yield Static(PERSONAL_HELP, classes="hint", markup=False)
         if not self._teams:
-            reason = f"Team: unavailable. {NO_TEAM_REASON}."
+            reason = f"Team: unavailable. {self._no_team_reason}."
             yield Static(reason, id="team-help", classes="hint", markup=False)
             return
         yield Static(TEAM_HELP, id="team-help", classes="hint", markup=False)
@@ -302,10 +317,22 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
 
     def action_cancel(self) -> None:
         if self._pending:
-            # Leaving now would lose the secret of a key the server may be creating.
-            self._show_failure(Text(STILL_CREATING))
+            self.stop_waiting()
             return
         self.dismiss(None)
+
+    def stop_waiting(self) -> None:
+        """Give up on the create in flight: the form stays, and says the outcome is unknown.
+
+        The request may have reached the server, so the key may exist (its secret is then lost:
+        the user deletes it and creates another). A second Esc closes the dialog.
+        """
+        if not self._pending:
+            return
+        self.workers.cancel_group(self, "create-key")
+        self._set_pending(False)
+        self._show_failure(Text(STOPPED_WAITING))
+        self.query_one("#name", Input).focus()
 
     def action_submit(self) -> None:
         if self._pending:
@@ -324,9 +351,16 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
             exit_on_error=False,
         )
 
+    @property
+    def pending(self) -> bool:
+        """True while a create is in flight."""
+        return self._pending
+
     async def _create_key(self, name: str, expiration: Expiration, team_id: str | None) -> None:
         try:
             created = await self._create(name, expiration, team_id)
+        except asyncio.CancelledError:
+            raise
         except Exception as error:  # noqa: BLE001 - shown in the dialog, never as a traceback
             self._set_pending(False)
             self._show_failure(failure_text(error))
@@ -343,7 +377,8 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
         button = self.query_one("#create", Button)
         button.label = "Creating…" if pending else "Create key"
         button.disabled = pending or name_problem(self.query_one("#name", Input).value) is not None
-        self.query_one("#cancel", Button).disabled = pending
+        # Cancel stays live: while waiting it stops waiting (a hung server can't trap the user).
+        self.query_one("#cancel", Button).label = STOP_LABEL if pending else "Cancel"
 
     def _show_failure(self, text: Text | None) -> None:
         failure = self.query_one("#failure", Static)

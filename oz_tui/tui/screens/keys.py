@@ -19,13 +19,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
+from textual.worker import Worker, WorkerState
 
 from oz_tui.api.errors import AuthenticationError, OzError
 from oz_tui.api.models import Account, ApiKey, CreatedKey, Expiration
 from oz_tui.sanitize import safe_text
+from oz_tui.tui.clipboard import ClipboardClearer
+from oz_tui.tui.literal import LiteralInput
 from oz_tui.tui.screens.confirm_delete import ConfirmDeleteScreen
-from oz_tui.tui.screens.create_key import CreateKeyScreen
+from oz_tui.tui.screens.create_key import NO_TEAM_REASON, CreateKeyScreen
 from oz_tui.tui.screens.help import HelpScreen
 from oz_tui.tui.screens.show_key import ShowKeyScreen
 from oz_tui.tui.widgets import (
@@ -37,6 +40,7 @@ from oz_tui.tui.widgets import (
     StatusLine,
     source_text,
 )
+from oz_tui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from oz_tui.tui.app import OzKeysApp
@@ -50,7 +54,17 @@ CREATE_LABEL = "+ Create API Key"
 SEARCH_PLACEHOLDER = "Search API keys"
 EMPTY_HINT = "Press n or click + Create API Key to create one."
 DELETED_TOAST = "API key deleted"
-#: The search waits this long after the last keystroke before filtering.
+#: Why the create dialog can't offer Team keys while the account (and so its teams) is unknown.
+TEAMS_UNKNOWN_REASON = "Your teams aren't known: the account couldn't be loaded (press r to retry)"
+STOPPED_LOADING = "Stopped waiting for the server."
+STOPPED_DELETING = (
+    "Stopped waiting for the server: “{name}” may have been deleted anyway. "
+    "Refresh (r) to check."
+)
+#: Worker groups on this screen that wait for the server (Esc stops waiting for them).
+_NETWORK_GROUPS = ("load", "whoami", "delete")
+_IN_FLIGHT = (WorkerState.PENDING, WorkerState.RUNNING)
+#: Keystrokes less than this apart are coalesced: the search filters when the typing pauses.
 SEARCH_DEBOUNCE = 0.15
 #: How often relative times ("5 minutes ago") are recomputed.
 TICK_SECONDS = 30.0
@@ -74,7 +88,9 @@ def describe_error(error: BaseException) -> str:
 class KeysScreen(Screen[None]):
     """The settings page for Oz Cloud API keys."""
 
-    AUTO_FOCUS = None
+    #: Only the Create button, never the search box: when Create is disabled (credential
+    #: refused), nothing has focus and the single-letter keys (r to retry) work.
+    AUTO_FOCUS = "#create"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
         (0, "-narrow"),
         (100, "-medium"),
@@ -94,12 +110,17 @@ class KeysScreen(Screen[None]):
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("escape", "leave_search", "Back to keys", show=True),
+        # Shown only while a request is in flight (a slow or hung server never traps the user).
+        Binding("escape", "stop_waiting", "Stop waiting", show=True),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self._account: Account | None = None
         self._search_timer: Timer | None = None
+        self._last_keystroke = float("-inf")
+        self._deleting: dict[Worker[None], ApiKey] = {}
+        self._clipboard_clearer: ClipboardClearer | None = None
 
     @property
     def oz_app(self) -> OzKeysApp:
@@ -119,12 +140,12 @@ class KeysScreen(Screen[None]):
                     yield Static(HEADING, id="heading", markup=False)
                     yield Button(CREATE_LABEL, id="create", variant="primary", compact=True)
                 yield Static(self._description(), id="description")
-                yield Input(placeholder=SEARCH_PLACEHOLDER, id="search")
+                yield LiteralInput(placeholder=SEARCH_PLACEHOLDER, id="search")
                 yield ErrorBanner(id="banner")
                 yield AuthPanel(id="auth")
                 yield KeyTable(id="keys", empty_hint=EMPTY_HINT)
                 yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()  # a Footer that recomposes only when the bindings change
 
     @staticmethod
     def _description() -> Text:
@@ -153,7 +174,12 @@ class KeysScreen(Screen[None]):
         return self.query_one("#status", StatusLine)
 
     def on_mount(self) -> None:
-        backend = self.oz_app.backend
+        app = self.oz_app
+        # Hashes of copied keys and their timers only; flushed (cleared now) when the page goes.
+        self._clipboard_clearer = ClipboardClearer(
+            app, getattr(app, "clipboard_clear_seconds", 45.0)
+        )
+        backend = app.backend
         self.status_line.show_source(source_text(backend.source, is_local=backend.is_local,
                                                  account=None))
         self.status_line.show_summary("Loading…")
@@ -161,6 +187,11 @@ class KeysScreen(Screen[None]):
         self.table.focus()
         self.set_interval(TICK_SECONDS, self._tick)
         self.load_keys()
+
+    def on_unmount(self) -> None:
+        # The session is ending: a key still on the system clipboard is cleared now, not later.
+        if self._clipboard_clearer is not None:
+            self._clipboard_clearer.flush()
 
     def _tick(self) -> None:
         if self.table.loaded:
@@ -170,31 +201,23 @@ class KeysScreen(Screen[None]):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load_keys(self) -> None:
-        """List the keys (and, the first time, who we are) concurrently; show what happened."""
+        """List the keys (and, until it is known, who we are, alongside); show what happened.
+
+        Who-am-I runs in its own worker: the list never waits for it, and a failing or hung
+        who-am-I only leaves the status line without the account.
+        """
         client = self.oz_app.backend.client
         if self.table.loaded:
             self.status_line.show_summary("Refreshing…")
+        if self._account is None and not self._in_flight("whoami"):
+            self.load_account()
         try:
-            if self._account is None:
-                keys_result, account_result = await asyncio.gather(
-                    client.list_keys(), client.whoami(), return_exceptions=True
-                )
-            else:
-                keys_result = await _settle(client.list_keys())
-                account_result = self._account
+            keys_result = await _settle(client.list_keys())
         finally:
             self.table.loading = False
-        if isinstance(account_result, Account):
-            self._account = account_result
-        elif isinstance(account_result, BaseException) and not isinstance(
-            account_result, OzError
-        ):
-            log.warning("whoami failed unexpectedly: %s", type(account_result).__name__)
         self._show_source()
 
         if isinstance(keys_result, BaseException):
-            if isinstance(keys_result, asyncio.CancelledError):
-                raise keys_result
             self._show_load_error(keys_result)
             return
         self.banner.clear()
@@ -205,6 +228,45 @@ class KeysScreen(Screen[None]):
         if self.focused is None or self.focused is self.query_one("#create"):
             self.table.focus()
         self.refresh_bindings()
+
+    @work(exclusive=True, group="whoami", exit_on_error=False)
+    async def load_account(self) -> None:
+        """Who the credential is: for the status line and the create dialog's teams."""
+        try:
+            account = await self.oz_app.backend.client.whoami()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the page works without it
+            if not isinstance(error, OzError):
+                log.warning("whoami failed unexpectedly: %s", type(error).__name__)
+            return
+        if not self.auth_panel.shown:
+            self._account = account
+            self._show_source()
+
+    def _in_flight(self, group: str) -> list[Worker[object]]:
+        """This screen's workers in `group` that have not finished."""
+        return [
+            worker
+            for worker in self.workers
+            if worker.node is self
+            and worker.group == group
+            and worker.state in _IN_FLIGHT
+        ]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The footer's "Stop waiting" follows the requests in flight.
+        if event.worker.node is self and event.worker.group in _NETWORK_GROUPS:
+            if event.worker in self._deleting:
+                if event.state not in _IN_FLIGHT:
+                    self._deleting.pop(event.worker)  # type: ignore[call-overload]
+                self._update_summary()
+            self.refresh_bindings()
+
+    @property
+    def waiting(self) -> bool:
+        """True while a list, who-am-I or delete request is in flight."""
+        return any(self._in_flight(group) for group in _NETWORK_GROUPS)
 
     def _show_source(self) -> None:
         backend = self.oz_app.backend
@@ -218,6 +280,7 @@ class KeysScreen(Screen[None]):
         message = describe_error(error)
         if isinstance(error, AuthenticationError):
             self._account = None
+            self.workers.cancel_group(self, "whoami")
             self.banner.clear()
             self.auth_panel.show_error(message)
             self.table.display = False
@@ -251,9 +314,12 @@ class KeysScreen(Screen[None]):
         total, shown = len(table.keys), len(table.visible_keys)
         noun = "key" if total == 1 else "keys"
         if table.filter_text:
-            self.status_line.show_summary(f"{shown} of {total} {noun}")
+            summary = f"{shown} of {total} {noun}"
         else:
-            self.status_line.show_summary(f"{total} {noun}")
+            summary = f"{total} {noun}"
+        if any(worker.state in _IN_FLIGHT for worker in self._deleting):
+            summary = f"Deleting… · {summary}"
+        self.status_line.show_summary(summary)
 
     @on(KeyTable.DeleteRequested)
     def _delete_requested(self, event: KeyTable.DeleteRequested) -> None:
@@ -272,7 +338,15 @@ class KeysScreen(Screen[None]):
         if self._search_timer is not None:
             self._search_timer.stop()
         value = event.value
-        self._search_timer = self.set_timer(SEARCH_DEBOUNCE, lambda: self.table.filter(value))
+        # A keystroke after a pause filters at once; keystrokes in quick succession are
+        # coalesced into one filter when the typing pauses.
+        now = asyncio.get_running_loop().time()
+        quick, self._last_keystroke = now - self._last_keystroke < SEARCH_DEBOUNCE, now
+        if quick:
+            self._search_timer = self.set_timer(SEARCH_DEBOUNCE, lambda: self.table.filter(value))
+        else:
+            self._search_timer = None
+            self.table.filter(value)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -287,6 +361,8 @@ class KeysScreen(Screen[None]):
         search_focused = self.focused is not None and self.focused.id == "search"
         if action == "leave_search":
             return search_focused
+        if action == "stop_waiting":
+            return not search_focused and self.waiting
         if search_focused and action in _LETTER_ACTIONS:
             return False
         if action in _LIST_ACTIONS and self.auth_panel.shown:
@@ -311,6 +387,9 @@ class KeysScreen(Screen[None]):
                 teams=teams,
                 default_expiration=app.default_expiration,
                 default_key_type=app.default_key_type,
+                no_team_reason=(
+                    NO_TEAM_REASON if self._account is not None else TEAMS_UNKNOWN_REASON
+                ),
             ),
             callback=self._key_created,
         )
@@ -321,7 +400,10 @@ class KeysScreen(Screen[None]):
             return
         api_key = created.api_key
         # The callback names only `api_key`: nothing here outlives the dialog with the secret.
-        self.app.push_screen(ShowKeyScreen(created), callback=lambda _: self._key_saved(api_key))
+        self.app.push_screen(
+            ShowKeyScreen(created, clearer=self._clipboard_clearer),
+            callback=lambda _: self._key_saved(api_key),
+        )
 
     def _key_saved(self, api_key: ApiKey) -> None:
         self.table.add_key(api_key, self.oz_app.clock())
@@ -339,7 +421,8 @@ class KeysScreen(Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.expire_key(key)
+                self._deleting[self.expire_key(key)] = key
+                self._update_summary()
 
         self.app.push_screen(ConfirmDeleteScreen(key), callback=confirmed)
 
@@ -363,6 +446,35 @@ class KeysScreen(Screen[None]):
             return
         self.table.remove_key(key.uid)
         self.notify(DELETED_TOAST, markup=False)
+
+    def action_stop_waiting(self) -> None:
+        """Esc while requests are in flight: stop waiting for them and say what that means."""
+        loading = bool(self._in_flight("load"))
+        deleting = [key for worker, key in self._deleting.items() if worker.state in _IN_FLIGHT]
+        for group in _NETWORK_GROUPS:
+            self.workers.cancel_group(self, group)
+        self._deleting.clear()
+        self.table.loading = False
+        if loading:
+            title = "Stopped refreshing:" if self.table.loaded else "Stopped loading:"
+            detail = STOPPED_LOADING + (
+                " The list below is from the last successful refresh; press r to try again."
+                if self.table.loaded
+                else " Press r to try again."
+            )
+            self.auth_panel.clear()
+            self.table.display = True
+            self.banner.show_error(title, detail)
+        for key in deleting:
+            self.notify(
+                STOPPED_DELETING.format(name=safe_text(key.name, max_length=60)),
+                title="Delete",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
+        self._update_summary()
+        self.refresh_bindings()
 
     def action_refresh(self) -> None:
         if not self.table.loaded and not self.auth_panel.shown and not self.banner.shown:

@@ -14,7 +14,7 @@ from textual.widgets import Button, Static, TextArea
 
 from oz_tui.api.models import CreatedKey
 from oz_tui.sanitize import safe_text
-from oz_tui.tui.clipboard import ClipboardResult, copy_secret
+from oz_tui.tui.clipboard import ClipboardClearer, ClipboardResult, copy_secret
 from oz_tui.tui.literal import literal
 
 CopySecret = Callable[[str], ClipboardResult]
@@ -26,12 +26,28 @@ WARNING = (
 HINT = (
     "Copy (c) sends the key to your terminal's clipboard (OSC 52). In tmux this needs "
     "`set -g set-clipboard on`. You can also select the key above with the mouse and press "
-    "ctrl+c, or hold Shift while dragging to use your terminal's own selection."
+    "ctrl+c, or hold Shift while dragging to use your terminal's own selection. oz-keys can't "
+    "clear a copy in the terminal's clipboard (OSC 52): clear it yourself once the key is stored."
 )
 CLOSE_UNSAVED_QUESTION = "You will not see this key again. Close anyway?"
+#: The longest a key name is shown in this dialog (the table and delete dialog cut it too).
+NAME_SHOWN_MAX = 120
 
 
-def copy_toast(result: ClipboardResult) -> str:
+def seconds_text(seconds: float) -> str:
+    """45.0 -> "45 s", 0.5 -> "0.5 s"."""
+    return f"{seconds:g} s"
+
+
+def clear_note(seconds: float) -> str:
+    """What the dialog says once a system copy has been scheduled for clearing."""
+    return (
+        f"The system clipboard will be cleared in {seconds_text(seconds)} (or when oz-keys "
+        "quits, if sooner) if it still holds the key."
+    )
+
+
+def copy_toast(result: ClipboardResult, clear_after: float | None = None) -> str:
     """What a copy did, claiming no more than we know (a terminal never confirms OSC 52)."""
     if result.terminal and result.system:
         message = "Sent to your terminal's clipboard (OSC 52) and the system clipboard."
@@ -47,6 +63,8 @@ def copy_toast(result: ClipboardResult) -> str:
     if result.system_error:
         reason = safe_text(result.system_error, max_length=40)
         message += f" The system clipboard failed ({reason})."
+    if result.system and clear_after:
+        message += f" It will be cleared from the system clipboard in {seconds_text(clear_after)}."
     return message
 
 
@@ -144,6 +162,14 @@ class ShowKeyScreen(ModalScreen[None]):
         color: $text-muted;
         margin-top: 1;
     }
+    ShowKeyScreen #clear-note {
+        color: $text-warning;
+        margin-top: 1;
+        display: none;
+    }
+    ShowKeyScreen #clear-note.-shown {
+        display: block;
+    }
     ShowKeyScreen #buttons {
         height: auto;
         align-horizontal: right;
@@ -154,10 +180,24 @@ class ShowKeyScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, created: CreatedKey, *, copy: CopySecret | None = None) -> None:
+    def __init__(
+        self,
+        created: CreatedKey,
+        *,
+        copy: CopySecret | None = None,
+        clearer: ClipboardClearer | None = None,
+    ) -> None:
+        """
+        Args:
+            created: The new key and its secret.
+            copy: Copies the secret (tests inject one); default: `copy_secret` (OSC 52 and the
+                system clipboard).
+            clearer: Clears a system copy later (it keeps only a hash of the key); None: never.
+        """
         super().__init__()
         self._created: CreatedKey | None = created
         self._copy = copy
+        self._clearer = clearer
         self._copied = False
         # A read-only TextArea: mouse users can select from it (and ctrl+c), it wraps a long
         # key on a narrow terminal, and keyboard users have the Copy button. The secret is
@@ -179,7 +219,7 @@ class ShowKeyScreen(ModalScreen[None]):
             yield Static(
                 Text.assemble(
                     "Name: ",
-                    literal(created.api_key.name, "bold"),
+                    literal(created.api_key.name, "bold", max_length=NAME_SHOWN_MAX),
                     "  ",
                     literal(created.api_key.masked),
                 ),
@@ -188,6 +228,7 @@ class ShowKeyScreen(ModalScreen[None]):
             yield Static(WARNING, id="warning", markup=False)
             yield self._secret_field
             yield Static(HINT, classes="hint", markup=False)
+            yield Static("", id="clear-note", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Copy", id="copy", variant="primary")
                 yield Button("Done", id="done")
@@ -214,9 +255,15 @@ class ShowKeyScreen(ModalScreen[None]):
             )
             return
         self._copied = True
+        clear_after: float | None = None
+        if result.system and self._clearer is not None and self._clearer.schedule(created.raw_key):
+            clear_after = self._clearer.delay
+            note = self.query_one("#clear-note", Static)
+            note.update(clear_note(clear_after))
+            note.add_class("-shown")
         self.query_one("#copy", Button).label = "Copied"
         self.query_one("#done", Button).focus()
-        self.notify(copy_toast(result), title="API key", markup=False)
+        self.notify(copy_toast(result, clear_after), title="API key", markup=False)
 
     def _copy_with_app(self, text: str) -> ClipboardResult:
         return copy_secret(self.app, text)

@@ -1,6 +1,7 @@
 """The panel's widgets. The key list is `KeyTable`; the rest are small pieces of the page."""
 
 from oz_tui.tui.widgets.banner import AuthPanel, ErrorBanner, RetryRequested
+from oz_tui.tui.widgets.footer import KeysFooter
 from oz_tui.tui.widgets.key_table import Column, KeyTable
 from oz_tui.tui.widgets.sidebar import SettingsSidebar
 from oz_tui.tui.widgets.status import StatusLine, source_text
@@ -10,6 +11,7 @@ __all__ = [
     "Column",
     "ErrorBanner",
     "KeyTable",
+    "KeysFooter",
     "RetryRequested",
     "SettingsSidebar",
     "StatusLine",

@@ -3,11 +3,14 @@
 The rest of the app talks to the table only through this class: `set_keys`, `add_key`,
 `remove_key`, `filter`, `sort_by` / `cycle_sort` / `reverse_sort`, `refresh_times`, the read-only
 properties (`keys`, `visible_keys`, `highlighted_key`, `sort`, `filter_text`, `loaded`) and the
-messages `DeleteRequested` and `ViewChanged`. The DataTable inside is an implementation detail
-(a later issue may swap it for a line-API ScrollView to hold 10,000 keys).
+messages `DeleteRequested` and `ViewChanged`.
 
-Every cell is a Rich `Text` built with `literal()`: a DataTable parses *string* cells as markup,
-so untrusted names never reach it as strings.
+The rows are drawn by `KeyGrid` (a line-API `ScrollView` styled like Textual's DataTable) which
+renders only the rows on screen, so 10,000 keys load, filter and sort in milliseconds. The table
+keeps every key in sort order; a search filters that list (no re-sort, no network), and each
+key's cell text is computed once per clock tick and remembered.
+
+Every cell is a Rich `Text` built with `literal()`: untrusted names are never parsed as markup.
 """
 
 from __future__ import annotations
@@ -17,21 +20,22 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, ClassVar, Iterable
+from operator import itemgetter
+from typing import Any, Callable, ClassVar, Iterable, Sequence, overload
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets import Static
 
 from oz_tui.api.models import ApiKey
 from oz_tui.display import date_label, expiring_soon, relative_time
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.literal import literal
+from oz_tui.tui.widgets.key_grid import GridColumn, KeyGrid
 
 #: Names longer than this are cut (with an ellipsis) so one long name can't push the other
 #: columns off screen. The full name is in the delete confirmation.
@@ -120,9 +124,17 @@ def _expires_words(key: ApiKey, now: datetime, *, compact: bool) -> tuple[str, s
     return label, None
 
 
-@functools.lru_cache(maxsize=32768)
 def _clean(text: str) -> str:
-    """`safe_text`, remembered: a rebuild sanitises every name, and names rarely change."""
+    """`safe_text`, fast: printable ASCII comes back unchanged from it (a documented property
+    of `safe_text`, checked in tests/test_key_table.py), anything else is remembered."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _clean_cached(text)
+
+
+@functools.lru_cache(maxsize=32768)
+def _clean_cached(text: str) -> str:
+    # A rebuild sanitises every name again, and names rarely change.
     return safe_text(text)
 
 
@@ -153,8 +165,21 @@ def key_cells(
 ) -> tuple[Text, ...]:
     """One row of the table as Rich Text: the data cells, then (unless `action` is False) the
     Delete cell. Untrusted text goes through `literal()`: never markup, never escapes."""
-    name, masked, scope, created, last_used, expires = cell_strings(key, now, compact=compact)
-    _, state = _expires_words(key, now, compact=compact)
+    strings = cell_strings(key, now, compact=compact)
+    state = _expires_words(key, now, compact=compact)[1]
+    return _cells_from_strings(key, strings, state, styles, name_max=name_max, action=action)
+
+
+def _cells_from_strings(
+    key: ApiKey,
+    strings: tuple[str, ...],
+    state: str | None,
+    styles: CellStyles,
+    *,
+    name_max: int,
+    action: bool,
+) -> tuple[Text, ...]:
+    _name, masked, scope, created, last_used, expires = strings
     if state == SOON_WORD:
         expires_text = Text(expires, style=styles.soon)
     elif state == EXPIRED_WORD:
@@ -174,6 +199,13 @@ def key_cells(
     return cells
 
 
+def _cut_width(clean_name: str, name_max: int) -> int:
+    """The width of a (sanitised) name as shown when cut to `name_max` characters."""
+    if len(clean_name) <= name_max:
+        return cell_len(clean_name)
+    return cell_len(clean_name[: max(name_max - 1, 0)] + "…")
+
+
 @dataclass(frozen=True)
 class _Layout:
     compact: bool
@@ -181,28 +213,7 @@ class _Layout:
     action: bool
 
 
-class _KeyGrid(DataTable[Text]):
-    """The DataTable inside KeyTable. Private: only KeyTable touches it."""
-
-    class DeleteClicked(Message):
-        def __init__(self, row_key: str) -> None:
-            super().__init__()
-            self.row_key = row_key
-
-    def on_click(self, event: events.Click) -> None:
-        # Runs before DataTable's own click handler (which moves the cursor). A click on the
-        # action cell of a row asks to delete that row's key.
-        meta = event.style.meta
-        row, column = meta.get("row"), meta.get("column")
-        if not isinstance(row, int) or not isinstance(column, int) or row < 0:
-            return
-        if meta.get("out_of_bounds", False):
-            return
-        ordered = self.ordered_columns
-        if 0 <= column < len(ordered) and ordered[column].key.value == _ACTION_COLUMN:
-            row_key = self.ordered_rows[row].key.value
-            if row_key is not None:
-                self.post_message(self.DeleteClicked(row_key))
+_DEFAULT_LAYOUT = _Layout(compact=False, name_max=NAME_MAX, action=True)
 
 
 class KeyTable(Vertical, can_focus=False):
@@ -223,7 +234,7 @@ class KeyTable(Vertical, can_focus=False):
     KeyTable.-message > #key-table-message {
         display: block;
     }
-    KeyTable.-message > _KeyGrid {
+    KeyTable.-message > KeyGrid {
         display: none;
     }
     """
@@ -265,16 +276,33 @@ class KeyTable(Vertical, can_focus=False):
         super().__init__(name=name, id=id, classes=classes)
         self._empty_hint = empty_hint
         self._keys: dict[str, ApiKey] = {}
+        #: Every key in the tie-break order (newest first, then uid), and in the current sort
+        #: order; None when they must be sorted again.
+        self._base: list[ApiKey] | None = None
+        self._sorted: list[ApiKey] | None = None
         self._visible: list[ApiKey] = []
+        #: uid -> row of `_visible`, built when first asked for.
+        self._rows: dict[str, int] | None = None
         self._now = datetime.now(timezone.utc)
         self._filter = ""
         self._sort_column = Column.CREATED
         self._sort_reverse = False
         self._loaded = False
-        self._layout = _Layout(compact=False, name_max=NAME_MAX, action=True)
-        self._grid = _KeyGrid(
-            cursor_type="row", zebra_stripes=True, show_row_labels=False, id="key-grid"
-        )
+        self._layout = _DEFAULT_LAYOUT
+        self._styles = CellStyles()
+        #: Per key (by uid) and layout (compact or not), for `_now`: the cell strings and
+        #: their widths. Names are also kept casefolded, for the search.
+        self._strings: dict[bool, dict[str, tuple[str, ...]]] = {False: {}, True: {}}
+        self._widths: dict[bool, dict[str, tuple[int, ...]]] = {False: {}, True: {}}
+        self._folded: dict[str, str] = {}
+        #: Column maxima of the visible keys' widths, per layout (compact or not), and of the
+        #: names as cut, per (layout, name_max). They hold while the set of visible keys and
+        #: the clock stay the same (a sort changes neither); `_view` counts the changes.
+        self._view = 0
+        self._maxima_view = -1
+        self._maxima: dict[bool, list[int]] = {}
+        self._cut_maxima: dict[tuple[bool, int], int] = {}
+        self._grid = KeyGrid(id="key-grid")
 
     def compose(self) -> ComposeResult:
         yield self._grid
@@ -330,6 +358,9 @@ class KeyTable(Vertical, can_focus=False):
     def set_keys(self, keys: Iterable[ApiKey], now: datetime) -> None:
         """Replace the whole list (a load or refresh). The highlighted key stays highlighted."""
         self._keys = {key.uid: key for key in keys}
+        self._forget_strings()
+        self._folded = {}
+        self._base = self._sorted = None
         self._now = now
         self._loaded = True
         self._rebuild()
@@ -337,33 +368,33 @@ class KeyTable(Vertical, can_focus=False):
     def add_key(self, key: ApiKey, now: datetime, *, highlight: bool = True) -> None:
         """Add (or replace) one key, e.g. a freshly created one, and move the cursor to it."""
         self._keys[key.uid] = key
-        self._now = now
+        self._forget(key.uid)
+        self._base = self._sorted = None
+        self._set_now(now)
         self._loaded = True
         self._rebuild(highlight_uid=key.uid if highlight else None)
 
     def remove_key(self, uid: str) -> None:
         """Drop one key (deleted). The cursor stays on the same row position."""
-        if self._keys.pop(uid, None) is not None:
-            self._rebuild()
+        key = self._keys.pop(uid, None)
+        if key is None:
+            return
+        self._forget(uid)
+        for order in (self._base, self._sorted):
+            if order is not None:
+                order.remove(key)
+        self._rebuild()
 
     def refresh_times(self, now: datetime) -> None:
         """Recompute the relative times ("3 days ago") against `now`, in place: the cursor
         and scroll position stay where they are."""
-        self._now = now
+        self._set_now(now)
         if not self.is_mounted or not self._loaded:
             return
-        layout = self._choose_layout(self._visible)
-        if layout != self._layout:
+        if self._choose_layout(self._visible) != self._layout:
             self._rebuild()
             return
-        styles = self._cell_styles()
-        columns = [column.value for column in Column]
-        grid = self._grid
-        for key in self._visible:
-            cells = self._cells(key, styles)
-            for column, cell in zip(columns, cells):
-                if grid.get_cell(key.uid, column) != cell:
-                    grid.update_cell(key.uid, column, cell, update_width=True)
+        self._show_rows()
 
     def filter(self, text: str) -> None:  # noqa: A003 - the table's verb
         """Show only keys whose name contains `text` (case-insensitive). "" shows all."""
@@ -371,12 +402,14 @@ class KeyTable(Vertical, can_focus=False):
         if text == self._filter:
             return
         self._filter = text
+        self._view += 1
         self._rebuild()
 
     def sort_by(self, column: Column | str, reverse: bool = False) -> None:
         """Sort by `column` in its natural order (times newest first), or the opposite."""
         self._sort_column = Column(column)
         self._sort_reverse = reverse
+        self._sorted = None
         self._rebuild()
 
     def cycle_sort(self) -> None:
@@ -400,6 +433,116 @@ class KeyTable(Vertical, can_focus=False):
         Delete column (d / Delete still delete)."""
         return self._layout.compact
 
+    def displayed_cells(self, uid: str) -> tuple[str, ...] | None:
+        """The plain text of a shown row's cells, as on screen; None when it isn't shown."""
+        if not self.is_mounted:
+            return None
+        row = self._row_index().get(uid)
+        if row is None:
+            return None
+        return tuple(cell.plain for cell in self._row_cells(row))
+
+    @property
+    def message(self) -> str:
+        """The empty / no-match text shown instead of rows ("" when rows are shown)."""
+        if not self.has_class("-message"):
+            return ""
+        return str(self.query_one("#key-table-message", Static).content)
+
+    # -- the model --------------------------------------------------------------------------
+
+    def _set_now(self, now: datetime) -> None:
+        if now != self._now:
+            self._now = now
+            self._forget_strings()
+
+    def _forget_strings(self) -> None:
+        self._strings = {False: {}, True: {}}
+        self._widths = {False: {}, True: {}}
+        self._view += 1
+
+    def _forget(self, uid: str) -> None:
+        for compact in (False, True):
+            self._strings[compact].pop(uid, None)
+            self._widths[compact].pop(uid, None)
+        self._folded.pop(uid, None)
+        self._view += 1
+
+    def _cell_texts(self, key: ApiKey, compact: bool) -> tuple[str, ...]:
+        strings = self._strings[compact].get(key.uid)
+        if strings is None:
+            strings = cell_strings(key, self._now, compact=compact)
+            self._strings[compact][key.uid] = strings
+        return strings
+
+    def _column_widths(self, keys: list[ApiKey], compact: bool) -> list[int]:
+        """Per data column, the widest cell of the visible `keys` (names uncut), then the
+        longest name in characters. Each key's widths are computed once per clock tick; the
+        maxima once per set of visible keys."""
+        self._check_view()
+        maxima = self._maxima.get(compact)
+        if maxima is None:
+            known = self._widths[compact]
+            missing = [key for key in keys if key.uid not in known]
+            if missing:
+                texts = self._cell_texts
+                for key in missing:
+                    strings = texts(key, compact)
+                    known[key.uid] = (*map(cell_len, strings), len(strings[0]))
+            rows = [known[key.uid] for key in keys]
+            if rows:
+                maxima = [max(map(itemgetter(index), rows)) for index in range(len(Column) + 1)]
+            else:
+                maxima = [0] * (len(Column) + 1)
+            self._maxima[compact] = maxima
+        return maxima
+
+    def _cut_name_width(self, keys: list[ApiKey], compact: bool, name_max: int) -> int:
+        """The widest name of the visible `keys` as shown, cut to `name_max` characters."""
+        self._check_view()
+        width = self._cut_maxima.get((compact, name_max))
+        if width is None:
+            strings = self._strings[compact]
+            width = max((_cut_width(strings[key.uid][0], name_max) for key in keys), default=0)
+            self._cut_maxima[compact, name_max] = width
+        return width
+
+    def _check_view(self) -> None:
+        if self._maxima_view != self._view:
+            self._maxima_view = self._view
+            self._maxima = {}
+            self._cut_maxima = {}
+
+    def _sorted_keys(self) -> list[ApiKey]:
+        if self._sorted is None:
+            if self._base is None:
+                # The stable tie-break: newest first, then uid, whatever the main order.
+                base = sorted(self._keys.values(), key=lambda k: k.uid)
+                base.sort(key=lambda k: k.created_at, reverse=True)
+                self._base = base
+            spec = _COLUMN_SPECS[self._sort_column]
+            descending = spec.descending_first != self._sort_reverse
+            self._sorted = sorted(self._base, key=spec.sort_key, reverse=descending)
+        return self._sorted
+
+    def _ordered(self) -> list[ApiKey]:
+        """The keys to show: the sorted list, filtered by name (no re-sorting)."""
+        keys = self._sorted_keys()
+        needle = self._filter.casefold()
+        if not needle:
+            return list(keys)
+        folded = self._folded
+        if len(folded) != len(self._keys):
+            for key in keys:
+                if key.uid not in folded:
+                    folded[key.uid] = key.name.casefold()
+        return [key for key in keys if needle in folded[key.uid]]
+
+    def _row_index(self) -> dict[str, int]:
+        if self._rows is None:
+            self._rows = {key.uid: row for row, key in enumerate(self._visible)}
+        return self._rows
+
     # -- rendering --------------------------------------------------------------------------
 
     def _cell_styles(self) -> CellStyles:
@@ -415,17 +558,6 @@ class KeyTable(Vertical, can_focus=False):
             delete=f"underline {error}".strip(),
         )
 
-    def _ordered(self) -> list[ApiKey]:
-        needle = self._filter.casefold()
-        keys = [key for key in self._keys.values() if needle in key.name.casefold()]
-        spec = _COLUMN_SPECS[self._sort_column]
-        descending = spec.descending_first != self._sort_reverse
-        # Stable tie-break: newest first, then uid, whatever the main order.
-        keys.sort(key=lambda k: k.uid)
-        keys.sort(key=lambda k: k.created_at, reverse=True)
-        keys.sort(key=spec.sort_key, reverse=descending)
-        return keys
-
     def _header(self, column: Column) -> Text:
         if column is not self._sort_column:
             return Text(column.label)
@@ -439,16 +571,13 @@ class KeyTable(Vertical, can_focus=False):
         column. Names are cut to what room is left, but not below NAME_MIN."""
         width = self.size.width
         if width <= 0 or not keys:
-            return _Layout(compact=False, name_max=NAME_MAX, action=True)
+            return _DEFAULT_LAYOUT
         if len(keys) + 1 > self.size.height:
             width -= self._grid.styles.scrollbar_size_vertical
         pad = 2 * self._grid.cell_padding
         headers = [self._header(column).cell_len for column in Column]
         for compact, action in ((False, True), (True, True), (True, False)):
-            widths = list(headers)
-            for key in keys:
-                for index, text in enumerate(cell_strings(key, self._now, compact=compact)):
-                    widths[index] = max(widths[index], cell_len(text))
+            widths = [max(pair) for pair in zip(headers, self._column_widths(keys, compact))]
             columns = len(widths) + (1 if action else 0)
             others = sum(widths[1:]) + (cell_len(DELETE_LABEL) if action else 0)
             room = width - others - pad * columns
@@ -457,6 +586,7 @@ class KeyTable(Vertical, can_focus=False):
         return _Layout(compact=True, name_max=NAME_MIN, action=False)
 
     def _rebuild(self, *, highlight_uid: str | None = None) -> None:
+        """Recompute what is shown (order, filter, layout) and show it."""
         if not self.is_mounted:
             return
         grid = self._grid
@@ -465,35 +595,50 @@ class KeyTable(Vertical, can_focus=False):
         keep_uid = highlight_uid or (previous.uid if previous else None)
 
         self._visible = self._ordered()
-        self._layout = layout = self._choose_layout(self._visible)
-        styles = self._cell_styles()
-        grid.clear(columns=True)
-        for column in Column:
-            grid.add_column(self._header(column), key=column.value)
-        if layout.action:
-            grid.add_column(Text(""), key=_ACTION_COLUMN)
-        for key in self._visible:
-            grid.add_row(*self._cells(key, styles), key=key.uid)
+        self._rows = None
+        self._layout = self._choose_layout(self._visible)
+        self._styles = self._cell_styles()
+        self._show_rows()
 
         if self._visible:
-            uids = [key.uid for key in self._visible]
-            if keep_uid in uids:
-                row = uids.index(keep_uid)
-            else:
-                row = min(max(previous_row, 0), len(uids) - 1)
-            grid.move_cursor(row=row, animate=False, scroll=True)
+            row = self._row_index().get(keep_uid) if keep_uid is not None else None
+            if row is None:
+                row = min(max(previous_row, 0), len(self._visible) - 1)
+            grid.move_cursor(row)
+            # Again once laid out, in case the grid is only now being shown (no size yet).
+            self.call_after_refresh(grid.scroll_cursor_into_view)
         self._show_message()
         self.post_message(self.ViewChanged(self))
 
-    def _cells(self, key: ApiKey, styles: CellStyles) -> tuple[Text, ...]:
+    def _show_rows(self) -> None:
+        """Hand the visible keys and the column widths to the grid (cursor and scroll stay)."""
         layout = self._layout
-        return key_cells(
-            key,
-            self._now,
-            styles,
-            compact=layout.compact,
-            name_max=layout.name_max,
-            action=layout.action,
+        keys = self._visible
+        headers = [self._header(column) for column in Column]
+        maxima = self._column_widths(keys, layout.compact)
+        widths = [max(header.cell_len, width) for header, width in zip(headers, maxima)]
+        if keys and maxima[-1] > layout.name_max:
+            # Some names are cut: the column is as wide as the widest name *as shown*.
+            widths[0] = max(
+                headers[0].cell_len,
+                self._cut_name_width(keys, layout.compact, layout.name_max),
+            )
+        columns = [
+            GridColumn(column.value, header, width)
+            for column, header, width in zip(Column, headers, widths)
+        ]
+        if layout.action:
+            columns.append(GridColumn(_ACTION_COLUMN, Text(""), cell_len(DELETE_LABEL)))
+        self._grid.set_rows(columns, _Uids(keys), self._row_cells)
+
+    def _row_cells(self, row: int) -> tuple[Text, ...]:
+        """The cells of a visible row, built when the grid draws it."""
+        key = self._visible[row]
+        layout = self._layout
+        strings = self._cell_texts(key, layout.compact)
+        state = _expires_words(key, self._now, compact=layout.compact)[1]
+        return _cells_from_strings(
+            key, strings, state, self._styles, name_max=layout.name_max, action=layout.action
         )
 
     def _show_message(self) -> None:
@@ -509,18 +654,20 @@ class KeyTable(Vertical, can_focus=False):
         self.set_class(text is not None, "-message")
         message.update(text or "")
 
-    @on(_KeyGrid.DeleteClicked)
-    def _delete_clicked(self, event: _KeyGrid.DeleteClicked) -> None:
-        event.stop()
-        key = self._keys.get(event.row_key)
-        if key is not None:
-            self.post_message(self.DeleteRequested(self, key))
+    # -- the grid's messages ----------------------------------------------------------------
 
-    @on(DataTable.HeaderSelected)
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+    @on(KeyGrid.CellClicked)
+    def _cell_clicked(self, event: KeyGrid.CellClicked) -> None:
+        event.stop()
+        if event.column_key != _ACTION_COLUMN or not 0 <= event.row < len(self._visible):
+            return
+        self.post_message(self.DeleteRequested(self, self._visible[event.row]))
+
+    @on(KeyGrid.HeaderClicked)
+    def _header_clicked(self, event: KeyGrid.HeaderClicked) -> None:
         event.stop()
         try:
-            column = Column(event.column_key.value)
+            column = Column(event.column_key)
         except ValueError:
             return  # the action column does not sort
         if column is self._sort_column:
@@ -528,24 +675,25 @@ class KeyTable(Vertical, can_focus=False):
         else:
             self.sort_by(column)
 
-    @on(DataTable.RowHighlighted)
-    @on(DataTable.RowSelected)
-    @on(DataTable.CellHighlighted)
-    @on(DataTable.CellSelected)
-    def _internal(self, event: Message) -> None:
-        # The grid's own messages stay inside: the app knows only KeyTable's API.
-        event.stop()
 
-    def displayed_cells(self, uid: str) -> tuple[str, ...] | None:
-        """The plain text of a shown row's cells, as on screen; None when it isn't shown."""
-        try:
-            return tuple(cell.plain for cell in self._grid.get_row(uid))
-        except RowDoesNotExist:
-            return None
+class _Uids(Sequence[str]):
+    """The uids of a list of keys, without copying them out."""
 
-    @property
-    def message(self) -> str:
-        """The empty / no-match text shown instead of rows ("" when rows are shown)."""
-        if not self.has_class("-message"):
-            return ""
-        return str(self.query_one("#key-table-message", Static).content)
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: list[ApiKey]) -> None:
+        self._keys = keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [key.uid for key in self._keys[index]]
+        return self._keys[index].uid

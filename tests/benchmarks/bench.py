@@ -1,0 +1,724 @@
+"""oz-keys performance benchmark: start-up, a 10,000-key table, memory, requests per action.
+
+    .venv/bin/python tests/benchmarks/bench.py            # 5 runs of everything (~5 minutes)
+    .venv/bin/python tests/benchmarks/bench.py --runs 3 --keys 10000 --json out.json
+
+Not a test (pytest does not collect it; the suite times nothing). Everything is measured in one
+run, oz-keys beside its baseline (interleaved for start-up), and reported as medians:
+
+1. Start-up, on a pseudo-terminal (the real driver, as a user sees it): from just before the
+   process is spawned to the moment the terminal has received the first frame (the page
+   heading) of `oz-keys --demo`; and, separately, the table with 50 keys from the embedded
+   local service (`oz-keys --local`: the status line's "50 keys" and the first row's name).
+   Baseline: `bare_app.py`, a bare Textual app with the same widget tree and the same rows
+   already in memory in a stock DataTable (no service, no HTTP, no GraphQL).
+2. A 10,000-key table, in process with `App.run_test()` at 120x36: oz-keys (the real app over
+   the local service holding the keys) against a stock DataTable given the same cells (Rich
+   Text from `key_cells`). Each figure runs from the call (`set_keys` with the list already
+   fetched, `filter`, `sort_by`, page down) until the frame is rendered: pending messages and
+   idle handlers processed, layout, the compositor's render of every changed line, and its
+   conversion to the escape sequences a terminal would be sent. Nothing is written (headless).
+   The stock DataTable is filtered the only way it can be: clear, then add the matching rows
+   (cells already built), and sorted with `DataTable.sort`. The end-to-end search figure
+   sends a key event to the search box and includes its debounce logic.
+3. Peak RSS (`wait4` ru_maxrss) of `oz-keys` on a pseudo-terminal showing 10,000 keys from the
+   local service, paged, searched, then quit; beside it, the bare app holding 10,000 rows.
+4. Requests per action (open the panel, create, delete, refresh, search/sort), counted in a
+   transport wrapped around the local service's.
+5. What the CLI and the app import before the first frame, and what the first request imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import json
+import os
+import platform
+import pty
+import random
+import select
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+PYTHON = sys.executable
+SIZE = (120, 36)
+#: Names for the generated keys; a search for "deploy" narrows 10,000 keys step by step.
+PREFIXES = (
+    "ci-runner", "deploy-bot", "nightly agent", "staging deploy", "laptop cli", "grafana",
+    "release automation", "data export", "codespace", "backup job", "prod deployer",
+    "metrics scraper",
+)
+SEARCH = "deploy"
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def make_store(data_dir: Path, count: int, now: datetime, seed: int = 6) -> None:
+    """`count` active keys in a local key store at `data_dir`, with varied names and times."""
+    sys.path.insert(0, str(REPO))
+    from oz_tui.api.models import OwnerType
+    from oz_tui.local.store import LOCAL_IDENTITY, KeyStore, StoredKey
+
+    rng = random.Random(seed)
+    store = KeyStore(data_dir / "keys.db", clock=lambda: now)
+    team = LOCAL_IDENTITY.teams[0].uid
+    for number in range(count):
+        team_key = rng.random() < 0.3
+        created = now - timedelta(minutes=rng.randint(60, 400 * 24 * 60))
+        used = None if rng.random() < 0.2 else now - timedelta(minutes=rng.randint(1, 30 * 24 * 60))
+        if used is not None and used < created:
+            used = created
+        expires = None if rng.random() < 0.3 else now + timedelta(hours=rng.randint(2, 365 * 24))
+        store.insert(
+            StoredKey(
+                uid=f"bench-{number:06d}",
+                name=f"{PREFIXES[number % len(PREFIXES)]} {number}",
+                key_suffix=f"{rng.randrange(16**4):04x}",
+                owner_type=OwnerType.TEAM if team_key else OwnerType.USER,
+                team_uid=team if team_key else None,
+                created_at=created,
+                last_used_at=used,
+                expires_at=expires,
+                revoked_at=None,
+            ),
+            f"bench-hash-{number}",
+        )
+    store.close()
+
+
+def bare_rows(data_dir: Path | None, *, demo: bool = False) -> dict[str, Any]:
+    """The rows oz-keys would show, as plain strings, for the bare app to hold in memory."""
+    sys.path.insert(0, str(REPO))
+    from oz_tui.backend import local_backend
+    from oz_tui.tui.widgets.key_table import Column, cell_strings
+
+    backend = local_backend(demo=True) if demo else local_backend(data_dir)
+    keys = asyncio.run(_list_and_close(backend))
+    now = datetime.now(timezone.utc)
+    keys.sort(key=lambda k: (k.created_at, k.uid), reverse=True)
+    rows = [[*cell_strings(key, now), "Delete"] for key in keys]
+    columns = [column.label for column in Column] + [""]
+    return {"columns": columns, "rows": rows, "first": keys[0].name if keys else ""}
+
+
+async def _list_and_close(backend: Any) -> list[Any]:
+    try:
+        return await backend.client.list_keys()
+    finally:
+        await backend.aclose()
+
+
+# -- running on a pseudo-terminal ----------------------------------------------------------------
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        "LANG": "C.UTF-8",
+    }
+    return env
+
+
+class PtyRun:
+    """A process on a pseudo-terminal: when each marker reached the terminal, and its rusage."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], markers: list[bytes]) -> None:
+        self.argv = argv
+        self.env = env
+        self.markers = markers
+        self.seen: dict[bytes, float] = {}
+        self.maxrss_kb = 0
+        self.output = b""
+
+    def run(
+        self, *, timeout: float = 60.0, after: Callable[[PtyRun, int], None] | None = None
+    ) -> PtyRun:
+        master, slave = pty.openpty()
+        width, height = SIZE
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            self.argv, stdin=slave, stdout=slave, stderr=slave, env=self.env,
+            close_fds=True, start_new_session=True, cwd=str(REPO),
+        )
+        os.close(slave)
+        self.master = master
+        try:
+            deadline = start + timeout
+            while len(self.seen) < len(self.markers) and time.perf_counter() < deadline:
+                if not self.read(0.5, start):
+                    break
+            if after is not None:
+                after(self, master)
+        finally:
+            # wait4, not Popen.wait: it also returns the child's own peak RSS.
+            pid, _status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == 0:
+                os.kill(proc.pid, signal.SIGKILL)  # (Popen.kill could reap it first)
+                pid, _status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = _status
+            self.maxrss_kb = usage.ru_maxrss
+            os.close(master)
+        missing = [m for m in self.markers if m not in self.seen]
+        if missing:
+            raise RuntimeError(f"{self.argv}: never showed {missing!r}: {self.output[-2000:]!r}")
+        return self
+
+    def read(self, wait: float, start: float = 0.0) -> bool:
+        ready, _, _ = select.select([self.master], [], [], wait)
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.master, 1 << 16)
+        except OSError:
+            return False
+        now = time.perf_counter()
+        self.output += chunk
+        for marker in self.markers:
+            if marker not in self.seen and marker in self.output:
+                self.seen[marker] = now - start
+        return bool(chunk)
+
+    def drain(self, seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            if not self.read(max(0.0, end - time.perf_counter())):
+                return
+
+
+def oz_keys(*args: str) -> list[str]:
+    script = Path(PYTHON).with_name("oz-keys")
+    if script.exists():
+        return [str(script), *args]
+    return [PYTHON, "-m", "oz_tui", *args]
+
+
+def bare_app(rows_file: Path, source: str) -> list[str]:
+    return [PYTHON, str(HERE / "bare_app.py"), str(rows_file), source]
+
+
+def startup(runs: int, work: Path, data50: Path) -> dict[str, Any]:
+    env = clean_env(work / "home")
+    demo_rows = work / "demo-rows.json"
+    demo = bare_rows(None, demo=True)
+    demo_rows.write_text(json.dumps(demo))
+    rows50 = work / "rows-50.json"
+    fifty = bare_rows(data50)
+    rows50.write_text(json.dumps(fifty))
+    heading = b"API keys"
+    count = b"50 keys"
+    first = fifty["first"].encode()
+    times: dict[str, list[float]] = {"demo": [], "bare-demo": [], "local50": [], "bare50": []}
+    source = f"Local key service · {data50 / 'keys.db'}"
+    for _ in range(runs):
+        times["demo"].append(PtyRun(oz_keys("--demo"), env, [heading]).run().seen[heading])
+        times["bare-demo"].append(
+            PtyRun(bare_app(demo_rows, "Demo data (in memory)"), env, [heading]).run().seen[heading]
+        )
+        run = PtyRun(oz_keys("--local", "--data-dir", str(data50)), env, [count, first]).run()
+        times["local50"].append(max(run.seen.values()))
+        run = PtyRun(bare_app(rows50, source), env, [count, first]).run()
+        times["bare50"].append(max(run.seen.values()))
+    return times
+
+
+def peak_rss(work: Path, data10k: Path, keys: int) -> dict[str, Any]:
+    """oz-keys with `keys` keys: shown, scrolled, searched, quit; and the bare app's 10k rows."""
+    env = clean_env(work / "home")
+    count = f"{keys} keys".encode()
+
+    def use_it(run: PtyRun, master: int) -> None:
+        for sequence in (b"\x1b[6~",) * 5 + (b"/",) + tuple(bytes([c]) for c in SEARCH.encode()):
+            os.write(master, sequence)
+            run.drain(0.05)
+        run.drain(1.0)
+        os.write(master, b"\x11")  # ctrl+q
+        run.drain(3.0)
+
+    ours = PtyRun(oz_keys("--local", "--data-dir", str(data10k)), env, [count]).run(after=use_it)
+    rows = work / "rows-10k.json"
+    rows.write_text(json.dumps(bare_rows(data10k)))
+    bare = PtyRun(bare_app(rows, "bare"), env, [count]).run(after=lambda r, m: r.drain(1.0))
+    return {
+        "oz_rss_mb": ours.maxrss_kb / 1024,
+        "oz_shown_s": ours.seen[count],
+        "bare_rss_mb": bare.maxrss_kb / 1024,
+        "bare_shown_s": bare.seen[count],
+    }
+
+
+# -- in-process table timings (worker) -----------------------------------------------------------
+
+
+async def _painted(pilot: Any) -> None:
+    """Until the frame is rendered: pending messages (and idle handlers) done, then a screen
+    update (layout + compositor render) as the update timer would run it, twice over so that
+    messages posted by the first round are painted too."""
+    app = pilot.app
+    for _ in range(2):
+        await pilot._wait_for_screen()
+        app.screen._on_timer_update()
+
+
+def _render_to_terminal(app: Any) -> None:
+    """Headless apps skip writing frames; make them build the terminal output (and drop it), so
+    the timings include turning the frame into escape sequences."""
+    from textual._compositor import CompositorUpdate
+
+    def display(screen: Any, renderable: Any) -> None:
+        if isinstance(renderable, CompositorUpdate):
+            renderable.render_segments(app.console)
+
+    app._display = display
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+async def table_oz(data_dir: Path, runs: int) -> dict[str, list[float]]:
+    from oz_tui.backend import local_backend
+    from oz_tui.tui.app import OzKeysApp
+    from oz_tui.tui.widgets import Column, KeyTable
+
+    backend = local_backend(data_dir)
+    app = OzKeysApp(backend, cursor_blink=False)
+    out: dict[str, list[float]] = {"load": [], "keystroke": [], "keystroke_e2e": [], "sort": [],
+                                   "page": []}
+    async with app.run_test(size=SIZE) as pilot:
+        _render_to_terminal(app)
+        for _ in range(200):
+            await pilot.pause()
+            table = app.screen.query_one(KeyTable)
+            if table.loaded:
+                break
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        keys = await backend.client.list_keys()  # the data in hand
+        now = app.clock()
+        total = len(keys)
+        from oz_tui.tui.widgets import key_table
+
+        for _ in range(runs):
+            key_table._clean_cached.cache_clear()  # cold: names sanitised again, as at start
+            t0 = time.perf_counter()
+            table.set_keys(keys, now)
+            await _painted(pilot)
+            out["load"].append(time.perf_counter() - t0)
+            assert len(table.visible_keys) == total
+        for _ in range(runs):
+            # The filter and its repaint, as the search box calls it once its debounce fires.
+            for end in range(1, len(SEARCH) + 1):
+                t0 = time.perf_counter()
+                table.filter(SEARCH[:end])
+                await _painted(pilot)
+                out["keystroke"].append(time.perf_counter() - t0)
+            assert all(SEARCH in key.name for key in table.visible_keys)
+            table.filter("")
+            await _painted(pilot)
+        # End to end: a key event into the search box until the filtered table is painted,
+        # including the screen's debounce.
+        search = app.screen.query_one("#search")
+        search.focus()
+        await pilot.pause()
+        from textual import events
+
+        for _ in range(runs):
+            for end in range(1, len(SEARCH) + 1):
+                expected = SEARCH[:end]
+                t0 = time.perf_counter()
+                app._driver.send_message(events.Key(expected[-1], expected[-1]))
+                while table.filter_text != expected:
+                    await asyncio.sleep(0.0005)
+                    if time.perf_counter() - t0 > 5:
+                        raise RuntimeError("the search never filtered")
+                await _painted(pilot)
+                out["keystroke_e2e"].append(time.perf_counter() - t0)
+                # Typing pauses between keys (so each one is measured on its own).
+                await pilot.pause(0.3)
+            search.value = ""
+            await pilot.pause(0.3)
+        await pilot.press("escape")
+        table.focus()
+        await pilot.pause()
+        columns = list(Column)
+        for run in range(runs):
+            for column in columns:
+                t0 = time.perf_counter()
+                table.sort_by(column, reverse=bool(run % 2))
+                await _painted(pilot)
+                out["sort"].append(time.perf_counter() - t0)
+        table.sort_by(Column.CREATED)
+        await _painted(pilot)
+        grid = table.query_one("#key-grid")
+        for _ in range(runs):
+            for _ in range(5):
+                t0 = time.perf_counter()
+                grid.action_page_down()
+                await _painted(pilot)
+                out["page"].append(time.perf_counter() - t0)
+            grid.action_first_row()
+            await _painted(pilot)
+        assert table.highlighted_key is not None
+    return out
+
+
+async def table_stock(data_dir: Path, runs: int) -> dict[str, list[float]]:
+    """The same work with Textual's stock DataTable, given the same cells (Rich Text)."""
+    sys.path.insert(0, str(HERE))
+    from bare_app import BareApp
+    from rich.text import Text
+    from textual.widgets import DataTable
+
+    from oz_tui.backend import local_backend
+    from oz_tui.tui.widgets.key_table import Column, key_cells
+
+    backend = local_backend(data_dir)
+    keys = await backend.client.list_keys()
+    await backend.aclose()
+    out: dict[str, list[float]] = {"load": [], "keystroke": [], "sort": [], "page": []}
+    app = BareApp([], [], "stock DataTable")
+    async with app.run_test(size=SIZE) as pilot:
+        _render_to_terminal(app)
+        await pilot.pause()
+        table = app.query_one(DataTable)
+        now = datetime.now(timezone.utc)
+        keys.sort(key=lambda k: (k.created_at, k.uid), reverse=True)
+
+        def fill(rows: list[tuple[str, tuple[Text, ...]]]) -> None:
+            table.clear(columns=True)
+            for column in Column:
+                table.add_column(Text(column.label), key=column.value)
+            table.add_column(Text(""), key="action")
+            for uid, cells in rows:
+                table.add_row(*cells, key=uid)
+
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fill([(key.uid, key_cells(key, now)) for key in keys])  # cells built from the data
+            await _painted(pilot)
+            out["load"].append(time.perf_counter() - t0)
+            assert table.row_count == len(keys) and table.virtual_size.height == len(keys) + 1
+        all_rows = [(key.uid, key_cells(key, now)) for key in keys]
+        table.focus()
+        for _ in range(runs):
+            for end in range(1, len(SEARCH) + 1):
+                needle = SEARCH[:end]
+                t0 = time.perf_counter()
+                # Cells already built: only the rows change, as a DataTable can be filtered.
+                fill([row for row, key in zip(all_rows, keys) if needle in key.name.casefold()])
+                await _painted(pilot)
+                out["keystroke"].append(time.perf_counter() - t0)
+            fill(all_rows)
+            await _painted(pilot)
+        for run in range(runs):
+            for column in Column:
+                t0 = time.perf_counter()
+                table.sort(column.value, key=lambda cell: cell.plain, reverse=bool(run % 2))
+                await _painted(pilot)
+                out["sort"].append(time.perf_counter() - t0)
+        for _ in range(runs):
+            for _ in range(5):
+                t0 = time.perf_counter()
+                table.action_page_down()
+                await _painted(pilot)
+                out["page"].append(time.perf_counter() - t0)
+            table.move_cursor(row=0)
+            await _painted(pilot)
+    return out
+
+
+def worker_main(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(REPO))
+    data_dir = Path(args.data_dir)
+    if args.worker == "table-oz":
+        result: Any = asyncio.run(table_oz(data_dir, args.runs))
+    elif args.worker == "table-stock":
+        result = asyncio.run(table_stock(data_dir, args.runs))
+    elif args.worker == "requests":
+        result = asyncio.run(requests_per_action(data_dir))
+    else:
+        raise SystemExit(f"unknown worker {args.worker}")
+    print("RESULT " + json.dumps(result))
+
+
+def run_worker(name: str, data_dir: Path, runs: int = 1) -> Any:
+    done = subprocess.run(
+        [PYTHON, __file__, "--worker", name, "--data-dir", str(data_dir), "--runs", str(runs)],
+        capture_output=True, text=True, cwd=str(REPO), timeout=1800,
+        env={**os.environ, "TEXTUAL": "", "TERM": "xterm-256color"},
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise RuntimeError(f"worker {name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+# -- requests per action (worker) ----------------------------------------------------------------
+
+
+async def requests_per_action(data_dir: Path) -> dict[str, dict[str, int]]:
+    import httpx
+
+    from oz_tui.api.client import OzClient
+    from oz_tui.backend import LOCAL_SERVER_ROOT, Backend
+    from oz_tui.local import LocalService
+    from oz_tui.tui.app import OzKeysApp
+    from oz_tui.tui.screens import ConfirmDeleteScreen, ShowKeyScreen
+    from oz_tui.tui.screens.keys import KeysScreen
+    from oz_tui.tui.widgets import KeyTable
+
+    class Counting(httpx.AsyncBaseTransport):
+        def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+            self.inner = inner
+            self.counts: dict[str, int] = {}
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            op = request.url.params.get("op", request.url.path)
+            self.counts[op] = self.counts.get(op, 0) + 1
+            return await self.inner.handle_async_request(request)
+
+        def take(self) -> dict[str, int]:
+            counts, self.counts = self.counts, {}
+            return counts
+
+    service = LocalService(data_dir)
+    transport = Counting(service.transport())
+    client = OzClient(LOCAL_SERVER_ROOT, None, transport=transport)
+    backend = Backend(client=client, source="bench", is_local=True, service=service)
+    app = OzKeysApp(backend, cursor_blink=False)
+    result: dict[str, dict[str, int]] = {}
+
+    async def settle() -> None:
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle()
+        table = app.screen.query_one(KeyTable)
+        assert table.loaded
+        result["open the panel"] = transport.take()
+
+        await pilot.press("n")
+        await settle()
+        await pilot.press(*"bench key")
+        await pilot.press("enter")
+        await settle()
+        assert isinstance(app.screen, ShowKeyScreen), app.screen
+        await pilot.press("c")
+        await settle()
+        await pilot.press("enter")
+        await settle()
+        assert isinstance(app.screen, KeysScreen), app.screen
+        assert any(key.name == "bench key" for key in table.keys)
+        result["create a key"] = transport.take()
+
+        await pilot.press("d")
+        await settle()
+        assert isinstance(app.screen, ConfirmDeleteScreen), app.screen
+        await pilot.press("y")
+        await settle()
+        assert not any(key.name == "bench key" for key in table.keys)
+        result["delete a key"] = transport.take()
+
+        await pilot.press("r")
+        await settle()
+        result["refresh"] = transport.take()
+
+        await pilot.press("slash", *"ci", "escape")
+        await pilot.pause(0.3)
+        await pilot.press("s", "S")
+        await settle()
+        result["search, sort (local)"] = transport.take()
+    return result
+
+
+# -- imports before the first frame -------------------------------------------------------------
+
+
+def imports_after_first_frame() -> dict[str, float]:
+    """What the first request costs in imports, once the page is up: wall time of each import
+    with Textual and the app already loaded (median of 3 fresh interpreters)."""
+    code = (
+        "import json, time\n"
+        "import oz_tui.cli, oz_tui.tui.app\n"
+        "out = {}\n"
+        "for name in ('httpx', 'graphql', 'starlette.applications', 'oz_tui.local.service'):\n"
+        "    t = time.perf_counter(); __import__(name); out[name] = time.perf_counter() - t\n"
+        "print(json.dumps(out))\n"
+    )
+    samples = [
+        json.loads(subprocess.run([PYTHON, "-c", code], capture_output=True, text=True,
+                                  cwd=str(REPO), check=True).stdout)
+        for _ in range(3)
+    ]
+    return {name: statistics.median(s[name] for s in samples) for name in samples[0]}
+
+
+def imports_before_first_frame() -> dict[str, Any]:
+    """What the panel has imported when Textual paints its first frame (the app's modules and
+    the CLI's, as `oz-keys` loads them before `App.run`)."""
+    code = (
+        "import json, sys, time\n"
+        "t = time.perf_counter()\n"
+        "import oz_tui.cli, oz_tui.tui.app\n"
+        "took = time.perf_counter() - t\n"
+        "top = sorted({m.split('.')[0] for m in sys.modules})\n"
+        "print(json.dumps({'took': took, 'heavy': [m for m in top if m in "
+        "('httpx', 'httpcore', 'graphql', 'starlette', 'uvicorn', 'anyio', 'click', 'pygments')],"
+        " 'local': sorted(m for m in sys.modules if m.startswith('oz_tui.local'))}))\n"
+    )
+    done = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, cwd=str(REPO),
+                          check=True)
+    return json.loads(done.stdout)
+
+
+# -- the report -----------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    import textual
+
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, {memory} RAM; {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}, Textual {textual.__version__}"
+    )
+
+
+def row(name: str, goal: str, ours: str, base: str, ratio: str, ok: bool | None) -> str:
+    verdict = "—" if ok is None else ("PASS" if ok else "FAIL")
+    return f"| {name} | {goal} | {ours} | {base} | {ratio} | {verdict} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keys", type=int, default=10_000)
+    parser.add_argument("--json", type=Path, help="also write the raw samples here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker_main(args)
+        return
+
+    runs = args.runs
+    work = Path(tempfile.mkdtemp(prefix="oz-keys-bench-"))
+    try:
+        now = datetime.now(timezone.utc)
+        data50, data10k = work / "keys-50", work / "keys-10k"
+        print(f"oz-keys benchmark: {runs} runs, {args.keys} keys; {machine()}", flush=True)
+        print("preparing the key stores…", flush=True)
+        make_store(data50, 50, now)
+        make_store(data10k, args.keys, now)
+        raw: dict[str, Any] = {}
+
+        print("imports before the first frame…", flush=True)
+        raw["imports"] = imports = imports_before_first_frame()
+        raw["imports_after"] = after = imports_after_first_frame()
+        print("start-up on a pseudo-terminal…", flush=True)
+        raw["startup"] = start = startup(runs, work, data50)
+        print(f"{args.keys} keys in the table (oz-keys, then the stock DataTable)…", flush=True)
+        raw["table_oz"] = oz = run_worker("table-oz", data10k, runs)
+        raw["table_stock"] = stock = run_worker("table-stock", data10k, runs)
+        print("peak RSS…", flush=True)
+        raw["rss"] = rss = peak_rss(work, data10k, args.keys)
+        print("requests per action…", flush=True)
+        raw["requests"] = requests = run_worker("requests", data50)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    med = {name: statistics.median(samples) for name, samples in start.items()}
+    lines = [
+        "",
+        f"Machine: {machine()}",
+        f"Medians of {runs} runs. Times in ms unless noted.",
+        "",
+        "| Measure | Goal | oz-keys | Baseline | Ratio | Result |",
+        "|---|---|---|---|---|---|",
+    ]
+    ratio1 = med["demo"] / med["bare-demo"]
+    lines.append(row("Start → first frame, `oz-keys --demo` (baseline: bare app)", "≤ 1.2×",
+                     f"{med['demo'] * 1000:.0f}", f"{med['bare-demo'] * 1000:.0f}",
+                     f"{ratio1:.2f}×", ratio1 <= 1.2))
+    ratio2 = med["local50"] / med["bare50"]
+    lines.append(row("Start → 50 keys from the local service (baseline: bare app, rows in "
+                     "memory)", "≤ 1.5×", f"{med['local50'] * 1000:.0f}",
+                     f"{med['bare50'] * 1000:.0f}", f"{ratio2:.2f}×", ratio2 <= 1.5))
+    for key, name, goal in (
+        ("load", f"{args.keys} keys in hand → table painted", 300),
+        ("keystroke", "Search keystroke → filtered table painted (filter + paint)", 50),
+        ("sort", "Sort → table painted", 100),
+        ("page", "Page down → table painted", 30),
+    ):
+        ours, base = _median_ms(oz[key]), _median_ms(stock[key])
+        lines.append(row(f"{name} (baseline: stock DataTable)", f"≤ {goal}", f"{ours:.1f}",
+                         f"{base:.1f}", f"{ours / base:.2f}×", ours <= goal))
+    e2e = _median_ms(oz["keystroke_e2e"])
+    lines.append(row("Search keystroke → painted, end to end incl. the search box's debounce",
+                     "≤ 50", f"{e2e:.1f}", "", "", e2e <= 50))
+    lines.append(row(f"Peak RSS with {args.keys} keys, MB (baseline: bare app, {args.keys} rows)",
+                     "≤ 120", f"{rss['oz_rss_mb']:.0f}", f"{rss['bare_rss_mb']:.0f}",
+                     f"{rss['oz_rss_mb'] / rss['bare_rss_mb']:.2f}×", rss["oz_rss_mb"] <= 120))
+    lines.append(row(f"Start → {args.keys} keys shown, s (baseline: bare app, rows in memory)",
+                     "", f"{rss['oz_shown_s']:.2f}", f"{rss['bare_shown_s']:.2f}",
+                     f"{rss['oz_shown_s'] / rss['bare_shown_s']:.2f}×", None))
+    lines += ["", "Requests per action (counted in the transport):", "",
+              "| Action | Requests |", "|---|---|"]
+    for action, counts in requests.items():
+        text = ", ".join(f"{op} × {n}" for op, n in sorted(counts.items())) or "none"
+        lines.append(f"| {action} | {text} |")
+    heavy = ", ".join(imports["heavy"]) or "none"
+    lines += [
+        "",
+        f"Loaded with the CLI and the app, before the first frame: heavy modules: {heavy}; "
+        f"local service modules: {', '.join(imports['local']) or 'none'} "
+        f"({imports['took'] * 1000:.0f} ms to import).",
+        "Imported by the first request, after the first frame (ms, Textual already loaded): "
+        + ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in after.items())
+        + f" (imported in this order; {sum(after.values()) * 1000:.0f} in all).",
+    ]
+    print("\n".join(lines))
+    if args.json:
+        args.json.write_text(json.dumps(raw, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""The reliability matrix: what is tried, as recorded by the tests and published in README.md.
+
+The tests that prove a cell call `reliability.passed(table, row, column, detail, variant=...)` (a
+fixture in conftest.py) once the cell's assertions have held. A run with `--reliability-report`
+(`.venv/bin/pytest --reliability-report`) renders every table below from those records and writes
+the result into README.md between the markers START and END, leaving the rest of the README alone
+(the markers are appended at the end when missing). A cell nobody recorded, or recorded for only
+some of its variants, is published as failed. tests/test_reliability_readme.py fails when the
+README's section lacks a table, a row or a cell, or shows a failure, so the section cannot go
+stale silently: change a matrix here and the check fails until the section is regenerated.
+
+Only ids and labels live here; the behaviour of each fault, input and check lives in the test
+modules, which assert that they cover exactly these rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+START = "<!-- reliability:start -->"
+END = "<!-- reliability:end -->"
+COMMAND = ".venv/bin/pytest --reliability-report"
+
+MOCK = "mock"
+LOOPBACK = "loopback"
+
+# -- the rows and columns ----------------------------------------------------------------------
+
+#: Operation name on the wire -> what it is called in the tables.
+OPERATIONS: tuple[tuple[str, str], ...] = (
+    ("ApiKeys", "list"),
+    ("GetUser", "who-am-I"),
+    ("GenerateApiKey", "create"),
+    ("ExpireApiKey", "expire"),
+)
+
+FAULTS: tuple[tuple[str, str], ...] = (
+    ("refused", "Connection refused"),
+    ("dns", "DNS failure"),
+    ("connect-timeout", "Connect timeout"),
+    ("read-timeout", "Read timeout"),
+    ("http-500", "HTTP 500"),
+    ("http-502", "HTTP 502"),
+    ("http-503", "HTTP 503"),
+    ("http-504", "HTTP 504"),
+    ("http-429", "HTTP 429 + Retry-After"),
+    ("http-401", "HTTP 401"),
+    ("http-403", "HTTP 403"),
+    ("not-json", "Body not JSON"),
+    ("no-data", "JSON without `data`"),
+    ("graphql-errors", "GraphQL `errors` array"),
+    ("unknown-union", "Unknown union member"),
+    ("missing-field", "Missing field"),
+    ("mistyped-field", "Mistyped field"),
+    ("huge-body", "10 MB body"),
+    ("drip", "Server drips bytes"),
+)
+
+PANEL_STEPS: tuple[tuple[str, str], ...] = (
+    ("ApiKeys", "refresh (list)"),
+    ("GetUser", "who-am-I at open"),
+    ("GenerateApiKey", "create, form open"),
+    ("ExpireApiKey", "delete"),
+)
+
+HOSTILE_INPUTS: tuple[tuple[str, str], ...] = (
+    ("markup", "Markup `[bold]`, `[/]`, `[link=…]`"),
+    ("click", "Action markup `[@click=app.quit]`"),
+    ("csi", "ANSI CSI (colour, clear screen)"),
+    ("osc8", "OSC 8 hyperlink"),
+    ("osc52", "OSC 52 clipboard write"),
+    ("c0", "C0 controls (NUL, BEL, BS, CR, LF, TAB)"),
+    ("c1", "C1 controls (CSI, OSC, NEL as U+0080–U+009F)"),
+    ("bidi", "Bidi overrides and isolates"),
+    ("zero-width", "Zero-width and invisible characters"),
+    ("combining", "Combining-mark pile-up (Zalgo)"),
+    ("wide", "Wide characters and emoji"),
+    ("long", "10,000-character name"),
+)
+
+HOSTILE_SURFACES: tuple[tuple[str, str], ...] = (
+    ("table", "table"),
+    ("dialogs", "dialogs"),
+    ("toasts", "toasts"),
+    ("status", "status line + banner"),
+    ("pretty", "CLI pretty"),
+    ("text", "CLI text"),
+    ("json", "CLI json"),
+    ("ndjson", "CLI ndjson"),
+    ("errors", "CLI error line"),
+)
+
+SECRET_CHECKS: tuple[tuple[str, str], ...] = (
+    ("panel-flow", "Panel: create → show once → copy → close, DEBUG logging everywhere"),
+    ("cli-create", "CLI `create`, DEBUG logging everywhere"),
+    ("files", "Data dir (SQLite db, -wal, -shm) and config dir"),
+    ("committed-pictures", "Committed snapshots and screenshots"),
+    ("credential-cli", "Credential in use: CLI output and errors, every fault"),
+    ("credential-panel", "Credential in use: the panel, every fault"),
+    ("clipboard-clear", "System clipboard cleared after the delay if it still holds the key"),
+    ("clipboard-changed", "System clipboard left alone when it holds something else"),
+    ("clipboard-exit", "Pending clear done at once when the app quits"),
+    ("osc52", "OSC 52 (terminal) copies"),
+)
+
+STRESS: tuple[tuple[str, str], ...] = (
+    ("two-writers", "Two processes create 500 keys each"),
+    ("sigkill", "SIGKILL in the middle of a burst of writes"),
+    ("corrupt-cli", "Corrupt database: CLI"),
+    ("corrupt-panel", "Corrupt database: panel"),
+    ("revoked-401", "Deleted key over the socket"),
+    ("expired-401", "Expired key over the socket"),
+    ("last-used", "`lastUsedAt` on use"),
+    ("serve-ready", "`serve` banner only once listening"),
+)
+
+CANCEL: tuple[tuple[str, str], ...] = (
+    ("first-load", "First load hangs"),
+    ("refresh", "Refresh hangs"),
+    ("whoami", "Who-am-I hangs at open"),
+    ("create", "Create hangs (dialog pending)"),
+    ("delete", "Delete hangs"),
+)
+
+ONE_COLUMN: tuple[tuple[str, str], ...] = (("outcome", "outcome"),)
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    title: str
+    intro: str
+    row_header: str
+    rows: tuple[tuple[str, str], ...]
+    columns: tuple[tuple[str, str], ...]
+    #: Each cell must pass in every variant (e.g. mock transport and loopback server).
+    variants: tuple[str, ...] = ("",)
+    #: Cells deliberately not run, with the reason shown instead: {(row, column): reason}.
+    not_run: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Rows proven in fewer variants than `variants`: {row: variants}.
+    row_variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Printed under the table (explains the not-run cells, marked †).
+    footnote: str = ""
+
+    def variants_of(self, row: str) -> tuple[str, ...]:
+        return self.row_variants.get(row, self.variants)
+
+
+#: The faults the panel meets on real sockets too: each takes a different path through the
+#: network stack (connecting, waiting, reading). The others are well-framed answers that differ
+#: only in their bytes, which the client table proves on loopback; in the panel they run through
+#: the mock transport.
+PANEL_LOOPBACK = ("refused", "dns", "connect-timeout", "read-timeout", "huge-body", "drip")
+
+_CLI_SLOW = "not run†"
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "client",
+        "Faults: API client",
+        "Each operation against each fault, through `httpx.MockTransport` (mock) and a real "
+        "misbehaving HTTP server on 127.0.0.1 (loopback: tests/fault_server.py; a closed port, a "
+        "`.invalid` name and a listener with a full backlog for the connection faults). Cell: "
+        "the typed error, how many attempts were made (list, who-am-I and expire are retried; "
+        "create never is) and, for create, what the error says about the key. No error text or "
+        "chained exception holds the credential.",
+        "fault",
+        FAULTS,
+        OPERATIONS,
+        (MOCK, LOOPBACK),
+    ),
+    Table(
+        "panel",
+        "Faults: the panel",
+        "The real `OzKeysApp`, one session per fault and transport: who-am-I fails at open "
+        "(the page still loads and works), create fails with the form open (the form keeps its "
+        "input and says why), delete fails (the row stays, a toast says why), then a refresh "
+        "fails (a banner says why, the table keeps its last good rows; for 401 the sign-in panel "
+        "replaces them) and a good refresh recovers. Nothing hangs: requests are bounded by the "
+        "client's timeouts. On loopback for the faults that take different paths through the "
+        "network stack; the rest differ only in the bytes of a well-framed answer (proven on "
+        "loopback in the client table) and run through the mock transport here.",
+        "fault",
+        FAULTS,
+        PANEL_STEPS,
+        (MOCK, LOOPBACK),
+        row_variants={fault: (MOCK,) for fault, _ in FAULTS if fault not in PANEL_LOOPBACK},
+    ),
+    Table(
+        "cancel",
+        "A hung server can be cancelled",
+        "The loopback server accepts the request and never answers. The panel stays responsive "
+        "and Esc stops waiting (the footer offers it only while a request is in flight).",
+        "hang",
+        CANCEL,
+        ONE_COLUMN,
+    ),
+    Table(
+        "cli",
+        "Faults: the CLI",
+        "`python -m oz_tui <command> --server-root-url http://127.0.0.1:PORT/…` in a subprocess "
+        "against the loopback fault server, with `WARP_API_KEY` set. Cell: the exit code (0 ok, "
+        "1 API/network, 2 usage, 3 auth, 4 not found) with exactly one line on stderr, nothing "
+        "on stdout and the credential nowhere in either.",
+        "fault",
+        FAULTS,
+        (("ApiKeys", "list"), ("GetUser", "whoami"), ("GenerateApiKey", "create"),
+         ("ExpireApiKey", "expire --force")),
+        not_run={
+            (fault, op): _CLI_SLOW
+            for fault in ("read-timeout", "drip")
+            for op, _ in OPERATIONS
+        },
+        footnote="† Not run: the CLI keeps its own timeouts (30 s per read, 60 s per attempt, "
+        "with retries) and has no test knob to shorten them, so each cell would take minutes. "
+        "The client table proves these faults on loopback; the CLI only prints the error's "
+        "message, as every other row shows.",
+    ),
+    Table(
+        "hostile",
+        "Hostile text",
+        "Key names, account names and server messages carrying each input, shown by the panel "
+        "(checked on the terminal output the app would write: no ESC, C1, bidi or zero-width "
+        "character and no foreign hyperlink in it, markup shown literally, clicking it does "
+        "nothing, rows one line high) and printed by every CLI format (no control character but "
+        "newline and the text format's tabs; JSON escapes them and round-trips).",
+        "input",
+        HOSTILE_INPUTS,
+        HOSTILE_SURFACES,
+    ),
+    Table(
+        "secrets",
+        "Secrets",
+        "Where a new key's raw secret and the credential in use were looked for, and not found.",
+        "check",
+        SECRET_CHECKS,
+        ONE_COLUMN,
+    ),
+    Table(
+        "stress",
+        "The local key service under stress",
+        "The embedded service on a real data dir, in subprocesses.",
+        "scenario",
+        STRESS,
+        ONE_COLUMN,
+    ),
+)
+
+TABLES_BY_KEY = {table.key: table for table in TABLES}
+
+
+# -- recording ---------------------------------------------------------------------------------
+
+
+class Recorder:
+    """Collects passed cells during a session."""
+
+    def __init__(self) -> None:
+        # (table, row, column) -> variant -> detail
+        self.cells: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
+
+    def passed(self, table: str, row: str, column: str, detail: str, variant: str = "") -> None:
+        spec = TABLES_BY_KEY[table]
+        assert row in dict(spec.rows), (table, row)
+        assert column in dict(spec.columns), (table, column)
+        assert variant in spec.variants_of(row), (table, row, variant)
+        self.cells[(table, row, column)][variant] = detail
+
+    def render(self) -> str:
+        parts = [
+            START,
+            "## Reliability",
+            "",
+            f"_Generated by the test suite (`{COMMAND}`): every ✅ is a cell whose test passed in "
+            "that run. Do not edit by hand; see tests/reliability.py._",
+            "",
+        ]
+        for table in TABLES:
+            parts += [f"### {table.title}", "", table.intro, ""]
+            header = [table.row_header, *(label for _, label in table.columns)]
+            parts.append("| " + " | ".join(header) + " |")
+            parts.append("|" + "---|" * len(header))
+            for row, label in table.rows:
+                cells = [label]
+                for column, _ in table.columns:
+                    cells.append(self._cell(table, row, column))
+                parts.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+            parts.append("")
+            if table.footnote:
+                parts += [table.footnote, ""]
+        parts.append(END)
+        return "\n".join(parts)
+
+    def _cell(self, table: Table, row: str, column: str) -> str:
+        reason = table.not_run.get((row, column))
+        if reason is not None:
+            return f"— {reason}"
+        recorded = self.cells.get((table.key, row, column), {})
+        variants = table.variants_of(row)
+        missing = [variant for variant in variants if variant not in recorded]
+        details = list(dict.fromkeys(recorded.values()))
+        detail = " / ".join(details)
+        if missing:
+            which = ", ".join(v for v in missing if v) or "not passed"
+            return f"❌ FAILED or not run ({which})" + (f"; {detail}" if detail else "")
+        suffix = ""
+        if len(table.variants) > 1:
+            suffix = " (" + ", ".join(variants) + ")"
+        return f"✅ {detail}{suffix}"
+
+
+def write_readme(section: str, path: Path = README) -> None:
+    """Put `section` between the markers in README.md (appending them when missing)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = text.find(START), text.find(END)
+    if start != -1 and end > start:
+        text = text[:start] + section + text[end + len(END):]
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def readme_section(path: Path = README) -> str | None:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = text.find(START), text.find(END)
+    if start == -1 or end < start:
+        return None
+    return text[start : end + len(END)]
