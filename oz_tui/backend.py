@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+import httpx
+
 from oz_tui.api.client import OzClient
 from oz_tui.api.models import Clock, system_clock
 
@@ -17,6 +19,9 @@ if TYPE_CHECKING:
     from oz_tui.local import LocalService
 
 LOCAL_SERVER_ROOT = "http://oz-keys.local"
+#: However long a request may take, a single read waits at most this long, and connecting this.
+MAX_READ_TIMEOUT = 30.0
+MAX_CONNECT_TIMEOUT = 5.0
 
 
 @dataclass
@@ -39,6 +44,20 @@ def remote_backend(
 ) -> Backend:
     client = OzClient(server_root, api_key, clock=clock, **client_options)
     return Backend(client=client, source=client.host, is_local=False)
+
+
+def request_timeouts(seconds: float) -> dict[str, Any]:
+    """`OzClient` options bounding each attempt to `seconds` (the `request_timeout` setting):
+    the whole attempt, each read within it (at most 30 s) and connecting (at most 5 s, and at
+    most half the attempt, so a short setting still reports a slow connect as one)."""
+    if not seconds > 0:
+        raise ValueError(f"a request timeout must be above 0 seconds, not {seconds!r}")
+    return {
+        "timeout": httpx.Timeout(
+            min(MAX_READ_TIMEOUT, seconds), connect=min(MAX_CONNECT_TIMEOUT, seconds / 2)
+        ),
+        "total_timeout": seconds,
+    }
 
 
 def local_backend(

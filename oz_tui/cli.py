@@ -24,6 +24,7 @@ from oz_tui.config import (
     ENV_API_KEY,
     ENV_CONFIG,
     ENV_OUTPUT_FORMAT,
+    ENV_REQUEST_TIMEOUT,
     ENV_SERVER_ROOT,
     OUTPUT_FORMATS,
     Flags,
@@ -63,10 +64,11 @@ where the keys come from:
   (--data-dir to pick another, --local to force it, --demo for in-memory demo data).
 
 environment:
-  {ENV_API_KEY}           API key (wk-...) sent as a Bearer token
-  {ENV_SERVER_ROOT}   server root URL
-  {ENV_OUTPUT_FORMAT}     pretty | json | ndjson | text
-  {ENV_CONFIG}         config file to read instead of the default config.toml
+  {ENV_API_KEY:<25}API key (wk-...) sent as a Bearer token
+  {ENV_SERVER_ROOT:<25}server root URL
+  {ENV_OUTPUT_FORMAT:<25}pretty | json | ndjson | text
+  {ENV_CONFIG:<25}config file to read instead of the default config.toml
+  {ENV_REQUEST_TIMEOUT:<25}seconds one request attempt may take (at most 600; default 60)
 
 exit codes:
   0 ok, 1 API or network error, 2 usage or config error, 3 authentication failed,
@@ -131,6 +133,12 @@ def _global_flags() -> argparse.ArgumentParser:
         "--output-format",
         choices=OUTPUT_FORMATS,
         help=f"how subcommands print (env {ENV_OUTPUT_FORMAT}; default pretty)",
+    )
+    group.add_argument(
+        "--request-timeout",
+        metavar="SECONDS",
+        help=f"how long one request attempt to a server may take, up to 600 (env "
+        f"{ENV_REQUEST_TIMEOUT}; config request_timeout; default 60)",
     )
     return common
 
@@ -220,6 +228,7 @@ def _flags(args: argparse.Namespace) -> Flags:
         demo=getattr(args, "demo", False),
         data_dir=getattr(args, "data_dir", None),
         output_format=getattr(args, "output_format", None),
+        request_timeout=getattr(args, "request_timeout", None),
     )
 
 
@@ -350,14 +359,16 @@ def _check_command_args(command: str, args: argparse.Namespace) -> None:
 
 
 def make_backend(settings: Settings) -> Backend:
-    from oz_tui.backend import local_backend, remote_backend
+    from oz_tui.backend import local_backend, remote_backend, request_timeouts
 
     if settings.mode == "demo":
         return local_backend(demo=True)
     if settings.mode == "local":
         return local_backend(settings.data_dir)
     assert settings.server_root_url is not None
-    return remote_backend(settings.server_root_url, settings.api_key)
+    return remote_backend(
+        settings.server_root_url, settings.api_key, **request_timeouts(settings.request_timeout)
+    )
 
 
 Handler = Callable[["Backend", Settings, Output, argparse.Namespace, TextIO], Any]

@@ -16,6 +16,9 @@ The config file is `config.toml` in the user config dir (`~/.config/oz-keys/` on
     clipboard_clear_seconds = 45                  # clear a copied key from the system
                                                   # clipboard after this long, if it is still
                                                   # there; 0 never clears
+    request_timeout    = 60                       # seconds one request attempt may take
+                                                  # (each read at most 30 s of it, connecting
+                                                  # at most 5 s); raise it for slow links
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ ENV_API_KEY = "WARP_API_KEY"
 ENV_SERVER_ROOT = "WARP_SERVER_ROOT_URL"
 ENV_OUTPUT_FORMAT = "WARP_OUTPUT_FORMAT"
 ENV_CONFIG = "OZ_KEYS_CONFIG"
+ENV_REQUEST_TIMEOUT = "OZ_KEYS_REQUEST_TIMEOUT"
 
 OUTPUT_FORMATS = ("pretty", "json", "ndjson", "text")
 KEY_TYPES = {"personal": KeyType.PERSONAL, "team": KeyType.TEAM}
@@ -48,11 +52,16 @@ CONFIG_KEYS = (
     "theme",
     "data_dir",
     "clipboard_clear_seconds",
+    "request_timeout",
 )
 #: How long a copied key may stay on the system clipboard, unless configured.
 DEFAULT_CLIPBOARD_CLEAR_SECONDS = 45.0
 #: The longest `clipboard_clear_seconds` accepted (a day).
 MAX_CLIPBOARD_CLEAR_SECONDS = 86_400
+#: Seconds one request attempt to a server may take, unless configured (the client's default).
+DEFAULT_REQUEST_TIMEOUT = 60.0
+#: The longest `request_timeout` accepted (ten minutes).
+MAX_REQUEST_TIMEOUT = 600
 
 Mode = Literal["remote", "local", "demo"]
 
@@ -84,6 +93,7 @@ class FileConfig:
     theme: str | None = None
     data_dir: Path | None = None
     clipboard_clear_seconds: float | None = None
+    request_timeout: float | None = None
 
 
 def default_config_path() -> Path:
@@ -173,6 +183,14 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
                 f"clipboard_clear_seconds must be between 0 (never clear) and "
                 f"{MAX_CLIPBOARD_CLEAR_SECONDS}, not {clear_seconds}"
             )
+    request_timeout = data.get("request_timeout")
+    if request_timeout is not None:
+        if isinstance(request_timeout, bool) or not isinstance(request_timeout, (int, float)):
+            raise problem(
+                f"request_timeout must be a number of seconds, not {_toml_type(request_timeout)}"
+            )
+        if not _valid_request_timeout(request_timeout):
+            raise problem(f"request_timeout {_REQUEST_TIMEOUT_RANGE}, not {request_timeout}")
     return FileConfig(
         path=path,
         server_root_url=(
@@ -184,11 +202,37 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
         # A relative data_dir is relative to the config file, not to wherever oz-keys runs.
         data_dir=path.parent / Path(data_dir.strip()).expanduser() if data_dir is not None else None,
         clipboard_clear_seconds=float(clear_seconds) if clear_seconds is not None else None,
+        request_timeout=float(request_timeout) if request_timeout is not None else None,
     )
 
 
+_REQUEST_TIMEOUT_RANGE = f"must be a number of seconds above 0 and at most {MAX_REQUEST_TIMEOUT}"
+
+
+def _valid_request_timeout(seconds: float) -> bool:
+    return 0 < seconds <= MAX_REQUEST_TIMEOUT  # NaN fails this too
+
+
+def parse_request_timeout(text: str, source: str) -> float:
+    """`text` (from a flag or the environment) as seconds, or `SettingsError` naming `source`."""
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = float("nan")
+    if not _valid_request_timeout(seconds):
+        raise SettingsError(f"{source} {_REQUEST_TIMEOUT_RANGE}, not {_quote(text)}")
+    return seconds
+
+
 def _toml_type(value: object) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", list: "an array", dict: "a table"}
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }
     return names.get(type(value), f"a {type(value).__name__}")
 
 
@@ -226,13 +270,15 @@ class Flags:
     demo: bool = False
     data_dir: str | None = None
     output_format: str | None = None
+    #: As typed; checked by `resolve`.
+    request_timeout: str | None = None
 
     def __repr__(self) -> str:
         hint = "<set>" if self.api_key else None
         return (
             f"Flags(api_key={hint!r}, server_root_url={self.server_root_url!r}, "
             f"local={self.local!r}, demo={self.demo!r}, data_dir={self.data_dir!r}, "
-            f"output_format={self.output_format!r})"
+            f"output_format={self.output_format!r}, request_timeout={self.request_timeout!r})"
         )
 
 
@@ -260,6 +306,9 @@ class Settings:
     implicit_local: bool = False
     #: Seconds after which a key copied to the system clipboard is cleared (if unchanged); 0: never.
     clipboard_clear_seconds: float = DEFAULT_CLIPBOARD_CLEAR_SECONDS
+    #: Seconds one request attempt to a server may take (remote mode; each read and the connect
+    #: are bounded by it too).
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
     @property
     def credential_hint(self) -> str | None:
@@ -319,6 +368,16 @@ def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Setting
     else:
         data_dir = config.data_dir
 
+    # Request timeout: --request-timeout, then OZ_KEYS_REQUEST_TIMEOUT, then the file.
+    if flags.request_timeout is not None:
+        request_timeout = parse_request_timeout(flags.request_timeout, "--request-timeout")
+    elif env.get(ENV_REQUEST_TIMEOUT, "").strip():
+        request_timeout = parse_request_timeout(env[ENV_REQUEST_TIMEOUT], ENV_REQUEST_TIMEOUT)
+    elif config.request_timeout is not None:
+        request_timeout = config.request_timeout
+    else:
+        request_timeout = DEFAULT_REQUEST_TIMEOUT
+
     implicit_local = False
     if flags.demo:
         mode: Mode = "demo"
@@ -349,6 +408,7 @@ def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Setting
             if config.clipboard_clear_seconds is not None
             else DEFAULT_CLIPBOARD_CLEAR_SECONDS
         ),
+        request_timeout=request_timeout,
     )
 
 

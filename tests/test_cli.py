@@ -33,7 +33,13 @@ from oz_tui.api.models import Expiration, KeyType, OwnerType
 RAW_KEY = re.compile(r"^wk-1\.[0-9a-f]{64}$")
 RAW_KEY_ANYWHERE = re.compile(r"wk-1\.[0-9a-f]{64}")
 KEY_FIELDS = {"uid", "name", "key_suffix", "scope", "created_at", "last_used_at", "expires_at"}
-SCRUBBED_ENV = ("WARP_API_KEY", "WARP_SERVER_ROOT_URL", "WARP_OUTPUT_FORMAT", "OZ_KEYS_CONFIG")
+SCRUBBED_ENV = (
+    "WARP_API_KEY",
+    "WARP_SERVER_ROOT_URL",
+    "WARP_OUTPUT_FORMAT",
+    "OZ_KEYS_CONFIG",
+    "OZ_KEYS_REQUEST_TIMEOUT",
+)
 TIMEOUT = 30
 
 
@@ -133,7 +139,8 @@ def test_no_subcommand_without_a_terminal_exits_2_promptly(run_cli: Cli) -> None
 def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.run(["--help"]) == 0
     text = capsys.readouterr().out
-    for word in ("list", "create", "expire", "whoami", "serve", "WARP_API_KEY", "exit codes"):
+    for word in ("list", "create", "expire", "whoami", "serve", "WARP_API_KEY", "exit codes",
+                 "--request-timeout", "OZ_KEYS_REQUEST_TIMEOUT"):
         assert word in text
     assert cli.run(["--version"]) == 0
     assert capsys.readouterr().out.startswith("oz-keys ")
@@ -512,6 +519,55 @@ def test_network_error_exits_1(run_cli: Cli) -> None:
     assert result.returncode == 1
     assert one_line(result.stderr).startswith("oz-keys: ")
     assert_no_traceback(result)
+
+
+def test_request_timeout_bounds_a_hung_server(run_cli: Cli) -> None:
+    """The flag (before the subcommand here; the fault matrix passes it after) and the
+    environment variable both bound each attempt: three attempts of 0.5 s, not of 60 s."""
+    import fault_server as fs
+
+    server = fs.ThreadedFaultServer(lambda request: fs.hang())
+    credential = {"WARP_API_KEY": "wk-1." + "0" * 64}
+    try:
+        for run, (args, extra_env) in enumerate((
+            (["--request-timeout", "0.5", "whoami", "--server-root-url", server.url], {}),
+            (["whoami", "--server-root-url", server.url], {"OZ_KEYS_REQUEST_TIMEOUT": "0.5"}),
+        ), start=1):
+            started = time.monotonic()
+            result = run_cli(*args, extra_env={**credential, **extra_env})
+            assert time.monotonic() - started < 15
+            assert result.returncode == 1, result.stderr
+            assert result.stdout == ""
+            assert "did not answer in time" in one_line(result.stderr)
+            assert server.server.count("GetUser") == 3 * run  # retried: three attempts each
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "config", "message"),
+    [
+        (["--request-timeout", "0"], {}, None, "--request-timeout must be a number of seconds"),
+        (["--request-timeout", "soon"], {}, None, "--request-timeout must be a number of seconds"),
+        ([], {"OZ_KEYS_REQUEST_TIMEOUT": "601"}, None, "OZ_KEYS_REQUEST_TIMEOUT must be a number"),
+        ([], {}, "request_timeout = -1\n", "request_timeout must be a number of seconds above 0"),
+    ],
+)
+def test_a_bad_request_timeout_exits_2_naming_its_source(
+    tmp_path: Path, args: list[str], env: dict[str, str], config: str | None, message: str
+) -> None:
+    environ = dict(env)
+    if config is not None:
+        path = tmp_path / "config.toml"
+        path.write_text(config)
+        environ["OZ_KEYS_CONFIG"] = str(path)
+        message = f"{path}: {message}"
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.run(["list", "--server-root-url", "http://127.0.0.1:9", *args],
+                   env=environ, stdout=out, stderr=err)
+    assert code == 2
+    assert out.getvalue() == ""
+    assert one_line(err.getvalue()).startswith(f"oz-keys: {message}")
 
 
 def test_broken_config_file_exits_2_naming_it(run_cli: Cli, tmp_path: Path) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from oz_tui.api.models import Expiration, KeyType
 from oz_tui.config import (
+    DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_SERVER_ROOT,
     FileConfig,
     Flags,
@@ -178,6 +180,13 @@ def test_load_settings_reads_the_xdg_file(monkeypatch: pytest.MonkeyPatch, tmp_p
         ("clipboard_clear_seconds = -1\n", "between 0 (never clear) and 86400"),
         ("clipboard_clear_seconds = nan\n", "between 0 (never clear) and 86400"),
         ("clipboard_clear_seconds = inf\n", "between 0 (never clear) and 86400"),
+        ('request_timeout = "60"\n', "request_timeout must be a number of seconds, not a string"),
+        ("request_timeout = false\n", "request_timeout must be a number of seconds, not a boolean"),
+        ("request_timeout = 0\n", "request_timeout must be a number of seconds above 0 and"),
+        ("request_timeout = -5\n", "above 0 and at most 600, not -5"),
+        ("request_timeout = 600.5\n", "above 0 and at most 600, not 600.5"),
+        ("request_timeout = nan\n", "above 0 and at most 600"),
+        ("request_timeout = inf\n", "above 0 and at most 600"),
     ],
 )
 def test_broken_file_names_file_and_problem(cfg: Path, text: str, problem: str) -> None:
@@ -224,6 +233,9 @@ def test_reprs_never_show_the_key() -> None:
     assert KEY not in repr(settings) and KEY not in str(settings)
     assert KEY[-8:] not in repr(settings)
     assert KEY not in repr(flags)
+    timed = resolve(Flags(api_key=KEY, request_timeout="5"), {}, FileConfig())
+    assert timed.request_timeout == 5.0 and "request_timeout=5.0" in repr(timed)
+    assert KEY not in repr(timed) and KEY[-8:] not in repr(timed)
     assert settings.credential_hint == f"wk-**{KEY[-4:]}"
 
 
@@ -233,3 +245,89 @@ def test_clipboard_clear_seconds(cfg: Path, text: str, seconds: float) -> None:
     write(cfg, text)
     settings = load_settings(Flags(), {"OZ_KEYS_CONFIG": str(cfg)})
     assert settings.clipboard_clear_seconds == seconds
+
+
+# -- the request timeout -----------------------------------------------------------------------
+
+
+def test_request_timeout_defaults_to_60_seconds() -> None:
+    assert resolve(Flags(), {}, FileConfig()).request_timeout == 60.0
+    remote = resolve(Flags(), {"WARP_API_KEY": KEY}, FileConfig())
+    assert remote.request_timeout == DEFAULT_REQUEST_TIMEOUT == 60.0
+
+
+def test_request_timeout_flag_beats_env_beats_file(cfg: Path) -> None:
+    file = load_config(write(cfg, "request_timeout = 90\n"))
+    assert file.request_timeout == 90.0
+    env = {"OZ_KEYS_REQUEST_TIMEOUT": " 12.5 "}
+    assert resolve(Flags(), {}, file).request_timeout == 90.0
+    assert resolve(Flags(), env, file).request_timeout == 12.5
+    assert resolve(Flags(request_timeout="2"), env, file).request_timeout == 2.0
+    # An empty variable means unset, as for the others.
+    assert resolve(Flags(), {"OZ_KEYS_REQUEST_TIMEOUT": ""}, file).request_timeout == 90.0
+    # Through load_settings, with the file named by OZ_KEYS_CONFIG.
+    settings = load_settings(Flags(), {"OZ_KEYS_CONFIG": str(cfg), **env})
+    assert settings.request_timeout == 12.5
+
+
+def test_a_good_flag_wins_over_a_bad_env_value() -> None:
+    env = {"OZ_KEYS_REQUEST_TIMEOUT": "soon"}
+    assert resolve(Flags(request_timeout="600"), env, FileConfig()).request_timeout == 600.0
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "600.01", "1e9", "nan", "inf", "soon", "5s", " "])
+def test_bad_request_timeout_names_its_source(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        resolve(Flags(request_timeout=value), {}, FileConfig())
+    message = str(caught.value)
+    assert message.startswith("--request-timeout must be a number of seconds above 0 and at")
+    assert "\n" not in message
+    if value.strip():
+        assert f'not "{value}"' in message
+        with pytest.raises(SettingsError) as caught:
+            resolve(Flags(), {"OZ_KEYS_REQUEST_TIMEOUT": value}, FileConfig())
+        assert str(caught.value).startswith("OZ_KEYS_REQUEST_TIMEOUT must be a number of seconds")
+        assert f'not "{value}"' in str(caught.value)
+
+
+def test_a_bad_request_timeout_in_the_file_names_the_file(cfg: Path) -> None:
+    write(cfg, "request_timeout = 0\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(Flags(request_timeout="5"), {"OZ_KEYS_CONFIG": str(cfg)})
+    assert str(caught.value).startswith(f"{cfg}: request_timeout must be")
+
+
+def test_request_timeout_bounds_each_attempt_read_and_connect() -> None:
+    from oz_tui.backend import request_timeouts
+
+    default = request_timeouts(60.0)
+    assert default["total_timeout"] == 60.0
+    assert default["timeout"] == httpx.Timeout(30.0, connect=5.0)  # the client's own defaults
+    short = request_timeouts(2.0)
+    assert short["total_timeout"] == 2.0
+    assert (short["timeout"].read, short["timeout"].connect) == (2.0, 1.0)
+    mid = request_timeouts(10.0)
+    assert (mid["timeout"].read, mid["timeout"].connect, mid["total_timeout"]) == (10.0, 5.0, 10.0)
+    long = request_timeouts(600.0)
+    assert (long["timeout"].read, long["timeout"].connect) == (30.0, 5.0)
+    assert long["total_timeout"] == 600.0
+
+
+def test_remote_backends_get_the_request_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import oz_tui.backend
+    from oz_tui.cli import make_backend
+
+    seen: dict[str, object] = {}
+
+    def fake_remote_backend(server_root: str, api_key: str | None, **options: object) -> str:
+        seen.update(options, server_root=server_root)
+        return "backend"
+
+    monkeypatch.setattr(oz_tui.backend, "remote_backend", fake_remote_backend)
+    flags = Flags(request_timeout="3", server_root_url="http://127.0.0.1:9")
+    assert make_backend(resolve(flags, {}, FileConfig())) == "backend"
+    assert seen == {
+        "server_root": "http://127.0.0.1:9",
+        "timeout": httpx.Timeout(3.0, connect=1.5),
+        "total_timeout": 3.0,
+    }

@@ -13,12 +13,18 @@ import logging
 import platform
 import random
 import socket
+import sys
 import time
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
+# `import httpx` also imports httpx's command-line tool (click, pygments, rich), about 40 ms of
+# start-up that oz-keys never uses (encode/httpx#3547). Marking that module absent makes httpx
+# fall back to its stub `main`; nothing else changes.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
 
 from oz_tui import __version__
 from oz_tui.api import errors
