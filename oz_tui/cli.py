@@ -35,7 +35,7 @@ from oz_tui.config import (
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
-    from oz_tui.backend import Backend
+    from oz_tui.backend import Backend, DeferredBackend
 
 PROG = "oz-keys"
 EXIT_OK = 0
@@ -636,105 +636,23 @@ def _shell_quote(text: str) -> str:
 # -- the panel -----------------------------------------------------------------------------------
 
 
-#: The client's coroutine methods a `_DeferredBackend` can stand in for before it is built.
-_DEFERRED_CALLS = frozenset({"list_keys", "whoami", "create_key", "expire_key"})
-#: Build anyway if the app has not said "first frame shown" by then.
-_FIRST_FRAME_GRACE = 1.0
-
-
-class _DeferredBackend:
-    """The panel's `Backend`, built once the first frame is on screen.
-
-    Building it imports httpx and, for the local service, graphql-core and Starlette: together
-    more than the rest of the start-up, and none of it needed to draw the page. So the panel
-    opens with this stand-in; `OzKeysApp` calls `first_frame_shown()` once the first frame is
-    painted, and the first request then builds the real backend and goes through. A backend
-    that cannot be built (an unusable store) fails the request, and the page shows the error
-    with a retry.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._backend: Backend | None = None
-        self._shown: asyncio.Event | None = None
-        self.is_local = settings.mode != "remote"
-        self._source = _expected_source(settings)
-        self.client: Any = _DeferredClient(self)
-
-    @property
-    def source(self) -> str:
-        return self._backend.source if self._backend is not None else self._source
-
-    @property
-    def service(self) -> Any:
-        return self._backend.service if self._backend is not None else None
-
-    def first_frame_shown(self) -> None:
-        if self._shown is None:
-            self._shown = asyncio.Event()
-        self._shown.set()
-
-    def build_now(self) -> Backend:
-        """The backend, built here and now if it isn't yet (blocking)."""
-        if self._backend is None:
-            self._backend = make_backend(self._settings)
-        return self._backend
-
-    async def get(self) -> Backend:
-        """The backend, built on first use once the first frame is on screen. Built in the
-        event loop: the page is drawn and waiting by then, and a thread would contend with it
-        for the GIL (measured: about three times slower)."""
-        if self._backend is None:
-            if self._shown is None:
-                self._shown = asyncio.Event()
-            try:
-                await asyncio.wait_for(self._shown.wait(), _FIRST_FRAME_GRACE)
-            except asyncio.TimeoutError:
-                pass
-        return self.build_now()
-
-    async def aclose(self) -> None:
-        if self._backend is not None:
-            await self._backend.aclose()
-
-
-class _DeferredClient:
-    """`_DeferredBackend.client`: the real `OzClient` once built; until then its request
-    methods wait for the build, and anything else builds it on the spot."""
-
-    def __init__(self, owner: _DeferredBackend) -> None:
-        self._owner = owner
-
-    def __getattr__(self, name: str) -> Any:
-        backend = self._owner._backend
-        if backend is None and name in _DEFERRED_CALLS:
-            owner = self._owner
-
-            async def call(*args: Any, **kwargs: Any) -> Any:
-                client = (await owner.get()).client
-                return await getattr(client, name)(*args, **kwargs)
-
-            return call
-        return getattr(self._owner.build_now().client, name)
-
-
-def _expected_source(settings: Settings) -> str:
-    """What `make_backend(settings).source` will say, without building it (the status line
-    shows it from the first frame)."""
-    from urllib.parse import urlsplit
+def _panel_backend(settings: Settings) -> DeferredBackend:
+    """The panel's backend, built after its first frame; the status line's source is known
+    before that, from the same labels the built backend uses."""
+    from oz_tui.backend import DeferredBackend
+    from oz_tui.display import DEMO_SOURCE, local_source, server_host
 
     if settings.mode == "demo":
-        return "Demo data (in memory)"
-    if settings.mode == "local":
-        from oz_tui.local import default_data_dir
+        source = DEMO_SOURCE
+    elif settings.mode == "local":
+        from oz_tui.local import DB_FILENAME, default_data_dir
 
-        data_dir = settings.data_dir or default_data_dir()
-        return f"Local key service · {data_dir / 'keys.db'}"  # store.DB_FILENAME
-    root = (settings.server_root_url or "").rstrip("/")
-    try:
-        return urlsplit(root).netloc.rpartition("@")[2] or root
-    except ValueError:
-        return root
+        source = local_source(str((settings.data_dir or default_data_dir()) / DB_FILENAME))
+    else:
+        source = server_host(settings.server_root_url or "")
+    return DeferredBackend(
+        lambda: make_backend(settings), source=source, is_local=settings.mode != "remote"
+    )
 
 
 def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
@@ -747,7 +665,7 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
             EXIT_USAGE,
         )
     # Built after the first frame (httpx, graphql-core and Starlette load then, not before).
-    backend = _DeferredBackend(settings)
+    backend = _panel_backend(settings)
     try:
         from oz_tui.api.models import system_clock
         from oz_tui.tui.app import OzKeysApp  # Textual loads here, and only here
@@ -766,7 +684,7 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
         _close_quietly(backend)
 
 
-def _close_quietly(backend: Backend | _DeferredBackend) -> None:
+def _close_quietly(backend: Backend | DeferredBackend) -> None:
     try:
         asyncio.run(backend.aclose())
     except Exception:  # noqa: BLE001 - already closed by the app, or its loop is gone

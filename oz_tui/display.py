@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 #: A key that expires within this window is flagged in the table.
 EXPIRING_SOON = timedelta(days=7)
@@ -53,3 +54,21 @@ def date_label(when: datetime | None, *, never: str = "Never") -> str:
 
 def expiring_soon(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is not None and now <= expires_at <= now + EXPIRING_SOON
+
+
+#: Status-line source of the in-memory demo data set.
+DEMO_SOURCE = "Demo data (in memory)"
+
+
+def local_source(db_path: str) -> str:
+    """Status-line source of the local key service keeping its keys in `db_path`."""
+    return f"Local key service · {db_path}"
+
+
+def server_host(server_root: str) -> str:
+    """`host[:port]` of a server root URL, for people: never any user:password part."""
+    try:
+        netloc = urlsplit(server_root).netloc.rpartition("@")[2]
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return server_root
+    return netloc or server_root

@@ -309,7 +309,8 @@ def test_list_shapes_and_flags_before_or_after(run_cli: Cli) -> None:
 
 
 def _seed_sortable(data_dir: Path) -> None:
-    from oz_tui.local.store import DB_FILENAME, KeyStore, StoredKey
+    from oz_tui.local import DB_FILENAME
+    from oz_tui.local.store import KeyStore, StoredKey
 
     now = datetime.now(timezone.utc)
     rows = [

@@ -41,7 +41,7 @@ def test_the_panel_imports_nothing_heavy_before_its_first_frame(tmp_path: Path) 
         from oz_tui.tui.app import OzKeysApp
         for flags in (Flags(demo=True), Flags(local=True, data_dir={str(tmp_path)!r}),
                       Flags(server_root_url="https://app.warp.dev", api_key="wk-x")):
-            backend = cli._DeferredBackend(resolve(flags, {{}}, FileConfig()))
+            backend = cli._panel_backend(resolve(flags, {{}}, FileConfig()))
             OzKeysApp(backend)
             backend.source, backend.is_local
         """
@@ -56,14 +56,14 @@ def test_the_check_would_see_a_backend_built_too_early() -> None:
         """
         from oz_tui import cli
         from oz_tui.config import FileConfig, Flags, resolve
-        cli._DeferredBackend(resolve(Flags(demo=True), {}, FileConfig())).build_now()
+        cli._panel_backend(resolve(Flags(demo=True), {}, FileConfig())).build_now()
         """
     )
     assert {"httpx", "graphql", "starlette"} <= {name.split(".")[0] for name in loaded}
 
 
 def _deferred(**flags: Any) -> Any:
-    return cli._DeferredBackend(resolve(Flags(**flags), {}, FileConfig()))
+    return cli._panel_backend(resolve(Flags(**flags), {}, FileConfig()))
 
 
 async def test_the_backend_is_built_after_the_first_frame_then_the_page_loads() -> None:

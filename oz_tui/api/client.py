@@ -17,7 +17,6 @@ import sys
 import time
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
-from urllib.parse import urlsplit
 
 # `import httpx` also imports httpx's command-line tool (click, pygments, rich), about 40 ms of
 # start-up that oz-keys never uses (encode/httpx#3547). Marking that module absent makes httpx
@@ -42,6 +41,7 @@ from oz_tui.api.models import (
     parse_time,
     system_clock,
 )
+from oz_tui.display import server_host
 from oz_tui.api.operations import API_KEYS, EXPIRE_API_KEY, GENERATE_API_KEY, GET_USER, Operation
 
 log = logging.getLogger(__name__)
@@ -135,11 +135,7 @@ class OzClient:
     @property
     def host(self) -> str:
         """`host[:port]` of the server, for messages (never any user:password part)."""
-        try:
-            netloc = urlsplit(self.server_root).netloc.rpartition("@")[2]
-        except ValueError:  # e.g. an unclosed IPv6 bracket
-            return self.server_root
-        return netloc or self.server_root
+        return server_host(self.server_root)
 
     @property
     def credential_hint(self) -> str | None:

@@ -24,6 +24,10 @@ _LAZY = {
 }
 
 
+#: The local service's database, inside its data dir.
+DB_FILENAME = "keys.db"
+
+
 def default_data_dir() -> Path:
     """Where the local service keeps `keys.db` unless told otherwise."""
     import platformdirs

@@ -32,10 +32,9 @@ from starlette.routing import Route
 from oz_tui import __version__
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import Clock, format_time, parse_time, system_clock
-from oz_tui.local import default_data_dir
+from oz_tui.local import DB_FILENAME, default_data_dir
 from oz_tui.local.demo import seed_demo
 from oz_tui.local.store import (
-    DB_FILENAME,
     InvalidRequest,
     KeyStore,
     LocalStoreError,

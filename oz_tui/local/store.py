@@ -23,7 +23,6 @@ from pathlib import Path
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import MAX_KEY_NAME_LENGTH, Clock, OwnerType, system_clock
 
-DB_FILENAME = "keys.db"
 MEMORY = ":memory:"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 10_000

@@ -23,7 +23,7 @@ from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen
 
 if TYPE_CHECKING:
-    from oz_tui.backend import Backend  # (httpx loads with the backend, not with the app)
+    from oz_tui.backend import Backend, DeferredBackend
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class OzKeysApp(App[None]):
 
     def __init__(
         self,
-        backend: Backend,
+        backend: Backend | DeferredBackend,
         *,
         clock: Clock = system_clock,
         default_expiration: Expiration = Expiration.DAYS_90,
@@ -80,11 +80,9 @@ class OzKeysApp(App[None]):
         return KeysScreen()
 
     def on_ready(self) -> None:
-        # The first frame is on screen. A backend the CLI builds lazily (so that httpx and the
-        # local service load after the first frame, not before it) may load now.
-        first_frame_shown = getattr(self.backend, "first_frame_shown", None)
-        if callable(first_frame_shown):
-            first_frame_shown()
+        # The first frame is on screen: a `DeferredBackend` (httpx and the local service load
+        # after the first frame, not before it) may build now.
+        self.backend.first_frame_shown()
 
     def on_mount(self) -> None:
         theme = self._requested_theme
