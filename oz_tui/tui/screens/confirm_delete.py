@@ -9,11 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from oz_tui.api.models import ApiKey
 from oz_tui.tui.literal import literal
+from oz_tui.tui.screens.dialog import DialogScreen
 
 CONSEQUENCES = (
     "Deletion is immediate and cannot be undone. Anything still using this key "
@@ -32,7 +32,7 @@ def delete_question(key: ApiKey) -> Text:
     )
 
 
-class ConfirmDeleteScreen(ModalScreen[bool]):
+class ConfirmDeleteScreen(DialogScreen[bool]):
     """Asks whether to delete `key`. Dismisses with True to delete, False to keep it.
 
     Cancel has focus, so a stray Enter keeps the key (the same default as Warp's CLI).
@@ -46,30 +46,14 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
     ]
 
     DEFAULT_CSS = """
-    ConfirmDeleteScreen {
-        align: center middle;
-    }
     ConfirmDeleteScreen > #dialog {
         width: 70;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        overflow-y: auto;
         border: thick $error;
-        background: $surface;
         padding: 1 2 0 2;
     }
     ConfirmDeleteScreen #consequences {
         margin-top: 1;
         color: $text-muted;
-    }
-    ConfirmDeleteScreen #buttons {
-        height: auto;
-        align-horizontal: right;
-        margin: 1 0;
-    }
-    ConfirmDeleteScreen #buttons Button {
-        margin-left: 2;
     }
     """
 

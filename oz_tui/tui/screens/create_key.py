@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from oz_tui.api.errors import OzError
@@ -24,6 +23,7 @@ from oz_tui.api.models import (
     Team,
 )
 from oz_tui.tui.literal import LiteralInput, literal
+from oz_tui.tui.screens.dialog import DialogScreen
 
 CreateKey = Callable[[str, Expiration, str | None], Awaitable[CreatedKey]]
 """`create(name, expiration, team_id_or_None)`: the backend call the dialog makes."""
@@ -111,7 +111,7 @@ class ChoiceSet(RadioSet, inherit_bindings=False):
             self._selected = self.pressed_index
 
 
-class CreateKeyScreen(ModalScreen[CreatedKey | None]):
+class CreateKeyScreen(DialogScreen[CreatedKey | None]):
     """Collects a new key's type, name and expiration and creates it.
 
     Dismisses with the `CreatedKey` on success, or None when cancelled. Failures stay inside the
@@ -127,21 +127,10 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
     ]
 
     DEFAULT_CSS = """
-    CreateKeyScreen {
-        align: center middle;
-    }
     CreateKeyScreen > #dialog {
         width: 84;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        overflow-y: auto;
-        border: thick $primary;
-        background: $surface;
-        padding: 0 2;
     }
     CreateKeyScreen #title {
-        text-style: bold;
         padding: 1 0 0 0;
     }
     CreateKeyScreen .field-label {
@@ -175,14 +164,6 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
     }
     CreateKeyScreen #failure.-shown {
         display: block;
-    }
-    CreateKeyScreen #buttons {
-        height: auto;
-        align-horizontal: right;
-        margin: 1 0;
-    }
-    CreateKeyScreen #buttons Button {
-        margin-left: 2;
     }
     """
 

@@ -9,10 +9,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from oz_tui.display import EXPIRING_SOON
+from oz_tui.tui.screens.dialog import DialogScreen
 
 #: (keys, what they do). Kept as data so the list reads like the panel's keymap.
 KEY_BINDINGS: tuple[tuple[str, str], ...] = (
@@ -56,7 +56,7 @@ def two_column_table(rows: tuple[tuple[str, str], ...], heading: str) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DialogScreen[None]):
     """Lists the key bindings and columns. Esc, ? or q closes it; dismisses with None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -64,20 +64,10 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     DEFAULT_CSS = """
-    HelpScreen {
-        align: center middle;
-    }
     HelpScreen > #dialog {
         width: 90;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary;
-        background: $surface;
-        padding: 0 2;
     }
     HelpScreen #title {
-        text-style: bold;
         padding: 1 0;
     }
     HelpScreen #columns {

@@ -9,13 +9,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
 from oz_tui.api.models import CreatedKey
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer, ClipboardResult, copy_secret
 from oz_tui.tui.literal import literal
+from oz_tui.tui.screens.dialog import DialogScreen
 
 CopySecret = Callable[[str], ClipboardResult]
 
@@ -68,7 +68,7 @@ def copy_toast(result: ClipboardResult, clear_after: float | None = None) -> str
     return message
 
 
-class CloseUnsavedKeyScreen(ModalScreen[bool]):
+class CloseUnsavedKeyScreen(DialogScreen[bool]):
     """Asks before the key dialog closes on a key that was never copied. True means close."""
 
     AUTO_FOCUS = "#keep"
@@ -78,24 +78,10 @@ class CloseUnsavedKeyScreen(ModalScreen[bool]):
     ]
 
     DEFAULT_CSS = """
-    CloseUnsavedKeyScreen {
-        align: center middle;
-    }
     CloseUnsavedKeyScreen > #dialog {
         width: 56;
-        max-width: 100%;
-        height: auto;
         border: thick $warning;
-        background: $surface;
         padding: 1 2 0 2;
-    }
-    CloseUnsavedKeyScreen #buttons {
-        height: auto;
-        align-horizontal: right;
-        margin: 1 0;
-    }
-    CloseUnsavedKeyScreen #buttons Button {
-        margin-left: 2;
     }
     """
 
@@ -115,7 +101,7 @@ class CloseUnsavedKeyScreen(ModalScreen[bool]):
         self.dismiss(True)
 
 
-class ShowKeyScreen(ModalScreen[None]):
+class ShowKeyScreen(DialogScreen[None]):
     """Shows a freshly created key's secret once. Dismisses with None.
 
     The secret lives only in this screen (`_created`) and in the read-only field while the
@@ -132,21 +118,11 @@ class ShowKeyScreen(ModalScreen[None]):
     ]
 
     DEFAULT_CSS = """
-    ShowKeyScreen {
-        align: center middle;
-    }
     ShowKeyScreen > #dialog {
         width: 84;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        overflow-y: auto;
         border: thick $success;
-        background: $surface;
-        padding: 0 2;
     }
     ShowKeyScreen #title {
-        text-style: bold;
         padding: 1 0;
     }
     ShowKeyScreen #warning {
@@ -169,14 +145,6 @@ class ShowKeyScreen(ModalScreen[None]):
     }
     ShowKeyScreen #clear-note.-shown {
         display: block;
-    }
-    ShowKeyScreen #buttons {
-        height: auto;
-        align-horizontal: right;
-        margin: 1 0;
-    }
-    ShowKeyScreen #buttons Button {
-        margin-left: 2;
     }
     """
 
