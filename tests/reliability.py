@@ -139,12 +139,8 @@ class Table:
     columns: tuple[tuple[str, str], ...]
     #: Each cell must pass in every variant (e.g. mock transport and loopback server).
     variants: tuple[str, ...] = ("",)
-    #: Cells deliberately not run, with the reason shown instead: {(row, column): reason}.
-    not_run: dict[tuple[str, str], str] = field(default_factory=dict)
     #: Rows proven in fewer variants than `variants`: {row: variants}.
     row_variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    #: Printed under the table (explains the not-run cells, marked †).
-    footnote: str = ""
 
     def variants_of(self, row: str) -> tuple[str, ...]:
         return self.row_variants.get(row, self.variants)
@@ -282,15 +278,10 @@ class Recorder:
                     cells.append(self._cell(table, row, column))
                 parts.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
             parts.append("")
-            if table.footnote:
-                parts += [table.footnote, ""]
         parts.append(END)
         return "\n".join(parts)
 
     def _cell(self, table: Table, row: str, column: str) -> str:
-        reason = table.not_run.get((row, column))
-        if reason is not None:
-            return f"— {reason}"
         recorded = self.cells.get((table.key, row, column), {})
         variants = table.variants_of(row)
         missing = [variant for variant in variants if variant not in recorded]
