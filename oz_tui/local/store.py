@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from oz_tui.api.errors import OzError
-from oz_tui.api.models import MAX_KEY_NAME_LENGTH, Clock, OwnerType, system_clock
+from oz_tui.api.models import MAX_KEY_NAME_LENGTH, Clock, OwnerType, Team, system_clock
 
 MEMORY = ":memory:"
 SCHEMA_VERSION = 1
@@ -35,12 +35,6 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
-class LocalTeam:
-    uid: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
 class LocalIdentity:
     """The one user of the local service, their workspace and its team."""
 
@@ -49,9 +43,9 @@ class LocalIdentity:
     email: str | None = None
     workspace_uid: str = "local-workspace"
     workspace_name: str = "Local workspace"
-    teams: tuple[LocalTeam, ...] = (LocalTeam("local-team", "Local team"),)
+    teams: tuple[Team, ...] = (Team("local-team", "Local team"),)
 
-    def team(self, uid: str) -> LocalTeam | None:
+    def team(self, uid: str) -> Team | None:
         return next((team for team in self.teams if team.uid == uid), None)
 
 
