@@ -21,6 +21,7 @@ from graphql import (
     build_schema,
     parse,
     validate,
+    validate_schema,
 )
 from graphql.execution.values import get_variable_values
 
@@ -62,6 +63,11 @@ def _operation_node(op: operations.Operation) -> OperationDefinitionNode:
     nodes = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     assert len(nodes) == 1, f"{op.name} must hold exactly one operation"
     return nodes[0]
+
+
+def test_the_project_schema_is_a_valid_schema(project_schema: GraphQLSchema) -> None:
+    # The local service builds it with assume_valid (it is checked here instead, once).
+    assert validate_schema(project_schema) == []
 
 
 def test_the_four_operations_are_named_as_warp_names_them() -> None:

@@ -49,6 +49,11 @@ def test_the_panel_imports_nothing_heavy_before_its_first_frame(tmp_path: Path) 
     assert "textual" in {name.split(".")[0] for name in loaded}
     assert not HEAVY & {name.split(".")[0] for name in loaded}
     assert not {name for name in loaded if name.startswith("oz_tui.local.")}
+    # The dialogs (and TextArea, which only the new-key dialog uses) load on first use.
+    assert not {name for name in loaded if name.startswith("oz_tui.tui.screens.")} - {
+        "oz_tui.tui.screens.keys"
+    }
+    assert "textual.widgets._text_area" not in loaded
 
 
 def test_the_check_would_see_a_backend_built_too_early() -> None:

@@ -7,6 +7,7 @@ and runs in a worker thread, off the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -23,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -176,7 +176,9 @@ def _serialize_time(value: object) -> str:
 def executable_schema() -> GraphQLSchema:
     """oz-keys' schema with this service's resolvers; built once per process."""
     sdl = resources.files("oz_tui.api").joinpath("schema.graphql").read_text(encoding="utf-8")
-    schema = build_schema(sdl)
+    # The SDL is our own file, checked in full by tests/test_operations.py (which validates every
+    # document against it); not checking it again here saves a few ms on the first request.
+    schema = build_schema(sdl, assume_valid=True, assume_valid_sdl=True)
     assert schema.query_type and schema.mutation_type
     schema.query_type.fields["apiKeys"].resolve = _api_keys
     schema.query_type.fields["user"].resolve = _user
@@ -322,7 +324,9 @@ class LocalService:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return _problem(413, "payload_too_large", "The request body is too large.").response()
-        answer = await run_in_threadpool(self._handle, body, request.headers.get("authorization"))
+        # asyncio's own executor, not Starlette's (anyio's) thread pool: the same worker thread,
+        # without loading anyio's asyncio back end on the first request (~20 ms at start-up).
+        answer = await asyncio.to_thread(self._handle, body, request.headers.get("authorization"))
         return answer.response()
 
     def _handle(self, body: bytes, authorization: str | None) -> _Answer:

@@ -17,7 +17,7 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Input, TextArea
+from textual.reactive import Reactive
 
 from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen
@@ -98,10 +98,11 @@ class OzKeysApp(App[None]):
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # Textual starts a cursor blink timer per text widget; with blinking off, stop it as soon
-        # as a text widget (in any screen, ours or a dialog's) gets focus.
+        # as a text widget (in any screen, ours or a dialog's) gets focus. Text widgets are told
+        # by their `cursor_blink` reactive (Input, TextArea), so TextArea need not load for this.
         if not self.cursor_blink:
             widget = event.widget
-            if isinstance(widget, (Input, TextArea)):
+            if isinstance(getattr(type(widget), "cursor_blink", None), Reactive):
                 widget.cursor_blink = False
 
     async def on_unmount(self) -> None:

@@ -565,7 +565,9 @@ def imports_after_first_frame() -> dict[str, float]:
         "import json, time\n"
         "import oz_tui.cli, oz_tui.tui.app\n"
         "out = {}\n"
-        "for name in ('httpx', 'graphql', 'starlette.applications', 'oz_tui.local.service'):\n"
+        # The client first: it imports httpx as the app does (without httpx's CLI).
+        "for name in ('oz_tui.api.client', 'graphql', 'starlette.applications',\n"
+        "             'oz_tui.local.service'):\n"
         "    t = time.perf_counter(); __import__(name); out[name] = time.perf_counter() - t\n"
         "print(json.dumps(out))\n"
     )

@@ -27,10 +27,6 @@ from oz_tui.api.models import Account, ApiKey, CreatedKey, Expiration
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer
 from oz_tui.tui.literal import LiteralInput
-from oz_tui.tui.screens.confirm_delete import ConfirmDeleteScreen
-from oz_tui.tui.screens.create_key import NO_TEAM_REASON, CreateKeyScreen
-from oz_tui.tui.screens.help import HelpScreen
-from oz_tui.tui.screens.show_key import ShowKeyScreen
 from oz_tui.tui.widgets import (
     AuthPanel,
     ErrorBanner,
@@ -225,6 +221,8 @@ class KeysScreen(Screen[None]):
         self._sync_create_button()
         self.table.display = True
         self.table.set_keys(keys_result, self.oz_app.clock())
+        # The count in the same frame as the rows (the table's ViewChanged comes a frame later).
+        self._update_summary()
         if self.focused is None or self.focused is self.query_one("#create"):
             self.table.focus()
         self.refresh_bindings()
@@ -380,6 +378,9 @@ class KeysScreen(Screen[None]):
         async def create(name: str, expiration: Expiration, team_id: str | None) -> CreatedKey:
             return await client.create_key(name, expiration, team_id=team_id)
 
+        # The dialogs load on first use: none of them is needed for the first frame.
+        from oz_tui.tui.screens.create_key import NO_TEAM_REASON, CreateKeyScreen
+
         teams = self._account.teams if self._account is not None else ()
         app.push_screen(
             CreateKeyScreen(
@@ -398,6 +399,8 @@ class KeysScreen(Screen[None]):
         """Show the secret once; afterwards only the listed key (no secret) stays."""
         if created is None:
             return
+        from oz_tui.tui.screens.show_key import ShowKeyScreen
+
         api_key = created.api_key
         # The callback names only `api_key`: nothing here outlives the dialog with the secret.
         self.app.push_screen(
@@ -418,6 +421,8 @@ class KeysScreen(Screen[None]):
     def _confirm_delete(self, key: ApiKey) -> None:
         if self.auth_panel.shown:
             return
+
+        from oz_tui.tui.screens.confirm_delete import ConfirmDeleteScreen
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -497,6 +502,8 @@ class KeysScreen(Screen[None]):
         self.table.reverse_sort()
 
     def action_help(self) -> None:
+        from oz_tui.tui.screens.help import HelpScreen
+
         self.app.push_screen(HelpScreen())
 
     def action_quit(self) -> None:

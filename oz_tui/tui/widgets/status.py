@@ -53,10 +53,10 @@ class StatusLine(Horizontal, can_focus=False):
         yield Static("", id="status-summary", markup=False)
 
     def show_source(self, text: Text) -> None:
-        self.query_one("#status-source", Static).update(text)
+        _update(self.query_one("#status-source", Static), text)
 
     def show_summary(self, text: str) -> None:
-        self.query_one("#status-summary", Static).update(Text(text))
+        _update(self.query_one("#status-summary", Static), Text(text))
 
     @property
     def source_plain(self) -> str:
@@ -65,3 +65,10 @@ class StatusLine(Horizontal, can_focus=False):
     @property
     def summary_plain(self) -> str:
         return str(self.query_one("#status-summary", Static).content)
+
+
+def _update(static: Static, text: Text) -> None:
+    # Unchanged text is left alone: an update always costs a layout and a repaint.
+    current = static.content
+    if not (isinstance(current, Text) and current == text and current.style == text.style):
+        static.update(text)
