@@ -271,6 +271,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("keys-table-80x24", "The key table on an 80x24 terminal", (80, 24), _demo(settle)),
     Scenario("empty", "No keys yet", (120, 36), _empty),
     Scenario("create-key", "The New API key dialog", (120, 36), _demo(open_create_dialog)),
+    Scenario("create-key-80x24", "The New API key dialog on an 80x24 terminal: compact, no "
+             "scrolling", (80, 24), _demo(open_create_dialog)),
     Scenario("show-key-once", "Save your key: the secret, shown once", (120, 36),
              _demo(create_key)),
     Scenario("confirm-delete", "Deleting asks first", (120, 36), _demo(confirm_delete)),

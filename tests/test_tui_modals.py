@@ -100,6 +100,23 @@ async def test_create_happy_path_sends_name_and_default_expiration() -> None:
         assert not isinstance(app.screen, CreateKeyScreen)
 
 
+async def test_at_80x24_the_create_dialog_fits_without_scrolling_and_grows_back() -> None:
+    app = Host(CreateKeyScreen(FakeCreate(), teams=(Team(uid="team-1", name="Acme"),)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        dialog = app.screen.query_one("#dialog")
+        name = app.screen.query_one("#name", Input)
+        # Everything from the title to the buttons is on screen, nothing to scroll to.
+        assert dialog.max_scroll_y == 0
+        assert name.compact and name.outer_size.height == 1
+        assert app.screen.query_one("#create", Button).region.bottom <= 24
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        # With room again, the fields get their usual bordered look.
+        assert not name.compact and name.outer_size.height == 3
+        assert dialog.max_scroll_y == 0
+
+
 async def test_expiration_choices_in_warps_order_and_arrow_keys_choose() -> None:
     create = FakeCreate()
     app = Host(CreateKeyScreen(create, teams=()))

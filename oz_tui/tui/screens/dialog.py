@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from textual import events
+from textual.reactive import Reactive
 from textual.screen import ModalScreen
+from textual.widget import Widget
 
 ResultType = TypeVar("ResultType")
 
 
 class DialogScreen(ModalScreen[ResultType]):
+    #: Below this many terminal rows, the dialog's inputs, choices and buttons go compact (one
+    #: row each, no borders), so that the create dialog fits an 80x24 terminal without scrolling.
+    COMPACT_BELOW_ROWS = 30
+
     DEFAULT_CSS = """
     DialogScreen {
         align: center middle;
@@ -36,3 +43,16 @@ class DialogScreen(ModalScreen[ResultType]):
         margin-left: 2;
     }
     """
+
+    def on_mount(self) -> None:
+        self._fit_height(self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_height(event.size.height)
+
+    def _fit_height(self, rows: int) -> None:
+        compact = rows < self.COMPACT_BELOW_ROWS
+        for widget in self.query(Widget):
+            # Input, Button, RadioSet, Select and TextArea each have a `compact` reactive.
+            if isinstance(getattr(type(widget), "compact", None), Reactive):
+                widget.compact = compact  # type: ignore[attr-defined]
