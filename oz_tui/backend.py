@@ -10,14 +10,29 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from oz_tui.api.models import Clock, system_clock
+from oz_tui.api.models import Account, ApiKey, Clock, CreatedKey, Expiration, system_clock
 from oz_tui.display import DEMO_SOURCE, local_source
 
 if TYPE_CHECKING:
     from oz_tui.api.client import OzClient
     from oz_tui.local import LocalService
+
+class KeyService(Protocol):
+    """What the panel asks of a backend's client: `OzClient`, or a `DeferredBackend`'s stand-in."""
+
+    async def list_keys(self) -> list[ApiKey]: ...
+
+    async def whoami(self) -> Account: ...
+
+    async def create_key(
+        self, name: str, expiration: Expiration | datetime, *, team_id: str | None = None
+    ) -> CreatedKey: ...
+
+    async def expire_key(self, uid: str) -> None: ...
+
 
 LOCAL_SERVER_ROOT = "http://oz-keys.local"
 #: However long a request may take, a single read waits at most this long, and connecting this.
@@ -89,8 +104,6 @@ def local_backend(
     return Backend(client=client, source=source, is_local=True, service=service)
 
 
-#: The client's coroutine methods a `DeferredBackend` can stand in for before it is built.
-_DEFERRED_CALLS = frozenset({"list_keys", "whoami", "create_key", "expire_key"})
 #: Build anyway if the panel has not said "first frame shown" by then.
 FIRST_FRAME_GRACE = 1.0
 
@@ -112,7 +125,7 @@ class DeferredBackend:
         self._shown: asyncio.Event | None = None
         self._source = source
         self.is_local = is_local
-        self.client: Any = _DeferredClient(self)
+        self.client: KeyService = _DeferredClient(self)
 
     @property
     def source(self) -> str:
@@ -152,19 +165,25 @@ class DeferredBackend:
 
 
 class _DeferredClient:
-    """`DeferredBackend.client`: the real `OzClient` once built; until then its request methods
-    wait for the build, and anything else builds it on the spot."""
+    """`DeferredBackend.client`: the four calls the panel makes (`KeyService`), each waiting for
+    the backend to be built, then made on its real `OzClient`."""
 
     def __init__(self, owner: DeferredBackend) -> None:
         self._owner = owner
 
-    def __getattr__(self, name: str) -> Any:
-        owner = self._owner
-        if owner._backend is None and name in _DEFERRED_CALLS:
+    async def _client(self) -> OzClient:
+        return (await self._owner.get()).client
 
-            async def call(*args: Any, **kwargs: Any) -> Any:
-                client = (await owner.get()).client
-                return await getattr(client, name)(*args, **kwargs)
+    async def list_keys(self) -> list[ApiKey]:
+        return await (await self._client()).list_keys()
 
-            return call
-        return getattr(owner.build_now().client, name)
+    async def whoami(self) -> Account:
+        return await (await self._client()).whoami()
+
+    async def create_key(
+        self, name: str, expiration: Expiration | datetime, *, team_id: str | None = None
+    ) -> CreatedKey:
+        return await (await self._client()).create_key(name, expiration, team_id=team_id)
+
+    async def expire_key(self, uid: str) -> None:
+        await (await self._client()).expire_key(uid)

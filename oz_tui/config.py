@@ -159,7 +159,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
             parsed_expiration = Expiration.from_code(expiration.strip().lower())
         except ValueError:
             raise problem(
-                f"default_expiration must be one of "
+                "default_expiration must be one of "
                 + ", ".join(f'"{c.code}"' for c in Expiration)
                 + f", not {_quote(expiration)}"
             ) from None

@@ -141,7 +141,7 @@ _BURST = textwrap.dedent(
 def test_sigkill_mid_burst_leaves_a_clean_database(tmp_path: Path, reliability: Any) -> None:
     db = tmp_path / "data" / "keys.db"
     committed: list[str] = []
-    for round_, kill_after in enumerate((40, 150, 300)):
+    for kill_after in (40, 150, 300):
         writer = subprocess.Popen(
             [PYTHON, "-c", _BURST, str(db), str(len(committed))],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,

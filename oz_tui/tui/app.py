@@ -103,7 +103,7 @@ class OzKeysApp(App[None]):
         if not self.cursor_blink:
             widget = event.widget
             if isinstance(getattr(type(widget), "cursor_blink", None), Reactive):
-                widget.cursor_blink = False
+                widget.cursor_blink = False  # type: ignore[attr-defined]
 
     async def on_unmount(self) -> None:
         await self.close_backend()
