@@ -20,6 +20,7 @@ from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, HelpScreen,
 from oz_tui.tui.screens.keys import DOCS_URL, KeysScreen
 from oz_tui.tui.screens.show_key import CloseUnsavedKeyScreen
 from oz_tui.tui.widgets import AuthPanel, Column, ErrorBanner, KeyTable, StatusLine
+from oz_tui.tui.widgets.footer import KeysFooter
 from oz_tui.tui.widgets.key_table import NO_MATCH, key_cells, short_relative_time
 
 from conftest import FIXED_NOW, FakeClock, deterministic_tokens
@@ -395,6 +396,29 @@ async def test_delete_cancelled_keeps_row() -> None:
         await pilot.click("#cancel")
         await settle(pilot)
         assert "Data export" in names(table_of(app))
+
+
+async def test_an_open_dialog_shows_its_own_keys_at_the_bottom_not_the_pages() -> None:
+    app, _backend = demo_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+
+        def bottom_keys() -> list[tuple[str, str]]:
+            # What the bottom row of the terminal shows: the topmost screen's footer.
+            footer = app.screen.query_one(KeysFooter)
+            assert footer.region.bottom == WIDE[1]
+            return [(key.key, key.description) for key in footer.query("FooterKey")]  # type: ignore[attr-defined]
+
+        assert ("n", "Create") in bottom_keys()
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDeleteScreen)
+        assert bottom_keys() == [("y", "Delete"), ("n", "Cancel")]
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert bottom_keys() == [("escape", "Close help")]
 
 
 async def test_clicking_a_rows_delete_cell_asks_about_that_key() -> None:

@@ -41,8 +41,8 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
     AUTO_FOCUS = "#cancel"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "dismiss(True)", "Delete", show=False),
-        Binding("n,escape", "dismiss(False)", "Cancel", show=False),
+        Binding("y", "dismiss(True)", "Delete"),
+        Binding("n,escape", "dismiss(False)", "Cancel"),
     ]
 
     DEFAULT_CSS = """

@@ -121,9 +121,9 @@ class CreateKeyScreen(DialogScreen[CreatedKey | None]):
     AUTO_FOCUS = "#name"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("escape", "cancel", "Cancel"),
         # Reached when focus is on a radio group (the Input and Buttons handle Enter themselves).
-        Binding("enter", "submit", "Create key", show=False),
+        Binding("enter", "submit", "Create key"),
     ]
 
     DEFAULT_CSS = """

@@ -1,5 +1,6 @@
 """The frame every dialog of the panel shares: centred, a bordered `#dialog` box, buttons on the
-right. Subclasses set only what differs (width, border colour, padding, their own parts)."""
+right, the dialog's own keys in a footer. Subclasses set only what differs (width, border colour,
+padding, their own parts)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import TypeVar
 from textual import events
 from textual.reactive import Reactive
 from textual.screen import ModalScreen
-from textual.widget import Widget
+
+from oz_tui.tui.widgets.footer import KeysFooter
 
 ResultType = TypeVar("ResultType")
 
@@ -45,6 +47,9 @@ class DialogScreen(ModalScreen[ResultType]):
     """
 
     def on_mount(self) -> None:
+        # The dialog's own keys at the bottom, over the page's footer: those keys do nothing
+        # while the dialog is open, so they must not be what the bottom row shows.
+        self.mount(KeysFooter())
         self._fit_height(self.app.size.height)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -52,7 +57,7 @@ class DialogScreen(ModalScreen[ResultType]):
 
     def _fit_height(self, rows: int) -> None:
         compact = rows < self.COMPACT_BELOW_ROWS
-        for widget in self.query(Widget):
+        for widget in self.query("#dialog Widget"):
             # Input, Button, RadioSet, Select and TextArea each have a `compact` reactive.
             if isinstance(getattr(type(widget), "compact", None), Reactive):
                 widget.compact = compact  # type: ignore[attr-defined]

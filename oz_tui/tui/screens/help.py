@@ -60,7 +60,7 @@ class HelpScreen(DialogScreen[None]):
     """Lists the key bindings and columns. Esc, ? or q closes it; dismisses with None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "dismiss(None)", "Close help", show=False),
+        Binding("escape,question_mark,q", "dismiss(None)", "Close help"),
     ]
 
     DEFAULT_CSS = """

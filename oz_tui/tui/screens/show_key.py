@@ -74,7 +74,7 @@ class CloseUnsavedKeyScreen(DialogScreen[bool]):
     AUTO_FOCUS = "#keep"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(False)", "Keep the dialog", show=False),
+        Binding("escape", "dismiss(False)", "Keep the dialog"),
     ]
 
     DEFAULT_CSS = """
