@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from oz_tui.api.models import Account, ApiKey, Clock, CreatedKey, Expiration, system_clock
@@ -19,6 +19,7 @@ from oz_tui.display import DEMO_SOURCE, local_source
 if TYPE_CHECKING:
     from oz_tui.api.client import OzClient
     from oz_tui.local import LocalService
+
 
 class KeyService(Protocol):
     """What the panel asks of a backend's client: `OzClient`, or a `DeferredBackend`'s stand-in."""
