@@ -40,7 +40,8 @@ from conftest import FIXED_NOW, FakeClock
 from fault_matrix import FAKE_CREDENTIAL
 from oz_tui import cli
 from oz_tui.api import AuthenticationError, UserFacingError
-from oz_tui.api.client import MAX_USER_MESSAGE, OzClient
+from oz_tui.api.answers import MAX_USER_MESSAGE
+from oz_tui.api.client import OzClient
 from oz_tui.api.models import ApiKey, CreatedKey, KeyScope
 from oz_tui.backend import remote_backend
 from oz_tui.cli_output import Output

@@ -1,7 +1,8 @@
 """The thin async client: Warp's GraphQL key operations over one `httpx.AsyncClient`.
 
-No Textual imports. Errors are mapped to `oz_tui.api.errors`; only idempotent operations are
-retried; the credential and raw keys never reach logs, reprs or exception texts.
+No Textual imports. Errors are mapped to `oz_tui.api.errors` (an answer's content by
+`oz_tui.api.answers`, the transport's failures here); only idempotent operations are retried; the
+credential and raw keys never reach logs, reprs or exception texts.
 """
 
 from __future__ import annotations
@@ -27,22 +28,25 @@ import httpx  # noqa: E402
 
 from oz_tui import __version__
 from oz_tui.api import errors
+from oz_tui.api.answers import (
+    MAX_DETAIL,
+    parse_account,
+    parse_created,
+    parse_expired,
+    parse_key_list,
+    unwrap,
+)
 from oz_tui.api.models import (
     Account,
     ApiKey,
     Clock,
     CreatedKey,
     Expiration,
-    KeyScope,
-    OwnerType,
-    Team,
-    Workspace,
     format_time,
-    parse_time,
     system_clock,
 )
-from oz_tui.display import server_host
 from oz_tui.api.operations import API_KEYS, EXPIRE_API_KEY, GENERATE_API_KEY, GET_USER, Operation
+from oz_tui.display import server_host
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +62,8 @@ BACKOFF_CAP = 8.0
 MAX_RETRY_AFTER = 60.0
 #: Larger answers are refused: 10,000 keys take about 3 MB.
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
-#: Server-provided text put into an error message is cut to this many characters.
-MAX_DETAIL = 300
-#: A `UserFacingError` message (the server's own words for the user) is cut to this length.
-MAX_USER_MESSAGE = 1000
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
-_AUTH_WORDS = ("unauthenticated", "not authenticated", "unauthorized", "authentication")
 _DNS_WORDS = (
     "name or service not known",
     "nodename nor servname",
@@ -159,7 +158,7 @@ class OzClient:
     # -- operations -------------------------------------------------------------------------
 
     async def list_keys(self) -> list[ApiKey]:
-        return await self._run(API_KEYS, {}, _parse_key_list, idempotent=True)
+        return await self._run(API_KEYS, {}, parse_key_list, idempotent=True)
 
     async def create_key(
         self,
@@ -187,15 +186,15 @@ class OzClient:
         if team_id:
             payload["teamId"] = team_id
         return await self._run(
-            GENERATE_API_KEY, {"input": payload}, _parse_created, idempotent=False
+            GENERATE_API_KEY, {"input": payload}, parse_created, idempotent=False
         )
 
     async def expire_key(self, uid: str) -> None:
         """Expire (delete) a key at once. Safe to repeat, so it is retried."""
-        await self._run(EXPIRE_API_KEY, {"input": {"keyUID": uid}}, _parse_expired, idempotent=True)
+        await self._run(EXPIRE_API_KEY, {"input": {"keyUID": uid}}, parse_expired, idempotent=True)
 
     async def whoami(self) -> Account:
-        return await self._run(GET_USER, {}, _parse_account, idempotent=True)
+        return await self._run(GET_USER, {}, parse_account, idempotent=True)
 
     # -- transport ------------------------------------------------------------------------
 
@@ -258,7 +257,7 @@ class OzClient:
                 retry = failure
             if retry is None:
                 try:
-                    return _unwrap(operation, payload)
+                    return unwrap(operation, payload)
                 except errors.ProtocolError as exc:
                     # A 200 the client cannot read: for a create, the key may exist all the same
                     # (unless GraphQL refused the document before executing it).
@@ -432,7 +431,7 @@ class OzClient:
         )
 
 
-# -- helpers (module level: pure functions of the answer) --------------------------------------
+# -- helpers (module level: the request context, and reading the HTTP answer) -----------------
 
 
 def request_context() -> dict[str, Any]:
@@ -544,161 +543,3 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)  # HTTP dates are GMT
     return max(0.0, when.timestamp() - time.time())
-
-
-def _is_auth_message(message: str) -> bool:
-    lowered = message.lower()
-    return any(word in lowered for word in _AUTH_WORDS)
-
-
-def _unwrap(operation: Operation, payload: Any) -> dict[str, Any]:
-    """The success member of the operation's result union, or the matching typed error."""
-    if not isinstance(payload, dict):
-        raise errors.ProtocolError("The server's answer is not a GraphQL response object.")
-    graphql_errors = payload.get("errors")
-    if graphql_errors:
-        if not isinstance(graphql_errors, list):
-            raise errors.ProtocolError(f"The answer to {operation.name} has malformed errors.")
-        messages: list[str] = []
-        codes: list[Any] = []
-        for item in graphql_errors:
-            message = item.get("message") if isinstance(item, dict) else item
-            if isinstance(message, str) and message:
-                messages.append(message)
-            extensions = item.get("extensions") if isinstance(item, dict) else None
-            if isinstance(extensions, dict):
-                codes.append(extensions.get("code"))
-        text = "; ".join(messages)[:MAX_DETAIL] or "no message"
-        if "UNAUTHENTICATED" in codes or any(_is_auth_message(m) for m in messages):
-            raise errors.AuthenticationError(f"The server refused the credential: {text}")
-        raise errors.ProtocolError(f"The server rejected {operation.name}: {text}")
-    data = payload.get("data")
-    if not isinstance(data, dict):
-        raise errors.ProtocolError(f"The answer to {operation.name} has no data.")
-    result = data.get(operation.root_field)
-    if not isinstance(result, dict):
-        raise errors.ProtocolError(f"The answer to {operation.name} has no {operation.root_field}.")
-    typename = result.get("__typename")
-    if typename == operation.success_type:
-        return result
-    if typename == "UserFacingError":
-        error = result.get("error")
-        message = error.get("message") if isinstance(error, dict) else None
-        if not isinstance(message, str):
-            raise errors.ProtocolError("The server sent an error without a message.")
-        if not message.strip():
-            message = f"The server refused {operation.name} without saying why."
-        if len(message) > MAX_USER_MESSAGE:
-            message = message[: MAX_USER_MESSAGE - 1] + "…"
-        if _is_auth_message(message):
-            raise errors.AuthenticationError(message)
-        raise errors.UserFacingError(message)
-    kind = typename[:60] if isinstance(typename, str) else type(typename).__name__
-    raise errors.ProtocolError(
-        f"The answer to {operation.name} is of an unknown kind ({kind})."
-    )
-
-
-def _field(obj: Any, name: str, kind: type) -> Any:
-    if not isinstance(obj, dict) or name not in obj:
-        raise errors.ProtocolError(f"The server's answer lacks the field {name!r}.")
-    value = obj[name]
-    # bool is an int subclass; neither should pass for the other.
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise errors.ProtocolError(f"The server's field {name!r} has the wrong type.")
-    return value
-
-
-def _optional_str(obj: dict[str, Any], name: str) -> str | None:
-    value = obj.get(name)
-    if value is not None and not isinstance(value, str):
-        raise errors.ProtocolError(f"The server's field {name!r} has the wrong type.")
-    return value
-
-
-def _optional_time(obj: dict[str, Any], name: str) -> datetime | None:
-    value = obj.get(name)
-    if value is None:
-        return None
-    return _time(value, name)
-
-
-def _time(value: Any, name: str) -> datetime:
-    if not isinstance(value, str):
-        raise errors.ProtocolError(f"The server's field {name!r} has the wrong type.")
-    try:
-        return parse_time(value)
-    except (ValueError, OverflowError):  # OverflowError: e.g. year 1 moved to UTC
-        raise errors.ProtocolError(f"The server's field {name!r} is not a valid time.") from None
-
-
-def _parse_key(obj: Any) -> ApiKey:
-    if not isinstance(obj, dict):
-        raise errors.ProtocolError("The server sent a key that is not an object.")
-    owner = _field(obj, "ownerType", str)
-    agent = obj.get("agentInfo")
-    if agent is not None:
-        scope = KeyScope.AGENT
-        agent_name = _field(agent, "name", str)
-    elif owner == OwnerType.USER.value:
-        scope, agent_name = KeyScope.PERSONAL, None
-    elif owner == OwnerType.TEAM.value:
-        scope, agent_name = KeyScope.TEAM, None
-    else:
-        raise errors.ProtocolError(f"The server sent an unknown key owner ({owner[:40]}).")
-    return ApiKey(
-        uid=_field(obj, "uid", str),
-        name=_field(obj, "name", str),
-        key_suffix=_field(obj, "keySuffix", str),
-        scope=scope,
-        created_at=_time(_field(obj, "createdAt", str), "createdAt"),
-        last_used_at=_optional_time(obj, "lastUsedAt"),
-        expires_at=_optional_time(obj, "expiresAt"),
-        agent_name=agent_name,
-    )
-
-
-def _parse_key_list(result: dict[str, Any]) -> list[ApiKey]:
-    return [_parse_key(item) for item in _field(result, "apiKeys", list)]
-
-
-def _parse_created(result: dict[str, Any]) -> CreatedKey:
-    raw_key = _field(result, "rawApiKey", str)
-    return CreatedKey(api_key=_parse_key(_field(result, "apiKey", dict)), raw_key=raw_key)
-
-
-def _parse_expired(result: dict[str, Any]) -> None:
-    if not _field(result, "success", bool):
-        raise errors.UserFacingError("The server did not confirm that the key was deleted.")
-
-
-def _parse_account(result: dict[str, Any]) -> Account:
-    user = _field(result, "user", dict)
-    profile = _field(user, "profile", dict)
-    owner = result.get("apiKeyOwnerType")
-    if owner is None:
-        owner_type = None
-    elif isinstance(owner, str) and owner in {o.value for o in OwnerType}:
-        owner_type = OwnerType(owner)
-    else:
-        raise errors.ProtocolError("The server sent an unknown apiKeyOwnerType.")
-    workspaces = tuple(
-        Workspace(
-            uid=_field(ws, "uid", str),
-            name=_field(ws, "name", str),
-            teams=tuple(
-                Team(uid=_field(t, "uid", str), name=_field(t, "name", str))
-                for t in _field(ws, "teams", list)
-            ),
-        )
-        for ws in _field(user, "workspaces", list)
-    )
-    principal = _optional_str(result, "principalType") or "USER"
-    return Account(
-        uid=_field(profile, "uid", str),
-        display_name=_optional_str(profile, "displayName"),
-        email=_optional_str(profile, "email"),
-        workspaces=workspaces,
-        api_key_owner_type=owner_type,
-        principal_type=principal,
-    )
