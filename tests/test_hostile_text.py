@@ -44,7 +44,7 @@ from oz_tui.api.answers import MAX_USER_MESSAGE
 from oz_tui.api.client import OzClient
 from oz_tui.api.models import ApiKey, CreatedKey, KeyScope
 from oz_tui.backend import remote_backend
-from oz_tui.cli_output import Output
+from oz_tui.cli.output import Output
 from oz_tui.sanitize import MAX_COMBINING, safe_text, visible
 from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, ShowKeyScreen
 from oz_tui.tui.screens.keys import DOCS_URL, KeysScreen

@@ -1,0 +1,24 @@
+"""What the command line's parts share: the program's name, its exit codes, and `UsageError`."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+PROG = "oz-keys"
+# Exit codes. 3 (authentication) and 4 (not found) come with the error: `OzError.exit_code`.
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A mistake on the command line. One line for the user; exit 2."""
+
+
+def is_tty(stream: TextIO | None) -> bool:
+    """Whether `stream` is a terminal (a closed or odd stream is not)."""
+    try:
+        return stream is not None and stream.isatty()
+    except (ValueError, OSError):
+        return False
