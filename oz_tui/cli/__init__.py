@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from oz_tui import __version__
 from oz_tui.api.errors import OzError
-from oz_tui.api.models import MAX_KEY_NAME_LENGTH
 from oz_tui.cli.base import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -29,7 +28,7 @@ from oz_tui.cli.base import (
     UsageError,
     is_tty,
 )
-from oz_tui.cli.commands import COMMANDS, EXPIRES_IN, SORT_FIELDS, Handler
+from oz_tui.cli.commands import COMMANDS, EXPIRES_IN, SORT_FIELDS, Handler, check_args
 from oz_tui.cli.output import Output
 from oz_tui.config import (
     ENV_API_KEY,
@@ -296,7 +295,7 @@ def _run(
     output = Output(settings.output_format, stdout, stderr)
     handler = COMMANDS[command]
     try:
-        _check_command_args(command, args)
+        check_args(command, args)
         return asyncio.run(_with_backend(settings, output, handler, args, stdin))
     except UsageError as exc:
         return _fail(stderr, str(exc), EXIT_USAGE)
@@ -336,20 +335,6 @@ def _check_serve_flags(flags: Flags) -> None:
         raise SettingsError("serve cannot serve demo data; drop --demo")
     if flags.server_root_url:
         raise SettingsError("serve runs a server; --server-root-url does not apply")
-
-
-def _check_command_args(command: str, args: argparse.Namespace) -> None:
-    if command == "create":
-        name = args.name
-        if not name.strip():
-            raise UsageError("the key name cannot be blank")
-        if len(name.strip()) > MAX_KEY_NAME_LENGTH:
-            raise UsageError(
-                f"the key name is {len(name.strip())} characters long; "
-                f"use at most {MAX_KEY_NAME_LENGTH}"
-            )
-        if getattr(args, "personal", False) and getattr(args, "team_id", None):
-            raise UsageError("--personal and --team-id cannot be used together")
 
 
 # -- backends --------------------------------------------------------------------------------

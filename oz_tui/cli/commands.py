@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from oz_tui.api.errors import NotFoundError, OzError
-from oz_tui.api.models import ApiKey, Expiration, KeyType, parse_time
+from oz_tui.api.models import MAX_KEY_NAME_LENGTH, ApiKey, Expiration, KeyType, parse_time
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.output import Output
 from oz_tui.config import Settings
@@ -28,6 +28,21 @@ SORT_FIELDS = ("name", "created-at", "last-used-at", "expires-at", "scope")
 EXPIRES_IN = {choice.code: choice for choice in Expiration if choice.days is not None}
 
 Handler = Callable[["Backend", Settings, Output, argparse.Namespace, TextIO], Any]
+
+
+def check_args(command: str, args: argparse.Namespace) -> None:
+    """What argparse can't check: a usable name for create, and no contradicting flags."""
+    if command == "create":
+        name = args.name
+        if not name.strip():
+            raise UsageError("the key name cannot be blank")
+        if len(name.strip()) > MAX_KEY_NAME_LENGTH:
+            raise UsageError(
+                f"the key name is {len(name.strip())} characters long; "
+                f"use at most {MAX_KEY_NAME_LENGTH}"
+            )
+        if getattr(args, "personal", False) and getattr(args, "team_id", None):
+            raise UsageError("--personal and --team-id cannot be used together")
 
 
 def sort_keys(keys: list[ApiKey], sort_by: str, order: str) -> list[ApiKey]:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, ClassVar, Iterable
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.reactive import Reactive
+from textual.screen import Screen
 
 from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen

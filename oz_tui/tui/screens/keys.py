@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Awaitable, ClassVar, TypeVar
 
 from rich.style import Style
 from rich.text import Text
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from oz_tui.tui.app import OzKeysApp
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DOCS_URL = "https://docs.warp.dev/reference/cli/api-keys"
 HEADING = "API keys"
@@ -213,7 +214,7 @@ class KeysScreen(Screen[None]):
             self.table.loading = False
         self._show_source()
 
-        if isinstance(keys_result, BaseException):
+        if isinstance(keys_result, Exception):
             self._show_load_error(keys_result)
             return
         self.banner.clear()
@@ -510,10 +511,10 @@ class KeysScreen(Screen[None]):
         self.app.exit()
 
 
-async def _settle(awaitable: object) -> object:
+async def _settle(awaitable: Awaitable[T]) -> T | Exception:
     """The awaitable's result, or the exception it raised (like gather's return_exceptions)."""
     try:
-        return await awaitable  # type: ignore[misc]
+        return await awaitable
     except asyncio.CancelledError:
         raise
     except Exception as error:  # noqa: BLE001 - handed back to the caller to show
