@@ -13,7 +13,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from oz_tui.api.models import Account, ApiKey, Clock, CreatedKey, Expiration, system_clock
+from oz_tui.api.models import (
+    Account,
+    Agent,
+    ApiKey,
+    Clock,
+    CreatedKey,
+    Expiration,
+    system_clock,
+)
 from oz_tui.display import DEMO_SOURCE, local_source
 
 if TYPE_CHECKING:
@@ -28,8 +36,15 @@ class KeyService(Protocol):
 
     async def whoami(self) -> Account: ...
 
+    async def list_agents(self) -> list[Agent]: ...
+
     async def create_key(
-        self, name: str, expiration: Expiration | datetime, *, team_id: str | None = None
+        self,
+        name: str,
+        expiration: Expiration | datetime,
+        *,
+        team_id: str | None = None,
+        agent_uid: str | None = None,
     ) -> CreatedKey: ...
 
     async def expire_key(self, uid: str) -> None: ...
@@ -181,10 +196,20 @@ class _DeferredClient:
     async def whoami(self) -> Account:
         return await (await self._client()).whoami()
 
+    async def list_agents(self) -> list[Agent]:
+        return await (await self._client()).list_agents()
+
     async def create_key(
-        self, name: str, expiration: Expiration | datetime, *, team_id: str | None = None
+        self,
+        name: str,
+        expiration: Expiration | datetime,
+        *,
+        team_id: str | None = None,
+        agent_uid: str | None = None,
     ) -> CreatedKey:
-        return await (await self._client()).create_key(name, expiration, team_id=team_id)
+        return await (await self._client()).create_key(
+            name, expiration, team_id=team_id, agent_uid=agent_uid
+        )
 
     async def expire_key(self, uid: str) -> None:
         await (await self._client()).expire_key(uid)

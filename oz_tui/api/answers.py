@@ -119,9 +119,11 @@ def _parse_key(obj: Any) -> ApiKey:
         raise errors.ProtocolError("The server sent a key that is not an object.")
     owner = _field(obj, "ownerType", str)
     agent = obj.get("agentInfo")
+    agent_uid: str | None = None
     if agent is not None:
         scope = KeyScope.AGENT
         agent_name = _field(agent, "name", str)
+        agent_uid = _optional_str(agent, "uid")
     elif owner == OwnerType.USER.value:
         scope, agent_name = KeyScope.PERSONAL, None
     elif owner == OwnerType.TEAM.value:
@@ -137,6 +139,7 @@ def _parse_key(obj: Any) -> ApiKey:
         last_used_at=_optional_time(obj, "lastUsedAt"),
         expires_at=_optional_time(obj, "expiresAt"),
         agent_name=agent_name,
+        agent_uid=agent_uid,
     )
 
 

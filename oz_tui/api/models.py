@@ -28,10 +28,12 @@ class KeyScope(str, enum.Enum):
 
 
 class KeyType(str, enum.Enum):
-    """What the create dialog offers. Expressed on the wire by which id is set."""
+    """What the create dialog offers. Expressed on the wire by which id is set: neither
+    (Personal), `teamId` (Team, the older form) or `agentUid` (Agent)."""
 
     PERSONAL = "Personal"
     TEAM = "Team"
+    AGENT = "Agent"
 
 
 class OwnerType(str, enum.Enum):
@@ -80,6 +82,7 @@ class ApiKey:
     last_used_at: datetime | None = None
     expires_at: datetime | None = None
     agent_name: str | None = None
+    agent_uid: str | None = None
 
     @property
     def masked(self) -> str:
@@ -110,6 +113,18 @@ class CreatedKey:
 
     def to_json(self) -> dict[str, Any]:
         return {"raw_api_key": self.raw_key, "api_key": self.api_key.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """One of the team's cloud agents (`GET /api/v1/agent/identities`); an Agent key runs as it."""
+
+    uid: str
+    name: str
+    available: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"uid": self.uid, "name": self.name, "available": self.available}
 
 
 @dataclass(frozen=True, slots=True)
