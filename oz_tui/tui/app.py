@@ -5,14 +5,27 @@
     app.run()
 
 The app owns the backend from then on and closes it when it exits.
+
+The show-once promise is kept here, where every way out passes, not in each binding: `exit`
+(ctrl+q, q, the palette's Quit, anything else that ends the session) first asks a dialog that
+still holds an uncopied secret; `export_screenshot` (under the palette's Screenshot,
+`save_screenshot` and `deliver_screenshot`) draws such dialogs concealed; SIGTERM, SIGHUP and
+SIGQUIT wipe the secret and end the session the normal way (terminal restored, pending
+clipboard clears done) with exit code 128 + the signal. Files the app writes are created 0600.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
+import threading
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Iterable
 
+from rich.console import RenderableType
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -21,6 +34,7 @@ from textual.screen import Screen
 
 from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen
+from oz_tui.tui.screens.secret import SecretScreen
 
 if TYPE_CHECKING:
     from oz_tui.backend import Backend, DeferredBackend
@@ -28,6 +42,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TITLE = "Oz Cloud API Keys"
+
+#: Signals that end the session the orderly way (exit code 128 + the signal's number).
+ENDING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
+)
+#: The permissions files the app creates may have at most: owner read and write (0600).
+PRIVATE_UMASK = 0o077
 
 
 class OzKeysApp(App[None]):
@@ -75,6 +96,8 @@ class OzKeysApp(App[None]):
         self.clipboard_clear_seconds = clipboard_clear_seconds
         self._requested_theme = theme
         self._backend_closed = False
+        self._signals_handled: list[int] = []
+        self._previous_umask: int | None = None
 
     def get_default_screen(self) -> Screen:
         return KeysScreen()
@@ -84,7 +107,13 @@ class OzKeysApp(App[None]):
         # after the first frame, not before it) may build now.
         self.backend.first_frame_shown()
 
+    def on_load(self) -> None:
+        # Screenshots (Textual writes them with the default mode), and anything else this
+        # process writes while the panel runs, are for the user's eyes only.
+        self._previous_umask = os.umask(PRIVATE_UMASK)
+
     def on_mount(self) -> None:
+        self._handle_ending_signals()
         theme = self._requested_theme
         if theme:
             if theme in self.available_themes:
@@ -106,7 +135,71 @@ class OzKeysApp(App[None]):
                 widget.cursor_blink = False  # type: ignore[attr-defined]
 
     async def on_unmount(self) -> None:
+        self._release_ending_signals()
         await self.close_backend()
+        if self._previous_umask is not None:
+            os.umask(self._previous_umask)
+            self._previous_umask = None
+
+    # -- every way out ------------------------------------------------------------------------
+
+    def secret_screens(self) -> list[SecretScreen[object]]:
+        """The dialogs on the screen stack that hold a secret, top first."""
+        return [
+            screen for screen in reversed(self.screen_stack) if isinstance(screen, SecretScreen)
+        ]
+
+    def exit(
+        self,
+        result: None = None,
+        return_code: int = 0,
+        message: RenderableType | None = None,
+    ) -> None:
+        """End the session, but first ask a dialog holding an uncopied key (y/n)."""
+        unsaved = [screen for screen in self.secret_screens() if screen.secret_unsaved]
+        if not unsaved:
+            super().exit(result, return_code, message)
+            return
+
+        def leave() -> None:
+            self._forget_secrets()
+            super(OzKeysApp, self).exit(result, return_code, message)
+
+        unsaved[0].confirm_leave(leave, quitting=True)
+
+    def _forget_secrets(self) -> None:
+        for screen in self.secret_screens():
+            screen.forget_secret()
+
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        """Textual's SVG screenshot, with every secret on the stack drawn concealed. The
+        palette's Screenshot, `save_screenshot` and `deliver_screenshot` all come here."""
+        with ExitStack() as stack:
+            for screen in self.secret_screens():
+                stack.enter_context(screen.concealed())
+            return super().export_screenshot(title=title, simplify=simplify)
+
+    def _handle_ending_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for number in ENDING_SIGNALS:
+            try:
+                loop.add_signal_handler(number, self._end_on_signal, number)
+            except (NotImplementedError, RuntimeError, ValueError):  # not on this platform
+                continue
+            self._signals_handled.append(number)
+
+    def _release_ending_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for number in self._signals_handled:
+            loop.remove_signal_handler(number)
+        self._signals_handled.clear()
+
+    def _end_on_signal(self, number: int) -> None:
+        """A signal ends the session now: no question, but nothing left behind either."""
+        self._forget_secrets()
+        super().exit(None, 128 + number)
 
     async def close_backend(self) -> None:
         """Close the backend once (the client's connections, the local store)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from contextlib import contextmanager
+from typing import Callable, ClassVar, Iterator
 
 from rich.text import Text
 from textual import on
@@ -16,6 +17,7 @@ from oz_tui.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer, ClipboardResult, copy_secret
 from oz_tui.tui.literal import literal
 from oz_tui.tui.screens.dialog import DialogScreen
+from oz_tui.tui.screens.secret import SecretScreen
 
 CopySecret = Callable[[str], ClipboardResult]
 
@@ -30,6 +32,12 @@ HINT = (
     "clear a copy in the terminal's clipboard (OSC 52): clear it yourself once the key is stored."
 )
 CLOSE_UNSAVED_QUESTION = "You will not see this key again. Close anyway?"
+QUIT_UNSAVED_QUESTION = (
+    "You haven't copied the new key, and you will not see it again: it stays active until you "
+    "delete it. Quit anyway?"
+)
+#: What a screenshot shows instead of each character of the secret.
+CONCEALED_CHARACTER = "•"
 #: The longest a key name is shown in this dialog (the table and delete dialog cut it too).
 NAME_SHOWN_MAX = 120
 
@@ -69,28 +77,54 @@ def copy_toast(result: ClipboardResult, clear_after: float | None = None) -> str
 
 
 class CloseUnsavedKeyScreen(DialogScreen[bool]):
-    """Asks before the key dialog closes on a key that was never copied. True means close."""
+    """Asks before the key dialog closes (or the app quits) on a key that was never copied.
+
+    True means go. `y` goes, `n` and Esc keep the dialog, and Enter presses the focused button,
+    which is "Keep the key" (the same defaults as the delete confirmation).
+    """
 
     AUTO_FOCUS = "#keep"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(False)", "Keep the dialog"),
+        # One of the two "y" bindings is active (check_action), so the footer says what y does.
+        Binding("y", "close_anyway", "Close anyway"),
+        Binding("y", "quit_anyway", "Quit anyway"),
+        Binding("n,escape", "dismiss(False)", "Keep the key"),
     ]
 
     DEFAULT_CSS = """
     CloseUnsavedKeyScreen > #dialog {
-        width: 56;
+        width: 60;
         border: thick $warning;
         padding: 1 2 0 2;
     }
     """
 
+    def __init__(self, *, quitting: bool = False) -> None:
+        super().__init__()
+        self.quitting = quitting
+
     def compose(self) -> ComposeResult:
+        question = QUIT_UNSAVED_QUESTION if self.quitting else CLOSE_UNSAVED_QUESTION
+        go = "Quit anyway" if self.quitting else "Close anyway"
         with Vertical(id="dialog"):
-            yield Static(CLOSE_UNSAVED_QUESTION, id="question", markup=False)
+            yield Static(question, id="question", markup=False)
             with Horizontal(id="buttons"):
-                yield Button("Cancel", id="keep")
-                yield Button("Close anyway", id="discard", variant="warning")
+                yield Button("Keep the key", id="keep")
+                yield Button(f"{go} (y)", id="discard", variant="warning")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_anyway":
+            return not self.quitting
+        if action == "quit_anyway":
+            return self.quitting
+        return True
+
+    def action_close_anyway(self) -> None:
+        self.dismiss(True)
+
+    def action_quit_anyway(self) -> None:
+        self.dismiss(True)
 
     @on(Button.Pressed, "#keep")
     def _keep(self) -> None:
@@ -101,11 +135,12 @@ class CloseUnsavedKeyScreen(DialogScreen[bool]):
         self.dismiss(True)
 
 
-class ShowKeyScreen(DialogScreen[None]):
+class ShowKeyScreen(SecretScreen[None]):
     """Shows a freshly created key's secret once. Dismisses with None.
 
     The secret lives only in this screen (`_created`) and in the read-only field while the
-    dialog is open; closing wipes both.
+    dialog is open; closing wipes both. Any way out before the key was copied asks first: Esc,
+    Done and Enter here, and quitting the app (`OzKeysApp.exit` calls `confirm_leave`).
     """
 
     AUTO_FOCUS = "#copy"
@@ -243,18 +278,52 @@ class ShowKeyScreen(DialogScreen[None]):
         self.action_close()
 
     def action_close(self) -> None:
-        if self._copied or self._app_clipboard_holds_secret():
-            self._close()
-            return
-        self.app.push_screen(CloseUnsavedKeyScreen(), self._close_if_confirmed)
-
-    def _close_if_confirmed(self, confirmed: bool | None) -> None:
-        if confirmed:
+        if self.secret_unsaved:
+            self.confirm_leave(self._close, quitting=False)
+        else:
             self._close()
 
     def _close(self) -> None:
         self._forget_secret()
         self.dismiss(None)
+
+    # -- what the app asks of a screen holding a secret ---------------------------------------
+
+    @property
+    def secret_unsaved(self) -> bool:
+        return self._created is not None and not (
+            self._copied or self._app_clipboard_holds_secret()
+        )
+
+    def confirm_leave(self, leave: Callable[[], None], *, quitting: bool) -> None:
+        if any(isinstance(screen, CloseUnsavedKeyScreen) for screen in self.app.screen_stack):
+            return  # already asking
+
+        def answered(go: bool | None) -> None:
+            if go:
+                leave()
+
+        self.app.push_screen(CloseUnsavedKeyScreen(quitting=quitting), answered)
+
+    @contextmanager
+    def concealed(self) -> Iterator[None]:
+        created = self._created
+        if created is None:
+            yield
+            return
+        shown = safe_text(created.raw_key)
+        selection = self._secret_field.selection
+        # The same number of characters: the field wraps and sizes exactly as it does now.
+        self._secret_field.load_text(CONCEALED_CHARACTER * len(shown))
+        try:
+            yield
+        finally:
+            if self._created is not None:
+                self._secret_field.load_text(shown)
+                self._secret_field.selection = selection
+
+    def forget_secret(self) -> None:
+        self._forget_secret()
 
     def on_unmount(self) -> None:
         # However the screen goes (Done, app exit, someone popping it), the secret goes too.
