@@ -207,9 +207,11 @@ class _DeferredClient:
         team_id: str | None = None,
         agent_uid: str | None = None,
     ) -> CreatedKey:
-        return await (await self._client()).create_key(
-            name, expiration, team_id=team_id, agent_uid=agent_uid
-        )
+        client = await self._client()
+        if agent_uid is None:
+            # Only Agent keys need the newer argument; a client without it makes the others.
+            return await client.create_key(name, expiration, team_id=team_id)
+        return await client.create_key(name, expiration, team_id=team_id, agent_uid=agent_uid)
 
     async def expire_key(self, uid: str) -> None:
         await (await self._client()).expire_key(uid)

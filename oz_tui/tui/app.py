@@ -199,7 +199,9 @@ class OzKeysApp(App[None]):
     def _end_on_signal(self, number: int) -> None:
         """A signal ends the session now: no question, but nothing left behind either."""
         self._forget_secrets()
-        super().exit(None, 128 + number)
+        # Exit once the wiped dialog is drawn: a terminal without an alternate screen keeps
+        # the last frame, and it must not hold the key.
+        self.call_after_refresh(super().exit, None, 128 + number)
 
     async def close_backend(self) -> None:
         """Close the backend once (the client's connections, the local store)."""
