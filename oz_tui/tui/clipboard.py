@@ -8,7 +8,10 @@ Two routes, because neither is enough on its own:
   the text was *sent*.
 * pyperclip: the local system clipboard, when this process can reach one (macOS pbcopy, Windows,
   WSL, wl-copy under Wayland, xclip/xsel under X11). Its absence is normal (SSH, containers,
-  CI) and not an error.
+  CI) and not an error. Only back ends that take the text on stdin or through an API are used
+  (`STDIN_OR_API_COPIERS`): pyperclip's KDE one runs `qdbus … setClipboardContents <text>`,
+  which puts the key on a command line any local user can read with `ps`, so there the system
+  clipboard is skipped and the dialog says why.
 
 After a system copy, `ClipboardClearer` empties the system clipboard after a while (45 s unless
 configured, and at the latest when the app quits) if it still holds the key. It keeps only the
@@ -45,15 +48,36 @@ SYSTEM_CLIPBOARD_TIMEOUT = 0.75
 
 @dataclass(frozen=True)
 class ClipboardResult:
-    """Where a copy went. `system_error` is set only when a system clipboard exists and failed."""
+    """Where a copy went. `system_error` is set only when a system clipboard exists and failed;
+    `system_skipped` says why one that exists was not used."""
 
     terminal: bool
     system: bool
     system_error: str | None = None
+    system_skipped: str | None = None
 
 
 SystemCopier = Callable[[str], None]
 SystemPaster = Callable[[], str]
+
+#: pyperclip's copy functions (by name) that hand the text over on stdin or through an API,
+#: checked against pyperclip 1.11. Any other, and any new one, is not trusted with a key.
+STDIN_OR_API_COPIERS = frozenset({
+    "copy_osx_pbcopy",  # pbcopy, stdin
+    "copy_osx_pyobjc",  # AppKit
+    "copy_qt",  # Qt's clipboard API
+    "copy_xclip",  # xclip, stdin
+    "copy_xsel",  # xsel, stdin
+    "copy_wl",  # wl-copy, stdin
+    "copy_windows",  # the Win32 API
+    "copy_wsl",  # clip.exe, stdin
+    "copy_dev_clipboard",  # Cygwin's /dev/clipboard, a file
+})
+#: Why the system clipboard was not used, for the dialog's toast.
+UNSAFE_CLIPBOARD = (
+    "this system clipboard's helper takes the text on its command line, where other users "
+    "could read it"
+)
 
 
 def copy_secret(app: App, text: str) -> ClipboardResult:
@@ -65,6 +89,8 @@ def copy_secret(app: App, text: str) -> ClipboardResult:
     outcome = call_with_timeout(lambda: copy_to_system_clipboard(text), SYSTEM_CLIPBOARD_TIMEOUT)
     if outcome is SystemCopy.NO_CLIPBOARD:
         return ClipboardResult(terminal=True, system=False)
+    if outcome is SystemCopy.UNSAFE:
+        return ClipboardResult(terminal=True, system=False, system_skipped=UNSAFE_CLIPBOARD)
     if outcome is SystemCopy.COPIED:
         return ClipboardResult(terminal=True, system=True)
     return ClipboardResult(terminal=True, system=False, system_error=outcome)
@@ -73,13 +99,14 @@ def copy_secret(app: App, text: str) -> ClipboardResult:
 class SystemCopy(enum.Enum):
     COPIED = "copied"
     NO_CLIPBOARD = "no clipboard"
+    UNSAFE = "unsafe"  # there is one, but its helper would show the text on a command line
 
 
 def copy_to_system_clipboard(text: str) -> SystemCopy:
     """Put `text` on the local clipboard, if this machine has one. Raises when copying fails."""
     copier = find_system_copier()
     if copier is None:
-        return SystemCopy.NO_CLIPBOARD
+        return SystemCopy.UNSAFE if _unsafe_clipboard_found() else SystemCopy.NO_CLIPBOARD
     copier(text)
     return SystemCopy.COPIED
 
@@ -97,6 +124,24 @@ def find_system_paster() -> SystemPaster | None:
 
 
 def _pyperclip_functions() -> tuple[SystemCopier, SystemPaster] | None:
+    """pyperclip's copy and paste for this machine, when it has a clipboard we may use."""
+    functions = _pyperclip_mechanism()
+    if functions is None or not stdin_or_api(functions[0]):
+        return None
+    return functions
+
+
+def stdin_or_api(copier: Callable[..., object]) -> bool:
+    """Whether a pyperclip copy function hands the text over without a command line."""
+    return getattr(copier, "__name__", "") in STDIN_OR_API_COPIERS
+
+
+def _unsafe_clipboard_found() -> bool:
+    functions = _pyperclip_mechanism()
+    return functions is not None and not stdin_or_api(functions[0])
+
+
+def _pyperclip_mechanism() -> tuple[SystemCopier, SystemPaster] | None:
     if _is_headless_unix():
         # Skip pyperclip's probing (it tries GTK/Qt imports) when there is plainly no display.
         return None

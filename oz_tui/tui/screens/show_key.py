@@ -71,6 +71,8 @@ def copy_toast(result: ClipboardResult, clear_after: float | None = None) -> str
     if result.system_error:
         reason = safe_text(result.system_error, max_length=40)
         message += f" The system clipboard failed ({reason})."
+    if result.system_skipped:
+        message += f" The system clipboard was not used: {result.system_skipped}."
     if result.system and clear_after:
         message += f" It will be cleared from the system clipboard in {seconds_text(clear_after)}."
     return message
