@@ -49,6 +49,8 @@ class KeyService(Protocol):
 
     async def expire_key(self, uid: str) -> None: ...
 
+    def is_credential_in_use(self, key: ApiKey) -> bool: ...
+
 
 LOCAL_SERVER_ROOT = "http://oz-keys.local"
 #: However long a request may take, a single read waits at most this long, and connecting this.
@@ -215,3 +217,8 @@ class _DeferredClient:
 
     async def expire_key(self, uid: str) -> None:
         await (await self._client()).expire_key(uid)
+
+    def is_credential_in_use(self, key: ApiKey) -> bool:
+        # Keys are listed only once the backend is built; before that no key can be asked about.
+        backend = self._owner._backend
+        return backend is not None and backend.client.is_credential_in_use(key)

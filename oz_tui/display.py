@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from oz_tui.sanitize import safe_text
+
 #: A key that expires within this window is flagged in the table.
 EXPIRING_SOON = timedelta(days=7)
 
@@ -54,6 +56,11 @@ def date_label(when: datetime | None, *, never: str = "Never") -> str:
 
 def expiring_soon(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is not None and now <= expires_at <= now + EXPIRING_SOON
+
+
+def quoted_name(name: str, max_length: int = 60) -> str:
+    """A key's name in curly quotes for a message ("“ci-deploy”"), terminal-safe and cut."""
+    return f"“{safe_text(name, max_length=max_length)}”"
 
 
 #: Status-line source of the in-memory demo data set.

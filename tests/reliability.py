@@ -105,6 +105,15 @@ SECRET_CHECKS: tuple[tuple[str, str], ...] = (
     ("clipboard-changed", "System clipboard left alone when it holds something else"),
     ("clipboard-exit", "Pending clear done at once when the app quits"),
     ("osc52", "OSC 52 (terminal) copies"),
+    ("ways-out", "Panel: every way out of *Save your key* before a copy (Esc, Done, Enter, "
+                 "ctrl+q, palette Quit, any app exit)"),
+    ("screenshots", "Screenshots with a key on screen (palette, `save_screenshot`, "
+                    "`deliver_screenshot`)"),
+    ("signals", "SIGTERM, SIGHUP, SIGQUIT with a key on screen (real pseudo-terminal)"),
+    ("clipboard-argv", "System clipboard back ends (pyperclip's, each run against recording "
+                       "helpers)"),
+    ("cli-undelivered", "CLI `create` with stdout closed, full or a broken pipe"),
+    ("cli-interrupted", "CLI `create` stopped by SIGINT or SIGTERM"),
 )
 
 STRESS: tuple[tuple[str, str], ...] = (

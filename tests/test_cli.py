@@ -200,6 +200,8 @@ def test_the_panel_gets_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         "default_key_type": KeyType.TEAM,
         "theme": "nord",
         "clipboard_clear_seconds": 45.0,
+        "credential_source": None,
+        "explain_local_service": False,  # --demo was chosen: no first-run notice
         "source": "Demo data (in memory)",
         "ran": True,
     }

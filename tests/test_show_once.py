@@ -88,7 +88,9 @@ CLOSES = ["escape", "done", "enter-in-field"]
 
 
 @pytest.mark.parametrize("way", CLOSES + QUITS)
-async def test_every_way_out_before_copying_asks_and_n_enter_esc_keep_the_key(way: str) -> None:
+async def test_every_way_out_before_copying_asks_and_n_enter_esc_keep_the_key(
+    way: str, reliability: Any
+) -> None:
     app = demo_app()
     async with app.run_test(size=WIDE) as pilot:
         dialog = await open_new_key(pilot)
@@ -100,6 +102,8 @@ async def test_every_way_out_before_copying_asks_and_n_enter_esc_keep_the_key(wa
             await pilot.pause()
             assert app.screen is dialog and app.is_running and app.return_code is None
             assert dialog.query_one("#secret", TextArea).text == first_raw_key()
+    reliability.passed("secrets", "ways-out", "outcome",
+                       "each asks first (y goes; n, Esc and Enter keep the key)")
 
 
 @pytest.mark.parametrize("way", QUITS)
@@ -159,7 +163,9 @@ async def test_asking_twice_opens_one_question() -> None:
 # -- screenshots ---------------------------------------------------------------------------------
 
 
-async def test_screenshots_never_hold_the_secret_and_are_private(tmp_path: Path) -> None:
+async def test_screenshots_never_hold_the_secret_and_are_private(
+    tmp_path: Path, reliability: Any
+) -> None:
     raw = first_raw_key()
     app = demo_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -181,6 +187,8 @@ async def test_screenshots_never_hold_the_secret_and_are_private(tmp_path: Path)
         assert dialog.query_one("#secret", TextArea).text == raw
         drawn = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
         assert raw in drawn
+    reliability.passed("secrets", "screenshots", "outcome",
+                       "the key is drawn as •••• in the picture; files created 0600")
 
 
 async def test_palette_screenshot_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

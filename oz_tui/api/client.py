@@ -146,6 +146,14 @@ class OzClient:
             return "wk-**"
         return f"wk-**{self._api_key[-4:]}"
 
+    def is_credential_in_use(self, key: ApiKey) -> bool:
+        """Whether `key` is the API key this client signs in with: expiring it ends this
+        client's access. Compared by the last four characters, all a listed key shows of its
+        secret. The one place that decides it (the panel's and the CLI's delete warnings)."""
+        return bool(self._api_key) and len(self._api_key) >= 12 and (
+            key.key_suffix == self._api_key[-4:]
+        )
+
     async def __aenter__(self) -> OzClient:
         return self
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from oz_tui.cli.base import (
     is_tty,
 )
 from oz_tui.cli.commands import COMMANDS, EXPIRES_IN, SORT_FIELDS, Handler, check_args
+from oz_tui.cli.delivery import SignalsCancel
 from oz_tui.cli.output import Output
 from oz_tui.config import (
     ENV_API_KEY,
@@ -233,7 +235,24 @@ def _flags(args: argparse.Namespace) -> Flags:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script: run and exit with the code."""
+    _reserve_standard_fds()
     sys.exit(run(argv))
+
+
+def _reserve_standard_fds() -> None:
+    """A closed fd 0, 1 or 2 gets /dev/null, so no file this process opens later (the key
+    store, a socket) can land on it. `sys.stdout` stays None: `run` still knows it was closed."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                opened = os.open(os.devnull, os.O_RDWR)
+            except OSError:
+                return
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
 
 
 def run(
@@ -246,12 +265,15 @@ def run(
 ) -> int:
     """Run one command line; returns the exit code. Never raises for a user-facing failure."""
     stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
+    # Started with stdout closed (`>&-`), Python has none: a closed stream makes every write
+    # fail, so a new key is taken back instead of silently printed nowhere.
+    stdout = stdout or sys.stdout or _closed_stream()
     stderr = stderr or sys.stderr
     env = dict(os.environ) if env is None else env
     try:
         return _run(argv, env, stdin, stdout, stderr)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # (A stop signal that lands after the command's own handling, e.g. while closing.)
         _fail(stderr, "interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -310,6 +332,12 @@ def _run(
             pass
 
 
+def _closed_stream() -> TextIO:
+    stream = io.StringIO()
+    stream.close()
+    return stream
+
+
 def _fail(stderr: TextIO, message: str, code: int = EXIT_ERROR) -> int:
     stderr.write(f"{PROG}: {safe_text(message)}\n")
     stderr.flush()
@@ -357,13 +385,20 @@ async def _with_backend(
     settings: Settings, output: Output, handler: Handler, args: argparse.Namespace, stdin: TextIO
 ) -> int:
     backend = make_backend(settings)
+    signals = SignalsCancel()
     try:
-        if settings.implicit_local and settings.output_format == "pretty":
-            output.note(
-                f"{PROG}: no {ENV_API_KEY} or server set; using the "
-                f"{_local_label(backend)} (--local to silence this)"
-            )
-        return await handler(backend, settings, output, args, stdin)
+        with signals:
+            if settings.implicit_local and settings.output_format == "pretty":
+                output.note(
+                    f"{PROG}: no {ENV_API_KEY} or server set; using the "
+                    f"{_local_label(backend)} (--local to silence this)"
+                )
+            try:
+                return await handler(backend, settings, output, args, stdin)
+            except asyncio.CancelledError:
+                if signals.received is None:
+                    raise
+                raise signals.interrupted("") from None
     finally:
         await backend.aclose()
 
@@ -452,6 +487,8 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
             default_key_type=settings.default_key_type,
             theme=settings.theme,
             clipboard_clear_seconds=settings.clipboard_clear_seconds,
+            credential_source=settings.api_key_source,
+            explain_local_service=settings.implicit_local,
         )
         app.run()
         return app.return_code or 0

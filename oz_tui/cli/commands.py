@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from oz_tui.api.errors import NotFoundError, OzError
 from oz_tui.api.models import MAX_KEY_NAME_LENGTH, ApiKey, Expiration, KeyType, parse_time
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
+from oz_tui.cli.delivery import create_or_explain, deliver_or_expire
 from oz_tui.cli.output import Output
 from oz_tui.config import Settings
 from oz_tui.sanitize import safe_text
@@ -121,8 +122,15 @@ async def cmd_create(
                 f"Using team '{safe_text(teams[0].name)}' ({safe_text(team_id)}), the first of "
                 f"{len(teams)}; pick another with --team-id"
             )
-    created = await client.create_key(args.name.strip(), expiration, team_id=team_id)
-    output.created(created)
+    created = await create_or_explain(
+        client.create_key(args.name.strip(), expiration, team_id=team_id)
+    )
+
+    def deliver() -> None:
+        output.created(created)
+        output.stdout.flush()
+
+    await deliver_or_expire(client, created, deliver, output.stdout)
     return EXIT_OK
 
 

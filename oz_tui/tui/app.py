@@ -20,6 +20,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import threading
 from contextlib import ExitStack
 from pathlib import Path
@@ -34,10 +35,10 @@ from textual.screen import Screen
 
 from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen
-from oz_tui.tui.screens.secret import SecretScreen
 
 if TYPE_CHECKING:
     from oz_tui.backend import Backend, DeferredBackend
+    from oz_tui.tui.screens.secret import SecretScreen
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class OzKeysApp(App[None]):
         theme: str | None = None,
         cursor_blink: bool = True,
         clipboard_clear_seconds: float = 45.0,
+        credential_source: str | None = None,
+        explain_local_service: bool = False,
     ) -> None:
         """
         Args:
@@ -86,6 +89,10 @@ class OzKeysApp(App[None]):
             cursor_blink: False keeps text cursors steady (snapshots, screenshots, demos).
             clipboard_clear_seconds: A new key copied to the system clipboard is cleared from
                 it after this long, if it is still there; 0 never clears.
+            credential_source: Where the credential came from ("WARP_API_KEY", "--api-key"),
+                None without one: the sign-in panel names it in its fix.
+            explain_local_service: The local key service was chosen because nothing was
+                configured: the page says these keys are local and how to reach real ones.
         """
         super().__init__()
         self.backend = backend
@@ -94,6 +101,8 @@ class OzKeysApp(App[None]):
         self.default_key_type = default_key_type
         self.cursor_blink = cursor_blink
         self.clipboard_clear_seconds = clipboard_clear_seconds
+        self.credential_source = credential_source
+        self.explain_local_service = explain_local_service
         self._requested_theme = theme
         self._backend_closed = False
         self._signals_handled: list[int] = []
@@ -145,8 +154,15 @@ class OzKeysApp(App[None]):
 
     def secret_screens(self) -> list[SecretScreen[object]]:
         """The dialogs on the screen stack that hold a secret, top first."""
+        # The dialogs load on first use (none is needed for the first frame): until one that
+        # holds a secret was loaded, none can be open.
+        module = sys.modules.get("oz_tui.tui.screens.secret")
+        if module is None:
+            return []
         return [
-            screen for screen in reversed(self.screen_stack) if isinstance(screen, SecretScreen)
+            screen
+            for screen in reversed(self.screen_stack)
+            if isinstance(screen, module.SecretScreen)
         ]
 
     def exit(

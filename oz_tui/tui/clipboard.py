@@ -210,6 +210,8 @@ class ClipboardClearer:
         self._copy = copy
         self._timeout = timeout
         self._pending: dict[str, Timer] = {}
+        #: What each pending secret is called in the toast (the key's name, never the key).
+        self._labels: dict[str, str] = {}
         #: What each clear did, oldest first (outcomes only: for tests and the curious).
         self.outcomes: list[ClearOutcome | str] = []
 
@@ -221,11 +223,14 @@ class ClipboardClearer:
     def pending(self) -> int:
         return len(self._pending)
 
-    def schedule(self, secret: str) -> bool:
-        """Clear `secret` from the system clipboard after the delay. False when disabled."""
+    def schedule(self, secret: str, *, label: str = "The API key") -> bool:
+        """Clear `secret` from the system clipboard after the delay. False when disabled.
+
+        `label` names it in the toast once cleared (e.g. the key's quoted name)."""
         if not self.enabled:
             return False
         digest = secret_digest(secret)
+        self._labels[digest] = label
         previous = self._pending.pop(digest, None)
         if previous is not None:
             previous.stop()
@@ -243,10 +248,11 @@ class ClipboardClearer:
         )
 
     async def _clear(self, digest: str) -> None:
+        label = self._labels.pop(digest, "The API key")
         outcome = await asyncio.to_thread(self._clear_blocking, digest)
         if outcome is ClearOutcome.CLEARED:
             self._app.notify(
-                "The API key was cleared from the system clipboard.", title="API key",
+                f"{label} was cleared from the system clipboard.", title="API key",
                 markup=False,
             )
 
@@ -264,6 +270,7 @@ class ClipboardClearer:
     def flush(self) -> None:
         """Clear every pending secret now (the session is ending); blocks briefly."""
         pending, self._pending = self._pending, {}
+        self._labels.clear()
         for digest, timer in pending.items():
             timer.stop()
             self._clear_blocking(digest)

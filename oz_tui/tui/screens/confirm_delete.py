@@ -19,6 +19,11 @@ CONSEQUENCES = (
     "Deletion is immediate and cannot be undone. Anything still using this key "
     "(scripts, CI jobs, agents) loses access."
 )
+#: Said when the key is the one oz-keys signs in with (`OzClient.is_credential_in_use`).
+CREDENTIAL_IN_USE_WARNING = (
+    "This is the key oz-keys is signed in with. Once it is deleted, this panel loses access "
+    "to your keys: you will have to quit and start oz-keys again with another key."
+)
 
 
 def delete_question(key: ApiKey) -> Text:
@@ -55,15 +60,28 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
         margin-top: 1;
         color: $text-muted;
     }
+    ConfirmDeleteScreen #credential-in-use {
+        margin-top: 1;
+        color: $text-error;
+        text-style: bold;
+    }
     """
 
-    def __init__(self, key: ApiKey) -> None:
+    def __init__(self, key: ApiKey, *, credential_in_use: bool = False) -> None:
+        """
+        Args:
+            key: The key to delete.
+            credential_in_use: It is the key oz-keys signs in with: say so, plainly.
+        """
         super().__init__()
         self._key = key
+        self._credential_in_use = credential_in_use
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(delete_question(self._key), id="question")
+            if self._credential_in_use:
+                yield Static(CREDENTIAL_IN_USE_WARNING, id="credential-in-use", markup=False)
             yield Static(CONSEQUENCES, id="consequences", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")

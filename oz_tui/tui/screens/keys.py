@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from oz_tui.api.errors import AuthenticationError, OzError
 from oz_tui.api.models import Account, ApiKey, CreatedKey, Expiration
+from oz_tui.display import quoted_name
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer
 from oz_tui.tui.literal import LiteralInput
@@ -31,11 +32,13 @@ from oz_tui.tui.widgets import (
     AuthPanel,
     ErrorBanner,
     KeyTable,
+    LocalServiceNotice,
     RetryRequested,
     SettingsSidebar,
     StatusLine,
     source_text,
 )
+from oz_tui.tui.widgets.banner import SIGNED_OUT_TITLE, credential_fix, signed_out_fix
 from oz_tui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
@@ -50,7 +53,9 @@ DESCRIPTION = "Keys for the Oz CLI and cloud agents. Docs: "
 CREATE_LABEL = "+ Create API Key"
 SEARCH_PLACEHOLDER = "Search API keys"
 EMPTY_HINT = "Press n or click + Create API Key to create one."
-DELETED_TOAST = "API key deleted"
+#: Toasts name the key they are about (terminal-safe, cut): "Deleted “ci-deploy”".
+DELETED_TOAST = "Deleted {name}"
+CREATED_TOAST = "Created {name}"
 #: Why the create dialog can't offer Team keys while the account (and so its teams) is unknown.
 TEAMS_UNKNOWN_REASON = "Your teams aren't known: the account couldn't be loaded (press r to retry)"
 STOPPED_LOADING = "Stopped waiting for the server."
@@ -118,6 +123,9 @@ class KeysScreen(Screen[None]):
         self._last_keystroke = float("-inf")
         self._deleting: dict[Worker[None], ApiKey] = {}
         self._clipboard_clearer: ClipboardClearer | None = None
+        #: Set once the key the panel signs in with was deleted here: nothing can be loaded
+        #: any more, and the page says how to start again instead of offering a retry.
+        self._signed_out_message: str | None = None
 
     @property
     def oz_app(self) -> OzKeysApp:
@@ -137,6 +145,8 @@ class KeysScreen(Screen[None]):
                     yield Static(HEADING, id="heading", markup=False)
                     yield Button(CREATE_LABEL, id="create", variant="primary", compact=True)
                 yield Static(self._description(), id="description")
+                if self.oz_app.explain_local_service:
+                    yield LocalServiceNotice(id="local-notice")
                 yield LiteralInput(placeholder=SEARCH_PLACEHOLDER, id="search")
                 yield ErrorBanner(id="banner")
                 yield AuthPanel(id="auth")
@@ -281,7 +291,10 @@ class KeysScreen(Screen[None]):
             self._account = None
             self.workers.cancel_group(self, "whoami")
             self.banner.clear()
-            self.auth_panel.show_error(message)
+            if self._signed_out_message is not None:
+                self._show_signed_out()
+                return
+            self.auth_panel.show_error(message, credential_fix(self.oz_app.credential_source))
             self.table.display = False
             self.status_line.show_summary("Not signed in")
             self._show_source()
@@ -306,6 +319,9 @@ class KeysScreen(Screen[None]):
         self.refresh_bindings()
 
     def _update_summary(self) -> None:
+        if self._signed_out_message is not None:
+            self.status_line.show_summary("Signed out")
+            return
         table = self.table
         if not table.loaded:
             self.status_line.show_summary("")
@@ -364,6 +380,8 @@ class KeysScreen(Screen[None]):
             return not search_focused and self.waiting
         if search_focused and action in _LETTER_ACTIONS:
             return False
+        if action == "refresh" and self._signed_out_message is not None:
+            return False  # nothing to refresh with: the page says how to start again
         if action in _LIST_ACTIONS and self.auth_panel.shown:
             return None
         if action == "delete" and self.table.highlighted_key is None:
@@ -412,7 +430,7 @@ class KeysScreen(Screen[None]):
     def _key_saved(self, api_key: ApiKey) -> None:
         self.table.add_key(api_key, self.oz_app.clock())
         self.table.focus()
-        self.notify("API key created", markup=False)
+        self.notify(CREATED_TOAST.format(name=quoted_name(api_key.name)), markup=False)
 
     def action_delete(self) -> None:
         key = self.table.highlighted_key
@@ -425,15 +443,19 @@ class KeysScreen(Screen[None]):
 
         from oz_tui.tui.screens.confirm_delete import ConfirmDeleteScreen
 
+        in_use = self.oz_app.backend.client.is_credential_in_use(key)
+
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._deleting[self.expire_key(key)] = key
+                self._deleting[self.expire_key(key, credential_in_use=in_use)] = key
                 self._update_summary()
 
-        self.app.push_screen(ConfirmDeleteScreen(key), callback=confirmed)
+        self.app.push_screen(
+            ConfirmDeleteScreen(key, credential_in_use=in_use), callback=confirmed
+        )
 
     @work(group="delete", exit_on_error=False)
-    async def expire_key(self, key: ApiKey) -> None:
+    async def expire_key(self, key: ApiKey, *, credential_in_use: bool = False) -> None:
         try:
             await self.oz_app.backend.client.expire_key(key.uid)
         except asyncio.CancelledError:
@@ -451,7 +473,31 @@ class KeysScreen(Screen[None]):
             )
             return
         self.table.remove_key(key.uid)
-        self.notify(DELETED_TOAST, markup=False)
+        self.notify(DELETED_TOAST.format(name=quoted_name(key.name)), markup=False)
+        if credential_in_use:
+            self._signed_out_message = (
+                f"You deleted {quoted_name(key.name)} ({key.masked}), the API key oz-keys was "
+                "signed in with, so this panel can't reach your keys any more."
+            )
+            self._show_signed_out()
+
+    def _show_signed_out(self) -> None:
+        """The key in use is gone: say so, and how to go on, in place of the table."""
+        assert self._signed_out_message is not None
+        for group in _NETWORK_GROUPS:
+            self.workers.cancel_group(self, group)
+        self._account = None
+        self.banner.clear()
+        self.auth_panel.show_error(
+            self._signed_out_message,
+            signed_out_fix(self.oz_app.credential_source),
+            title=SIGNED_OUT_TITLE,
+        )
+        self.table.display = False
+        self.status_line.show_summary("Signed out")
+        self._show_source()
+        self._sync_create_button()
+        self.refresh_bindings()
 
     def action_stop_waiting(self) -> None:
         """Esc while requests are in flight: stop waiting for them and say what that means."""

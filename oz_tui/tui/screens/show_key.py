@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static, TextArea
 
 from oz_tui.api.models import CreatedKey
+from oz_tui.display import quoted_name
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer, ClipboardResult, copy_secret
 from oz_tui.tui.literal import literal
@@ -261,14 +262,17 @@ class ShowKeyScreen(SecretScreen[None]):
             return
         self._copied = True
         clear_after: float | None = None
-        if result.system and self._clearer is not None and self._clearer.schedule(created.raw_key):
+        name = quoted_name(created.api_key.name)
+        if result.system and self._clearer is not None and self._clearer.schedule(
+            created.raw_key, label=f"The key {name}"
+        ):
             clear_after = self._clearer.delay
             note = self.query_one("#clear-note", Static)
             note.update(clear_note(clear_after))
             note.add_class("-shown")
         self.query_one("#copy", Button).label = "Copied"
         self.query_one("#done", Button).focus()
-        self.notify(copy_toast(result, clear_after), title="API key", markup=False)
+        self.notify(copy_toast(result, clear_after), title=name, markup=False)
 
     def _copy_with_app(self, text: str) -> ClipboardResult:
         return copy_secret(self.app, text)

@@ -1,6 +1,11 @@
 """The panel's widgets. The key list is `KeyTable`; the rest are small pieces of the page."""
 
-from oz_tui.tui.widgets.banner import AuthPanel, ErrorBanner, RetryRequested
+from oz_tui.tui.widgets.banner import (
+    AuthPanel,
+    ErrorBanner,
+    LocalServiceNotice,
+    RetryRequested,
+)
 from oz_tui.tui.widgets.footer import KeysFooter
 from oz_tui.tui.widgets.key_table import Column, KeyTable
 from oz_tui.tui.widgets.sidebar import SettingsSidebar
@@ -12,6 +17,7 @@ __all__ = [
     "ErrorBanner",
     "KeyTable",
     "KeysFooter",
+    "LocalServiceNotice",
     "RetryRequested",
     "SettingsSidebar",
     "StatusLine",

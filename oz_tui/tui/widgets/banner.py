@@ -9,13 +9,41 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Static
 
+from oz_tui.config import ENV_API_KEY
 from oz_tui.tui.literal import literal
 
 AUTH_TITLE = "Can't sign in"
-AUTH_FIX = (
-    "To fix it, set WARP_API_KEY to a valid API key (or pass --api-key), "
-    "then press r to retry."
-)
+SIGNED_OUT_TITLE = "Signed out"
+WHERE_TO_CREATE = "create one in Warp: Settings > Cloud platform > Oz Cloud API Keys"
+
+
+def credential_fix(source: str | None) -> str:
+    """How to fix a refused credential, naming where it came from. The panel reads the
+    credential once, at start, so the fix is always to start again with another one."""
+    if source == "--api-key":
+        return (
+            "The API key came from the --api-key flag. To fix it, quit (q) and start oz-keys "
+            f"again with a valid key ({WHERE_TO_CREATE}); the {ENV_API_KEY} environment "
+            "variable is safer than the flag."
+        )
+    if source == ENV_API_KEY:
+        return (
+            f"The API key came from the {ENV_API_KEY} environment variable. To fix it, quit (q), "
+            f"set {ENV_API_KEY} to a valid key ({WHERE_TO_CREATE}) and start oz-keys again."
+        )
+    return (
+        f"No API key is set. To sign in, quit (q), set {ENV_API_KEY} to an API key "
+        f"({WHERE_TO_CREATE}) and start oz-keys again."
+    )
+
+
+def signed_out_fix(source: str | None) -> str:
+    """What to do after deleting the key the panel signs in with."""
+    where = "the --api-key flag" if source == "--api-key" else ENV_API_KEY
+    return (
+        f"To go on, quit (q), set {ENV_API_KEY} to another API key ({WHERE_TO_CREATE}) and "
+        f"start oz-keys again. (This session's key came from {where}.)"
+    )
 
 
 class RetryRequested(Message):
@@ -75,7 +103,10 @@ class ErrorBanner(Horizontal, can_focus=False):
 
 
 class AuthPanel(Vertical, can_focus=False):
-    """What is wrong with the credential, and how to fix it. Replaces the table."""
+    """What is wrong with the credential, and how to fix it. Replaces the table.
+
+    No Retry button: the panel reads its credential once, at start, so retrying with the same
+    one cannot fix it; the fix says where it came from and how to start again."""
 
     DEFAULT_CSS = """
     AuthPanel {
@@ -96,16 +127,17 @@ class AuthPanel(Vertical, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="auth-message")
-        yield Static(AUTH_FIX, id="auth-fix", markup=False)
-        yield Button("Retry", id="auth-retry", compact=True)
+        yield Static("", id="auth-fix", markup=False)
 
     def on_mount(self) -> None:
         self.border_title = AUTH_TITLE
 
-    def show_error(self, message: str) -> None:
+    def show_error(self, message: str, fix: str, *, title: str = AUTH_TITLE) -> None:
         text = Text.assemble(("What's wrong: ", "bold"))
         text.append_text(literal(message, max_length=400))
         self.query_one("#auth-message", Static).update(text)
+        self.query_one("#auth-fix", Static).update(fix)
+        self.border_title = title
         self.add_class("-shown")
 
     def clear(self) -> None:
@@ -119,7 +151,46 @@ class AuthPanel(Vertical, can_focus=False):
     def message_plain(self) -> str:
         return str(self.query_one("#auth-message", Static).content)
 
-    @on(Button.Pressed, "#auth-retry")
-    def _retry(self, event: Button.Pressed) -> None:
+    @property
+    def fix_plain(self) -> str:
+        return str(self.query_one("#auth-fix", Static).content)
+
+
+LOCAL_NOTICE = (
+    "These keys live in a local key service on this machine, not in your Warp account: they "
+    "don't work with Warp. To manage your real keys, create an API key in Warp (Settings > "
+    f"Cloud platform > Oz Cloud API Keys), then start oz-keys with {ENV_API_KEY} set to it."
+)
+
+
+class LocalServiceNotice(Horizontal, can_focus=False):
+    """Says, on the page, that the keys are a local sandbox; shown once, until dismissed.
+
+    Shown only when the local service was picked because nothing was configured (a first run):
+    choosing `--local` or `--demo` says as much already.
+    """
+
+    DEFAULT_CSS = """
+    LocalServiceNotice {
+        height: auto;
+        border: round $warning;
+        padding: 0 1;
+        margin-bottom: 1;
+    }
+    LocalServiceNotice > #local-notice-text {
+        width: 1fr;
+        height: auto;
+    }
+    LocalServiceNotice > Button {
+        margin-left: 1;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(LOCAL_NOTICE, id="local-notice-text", markup=False)
+        yield Button("Got it", id="local-notice-dismiss", compact=True)
+
+    @on(Button.Pressed, "#local-notice-dismiss")
+    def _dismiss(self, event: Button.Pressed) -> None:
         event.stop()
-        self.post_message(RetryRequested())
+        self.remove()
