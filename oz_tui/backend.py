@@ -1,8 +1,9 @@
-"""Where the keys come from: Warp's server, or the embedded local service in-process.
+"""Where the keys come from: Warp's server, or the embedded local key service in-process.
 
-The UI and the CLI get a `Backend` and talk only to its `OzClient`. This module stays light:
-httpx, and for the local service graphql-core and Starlette, load only when a backend is built,
-so the panel can paint its first frame before any of them (see `DeferredBackend`).
+The UI and the CLI get a `Backend` and talk only to its client, a `KeyService`: `OzClient` for a
+server, `DirectClient` (straight over the local store, no HTTP or GraphQL) for the embedded
+service. This module stays light: httpx loads only when a remote backend is built, so the panel
+can paint its first frame before it (see `DeferredBackend`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
 from oz_tui.api.models import (
     Account,
@@ -26,11 +27,13 @@ from oz_tui.display import DEMO_SOURCE, local_source
 
 if TYPE_CHECKING:
     from oz_tui.api.client import OzClient
-    from oz_tui.local import LocalService
+    from oz_tui.local import KeyStore, LocalService
 
 
 class KeyService(Protocol):
-    """What the panel asks of a backend's client: `OzClient`, or a `DeferredBackend`'s stand-in."""
+    """What the panel and the CLI ask of a backend's client: `OzClient` (a server, or the local
+    service through GraphQL), `DirectClient` (the local store in process), or a
+    `DeferredBackend`'s stand-in."""
 
     async def list_keys(self) -> list[ApiKey]: ...
 
@@ -50,6 +53,11 @@ class KeyService(Protocol):
     async def expire_key(self, uid: str) -> None: ...
 
 
+#: How the embedded service is reached: straight over the store (the default), or through its
+#: GraphQL service over an in-process ASGI transport (the contract tests, and the benchmark's
+#: comparison).
+LocalPath = Literal["direct", "graphql"]
+
 LOCAL_SERVER_ROOT = "http://oz-keys.local"
 #: However long a request may take, a single read waits at most this long, and connecting this.
 MAX_READ_TIMEOUT = 30.0
@@ -58,12 +66,14 @@ MAX_CONNECT_TIMEOUT = 5.0
 
 @dataclass
 class Backend:
-    client: OzClient
+    client: Any  # a KeyService (OzClient or DirectClient), with `clock` and `aclose()`
     #: Where the keys come from, for the status line: "app.warp.dev", "Local key service · <path>".
     source: str
     is_local: bool
-    #: The in-process service, when there is one; closed with the backend.
+    #: The in-process GraphQL service, when the local store is reached through it.
     service: LocalService | None = field(default=None, repr=False)
+    #: The local store, when there is one; closed with the backend.
+    store: KeyStore | None = field(default=None, repr=False)
 
     def first_frame_shown(self) -> None:
         """The panel calls this once its first frame is painted; a built backend needs nothing."""
@@ -72,6 +82,8 @@ class Backend:
         await self.client.aclose()
         if self.service is not None:
             self.service.close()
+        elif self.store is not None:
+            self.store.close()
 
 
 def remote_backend(
@@ -105,19 +117,43 @@ def local_backend(
     demo: bool = False,
     clock: Clock = system_clock,
     token_factory: Callable[[], str] | None = None,
+    path: LocalPath = "direct",
 ) -> Backend:
-    """The embedded service reached through an ASGI transport: no socket, no account."""
-    from oz_tui.api.client import OzClient
-    from oz_tui.local import LocalService
+    """The embedded service, no socket, no account: straight over its store, or (`path=
+    "graphql"`) through its GraphQL service on an ASGI transport, as `serve` would answer."""
+    if path == "graphql":
+        from oz_tui.api.client import OzClient
+        from oz_tui.local import LocalService
+
+        if demo:
+            service = LocalService.demo(clock=clock, token_factory=token_factory)
+        else:
+            service = LocalService(data_dir, clock=clock, token_factory=token_factory)
+        client = OzClient(LOCAL_SERVER_ROOT, None, transport=service.transport(), clock=clock)
+        return Backend(
+            client=client, source=_local_source(service.location, demo), is_local=True,
+            service=service, store=service.store,
+        )
+    from oz_tui.local import DB_FILENAME, default_data_dir
+    from oz_tui.local.direct import DirectClient
+    from oz_tui.local.store import KeyStore
 
     if demo:
-        service = LocalService.demo(clock=clock, token_factory=token_factory)
-        source = DEMO_SOURCE
+        from oz_tui.local.demo import seed_demo
+
+        store = KeyStore(None, clock=clock, token_factory=token_factory)
+        seed_demo(store, clock())
     else:
-        service = LocalService(data_dir, clock=clock, token_factory=token_factory)
-        source = local_source(service.location)
-    client = OzClient(LOCAL_SERVER_ROOT, None, transport=service.transport(), clock=clock)
-    return Backend(client=client, source=source, is_local=True, service=service)
+        db_path = (data_dir or default_data_dir()) / DB_FILENAME
+        store = KeyStore(db_path, clock=clock, token_factory=token_factory)
+    return Backend(
+        client=DirectClient(store, clock=clock), source=_local_source(store.location, demo),
+        is_local=True, store=store,
+    )
+
+
+def _local_source(location: str, demo: bool) -> str:
+    return DEMO_SOURCE if demo else local_source(location)
 
 
 #: Build anyway if the panel has not said "first frame shown" by then.
@@ -150,6 +186,10 @@ class DeferredBackend:
     @property
     def service(self) -> LocalService | None:
         return self._backend.service if self._backend is not None else None
+
+    @property
+    def store(self) -> KeyStore | None:
+        return self._backend.store if self._backend is not None else None
 
     def first_frame_shown(self) -> None:
         if self._shown is None:

@@ -62,9 +62,32 @@ def test_the_check_would_see_a_backend_built_too_early() -> None:
         from oz_tui import cli
         from oz_tui.config import FileConfig, Flags, resolve
         cli._panel_backend(resolve(Flags(demo=True), {}, FileConfig())).build_now()
+        cli._panel_backend(
+            resolve(Flags(server_root_url="https://app.warp.dev", api_key="wk-x"), {}, FileConfig())
+        ).build_now()
         """
     )
-    assert {"httpx", "graphql", "starlette"} <= {name.split(".")[0] for name in loaded}
+    assert "httpx" in {name.split(".")[0] for name in loaded}
+    assert "oz_tui.local.store" in loaded
+
+
+def test_the_embedded_default_loads_no_http_or_graphql(tmp_path: Path) -> None:
+    """The decision of issue 15: the local store is reached directly, not through the GraphQL
+    service (which stays for `serve`)."""
+    loaded = _loaded_after(
+        f"""
+        import asyncio
+        from oz_tui import cli
+        from oz_tui.config import FileConfig, Flags, resolve
+        for flags in (Flags(demo=True), Flags(local=True, data_dir={str(tmp_path)!r})):
+            backend = cli._panel_backend(resolve(flags, {{}}, FileConfig())).build_now()
+            assert asyncio.run(backend.client.list_keys()) is not None
+            asyncio.run(backend.aclose())
+        """
+    )
+    assert "oz_tui.local.direct" in loaded
+    assert not HEAVY - {"anyio"} & {name.split(".")[0] for name in loaded}
+    assert "oz_tui.local.service" not in loaded
 
 
 def _deferred(**flags: Any) -> Any:
@@ -88,7 +111,7 @@ async def test_the_backend_is_built_after_the_first_frame_then_the_page_loads() 
         table = app.screen.query_one(KeyTable)
         assert table.loaded and len(table.visible_keys) == 8
         assert app.screen.query_one(StatusLine).source_plain == "Demo data (in memory)"
-        assert backend._backend is not None and backend.service is not None
+        assert backend._backend is not None and backend.store is not None
     assert app.return_code in (None, 0)
 
 

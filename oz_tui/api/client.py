@@ -42,6 +42,7 @@ from oz_tui.api.models import (
     Clock,
     CreatedKey,
     Expiration,
+    expiry_time,
     format_time,
     system_clock,
 )
@@ -171,14 +172,7 @@ class OzClient:
 
         Never retried. When the outcome is unknown the error has `may_have_succeeded=True`.
         """
-        if isinstance(expiration, Expiration):
-            expires_at = expiration.expires_at(self.clock())
-        elif isinstance(expiration, datetime):
-            if expiration.tzinfo is None or expiration.utcoffset() is None:
-                raise ValueError("expiration must be an aware datetime (with a time zone)")
-            expires_at = expiration
-        else:
-            raise TypeError(f"expiration must be an Expiration or a datetime, not {expiration!r}")
+        expires_at = expiry_time(expiration, self.clock())
         payload: dict[str, Any] = {
             "name": name,
             "expiresAt": format_time(expires_at) if expires_at is not None else None,

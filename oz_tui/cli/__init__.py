@@ -369,7 +369,7 @@ async def _with_backend(
 
 
 def _local_label(backend: Backend) -> str:
-    location = backend.service.location if backend.service is not None else "?"
+    location = backend.store.location if backend.store is not None else "?"
     return f"local key service at {safe_text(location)}"
 
 

@@ -213,7 +213,7 @@ async def cmd_whoami(
             "url": None,
             "source": backend.source,
             "local": True,
-            "location": backend.service.location if backend.service is not None else None,
+            "location": backend.store.location if backend.store is not None else None,
         }
         kind = "none (in-process local service)"
     else:

@@ -112,11 +112,10 @@ def _api_keys(ctx: _Context, requestContext: dict) -> dict[str, Any]:
 
 @_resolver
 def _generate_api_key(ctx: _Context, input: dict, requestContext: dict) -> dict[str, Any]:
-    if input.get("agentUid") is not None:
-        raise InvalidRequest("Agent keys are not supported by the local key service.")
     key, raw_key = ctx.store.create_key(
         input["name"],
         team_uid=input.get("teamId"),
+        agent_uid=input.get("agentUid"),
         expires_at=_parse_expiry(input.get("expiresAt")),
     )
     return _ok("GenerateApiKeyOutput", apiKey=_key_fields(key), rawApiKey=raw_key)

@@ -239,9 +239,12 @@ class KeyStore:
         name: str,
         *,
         team_uid: str | None = None,
+        agent_uid: str | None = None,
         expires_at: datetime | None = None,
     ) -> tuple[StoredKey, str]:
         """Issue a key: returns its row and the raw key, which exists nowhere else afterwards."""
+        if agent_uid is not None:
+            raise InvalidRequest("Agent keys are not supported by the local key service.")
         name = validate_name(name)
         now = self._clock()
         if expires_at is not None and expires_at <= now:

@@ -1,0 +1,129 @@
+"""The embedded service without HTTP or GraphQL: `KeyService` straight over the local store.
+
+What the panel and the CLI use when no account is configured (`--local`, `--demo`). It answers
+exactly as `OzClient` does through the GraphQL service (`oz_tui.local.service`, what `serve`
+exposes): the same store, validation and clock, the same typed errors with the same messages
+(the store's `InvalidRequest` text, typed by `answers.user_facing_error` on both paths), and the
+same models. tests/test_local_contract.py runs every scenario through both and compares.
+
+Loads no httpx, graphql-core or Starlette: only the store (SQLite) and the models. Store calls
+run on asyncio's thread pool: a write may wait up to the store's busy timeout for another
+process, and the page must keep drawing meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import Callable, TypeVar
+
+from oz_tui.api.answers import user_facing_error
+from oz_tui.api.models import (
+    Account,
+    Agent,
+    ApiKey,
+    Clock,
+    CreatedKey,
+    Expiration,
+    KeyScope,
+    OwnerType,
+    Workspace,
+    expiry_time,
+)
+from oz_tui.api.operations import API_KEYS, EXPIRE_API_KEY, GENERATE_API_KEY, GET_USER, Operation
+from oz_tui.local.store import InvalidRequest, KeyStore, StoredKey
+
+T = TypeVar("T")
+
+_SCOPES = {OwnerType.USER: KeyScope.PERSONAL, OwnerType.TEAM: KeyScope.TEAM}
+
+
+class DirectClient:
+    """`KeyService` over a `KeyStore`, in process, as the local owner (no credential)."""
+
+    #: No credential: the in-process service acts as the store's one user.
+    credential_hint: str | None = None
+    server_root: str | None = None
+
+    def __init__(self, store: KeyStore, *, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"DirectClient(store={self.store.location!r})"
+
+    async def aclose(self) -> None:
+        """Nothing to close: the backend closes the store."""
+
+    async def list_keys(self) -> list[ApiKey]:
+        stored = await self._call(API_KEYS, self.store.active_keys)
+        return [api_key(key) for key in stored]
+
+    async def whoami(self) -> Account:
+        return await self._call(GET_USER, self._account)
+
+    async def list_agents(self) -> list[Agent]:
+        return []
+
+    async def create_key(
+        self,
+        name: str,
+        expiration: Expiration | datetime,
+        *,
+        team_id: str | None = None,
+        agent_uid: str | None = None,
+    ) -> CreatedKey:
+        # As `OzClient` does: the expiry from the caller's clock; an empty team id is none.
+        expires_at = expiry_time(expiration, self.clock())
+
+        key, raw_key = await self._call(
+            GENERATE_API_KEY,
+            lambda: self.store.create_key(
+                name, team_uid=team_id or None, agent_uid=agent_uid, expires_at=expires_at
+            ),
+        )
+        return CreatedKey(api_key=api_key(key), raw_key=raw_key)
+
+    async def expire_key(self, uid: str) -> None:
+        await self._call(EXPIRE_API_KEY, lambda: self.store.expire_key(uid))
+
+    def _account(self) -> Account:
+        me = self.store.identity
+        return Account(
+            uid=me.user_uid,
+            display_name=me.display_name,
+            email=me.email,
+            workspaces=(Workspace(me.workspace_uid, me.workspace_name, me.teams),),
+            api_key_owner_type=None,  # no key: the local owner
+            principal_type="USER",
+        )
+
+    async def _call(self, operation: Operation, work: Callable[[], T]) -> T:
+        """Run `work` off the event loop; the store's refusal becomes the error `OzClient`
+        raises for the same refusal from the GraphQL service. `LocalStoreError` (an `OzError`)
+        passes as it is: its message names the file."""
+        failure: Exception
+        try:
+            return await asyncio.to_thread(work)
+        except InvalidRequest as exc:
+            failure = user_facing_error(operation, str(exc))
+        raise failure
+
+
+def api_key(key: StoredKey) -> ApiKey:
+    """A stored row as `OzClient` reads it from the GraphQL service (times in UTC)."""
+    return ApiKey(
+        uid=key.uid,
+        name=key.name,
+        key_suffix=key.key_suffix,
+        scope=_SCOPES[key.owner_type],
+        created_at=_utc(key.created_at),
+        last_used_at=_utc(key.last_used_at),
+        expires_at=_utc(key.expires_at),
+        agent_name=None,
+        agent_uid=None,
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(timezone.utc)
