@@ -8,7 +8,6 @@ can paint its first frame before it (see `DeferredBackend`).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +25,8 @@ from oz_tui.api.models import (
 from oz_tui.display import DEMO_SOURCE, local_source
 
 if TYPE_CHECKING:
+    import asyncio
+
     from oz_tui.api.client import OzClient
     from oz_tui.local import KeyStore, LocalService
 
@@ -118,9 +119,11 @@ def local_backend(
     clock: Clock = system_clock,
     token_factory: Callable[[], str] | None = None,
     path: LocalPath = "direct",
+    blocking: bool = False,
 ) -> Backend:
     """The embedded service, no socket, no account: straight over its store, or (`path=
-    "graphql"`) through its GraphQL service on an ASGI transport, as `serve` would answer."""
+    "graphql"`) through its GraphQL service on an ASGI transport, as `serve` would answer.
+    `blocking`: the direct client works in the caller's thread (for the CLI: no event loop)."""
     if path == "graphql":
         from oz_tui.api.client import OzClient
         from oz_tui.local import LocalService
@@ -147,7 +150,7 @@ def local_backend(
         db_path = (data_dir or default_data_dir()) / DB_FILENAME
         store = KeyStore(db_path, clock=clock, token_factory=token_factory)
     return Backend(
-        client=DirectClient(store, clock=clock), source=_local_source(store.location, demo),
+        client=DirectClient(store, clock=clock, blocking=blocking), source=_local_source(store.location, demo),
         is_local=True, store=store,
     )
 
@@ -174,7 +177,7 @@ class DeferredBackend:
     def __init__(self, build: Callable[[], Backend], *, source: str, is_local: bool) -> None:
         self._build = build
         self._backend: Backend | None = None
-        self._shown: asyncio.Event | None = None
+        self._shown: asyncio.Event | None = None  # made in the panel's event loop
         self._source = source
         self.is_local = is_local
         self.client: KeyService = _DeferredClient(self)
@@ -192,6 +195,8 @@ class DeferredBackend:
         return self._backend.store if self._backend is not None else None
 
     def first_frame_shown(self) -> None:
+        import asyncio
+
         if self._shown is None:
             self._shown = asyncio.Event()
         self._shown.set()
@@ -206,6 +211,8 @@ class DeferredBackend:
         """The backend, built on first use once the first frame is on screen. Built in the
         event loop: the page is drawn and waiting by then, and a thread would contend with it
         for the GIL (measured: about three times slower)."""
+        import asyncio
+
         if self._backend is None:
             if self._shown is None:
                 self._shown = asyncio.Event()

@@ -11,7 +11,6 @@ terminal), 3 authentication, 4 not found, 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from oz_tui.cli.base import (
     PROG,
     UsageError,
     is_tty,
+    run_inline,
 )
 from oz_tui.cli.commands import COMMANDS, EXPIRES_IN, SORT_FIELDS, Handler, check_args
 from oz_tui.cli.output import Output
@@ -296,7 +296,13 @@ def _run(
     handler = COMMANDS[command]
     try:
         check_args(command, args)
-        return asyncio.run(_with_backend(settings, output, handler, args, stdin))
+        running = _with_backend(settings, output, handler, args, stdin)
+        if settings.mode != "remote":
+            # The store in process: nothing to wait for, so no event loop (nor its imports).
+            return run_inline(running)
+        import asyncio
+
+        return asyncio.run(running)
     except UsageError as exc:
         return _fail(stderr, str(exc), EXIT_USAGE)
     except OzError as exc:  # LocalStoreError is one
@@ -340,13 +346,14 @@ def _check_serve_flags(flags: Flags) -> None:
 # -- backends --------------------------------------------------------------------------------
 
 
-def make_backend(settings: Settings) -> Backend:
+def make_backend(settings: Settings, *, blocking: bool = False) -> Backend:
+    """The backend the settings name. `blocking`: a local one works in the caller's thread."""
     from oz_tui.backend import local_backend, remote_backend, request_timeouts
 
     if settings.mode == "demo":
-        return local_backend(demo=True)
+        return local_backend(demo=True, blocking=blocking)
     if settings.mode == "local":
-        return local_backend(settings.data_dir)
+        return local_backend(settings.data_dir, blocking=blocking)
     assert settings.server_root_url is not None
     return remote_backend(
         settings.server_root_url, settings.api_key, **request_timeouts(settings.request_timeout)
@@ -356,7 +363,7 @@ def make_backend(settings: Settings) -> Backend:
 async def _with_backend(
     settings: Settings, output: Output, handler: Handler, args: argparse.Namespace, stdin: TextIO
 ) -> int:
-    backend = make_backend(settings)
+    backend = make_backend(settings, blocking=True)
     try:
         if settings.implicit_local and settings.output_format == "pretty":
             output.note(
@@ -460,6 +467,8 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
 
 
 def _close_quietly(backend: Backend | DeferredBackend) -> None:
+    import asyncio
+
     try:
         asyncio.run(backend.aclose())
     except Exception:  # noqa: BLE001 - already closed by the app, or its loop is gone

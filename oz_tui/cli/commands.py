@@ -8,8 +8,8 @@ both into one line and an exit code. No Textual here.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
+import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -22,6 +22,8 @@ from oz_tui.config import Settings
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
+    import asyncio
+
     from oz_tui.backend import Backend
 
 SORT_FIELDS = ("name", "created-at", "last-used-at", "expires-at", "scope")
@@ -160,11 +162,15 @@ async def _read_line(stdin: TextIO) -> str:
     Waiting on the file descriptor (not in a worker thread) keeps Ctrl-C working: asyncio.run
     cancels this wait and the command ends with exit 130 at once.
     """
-    loop = asyncio.get_running_loop()
     try:
         fd = stdin.fileno()
     except (AttributeError, OSError, ValueError):
         return stdin.readline()  # not a real file (tests): it does not block
+    loop = _running_loop()
+    if loop is None:
+        # Run without an event loop (the in-process store): nothing else to do meanwhile, and
+        # Ctrl-C interrupts the read.
+        return os.read(fd, 4096).decode("utf-8", "replace")
     done: asyncio.Future[bytes] = loop.create_future()
 
     def readable() -> None:
@@ -181,6 +187,17 @@ async def _read_line(stdin: TextIO) -> str:
     finally:
         loop.remove_reader(fd)
     return data.decode("utf-8", "replace")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop, if any (none under `run_inline`, which never imports asyncio)."""
+    module = sys.modules.get("asyncio")
+    if module is None:
+        return None
+    try:
+        return module.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 async def cmd_expire(

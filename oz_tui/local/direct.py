@@ -6,18 +6,17 @@ exposes): the same store, validation and clock, the same typed errors with the s
 (the store's `InvalidRequest` text, typed by `answers.user_facing_error` on both paths), and the
 same models. tests/test_local_contract.py runs every scenario through both and compares.
 
-Loads no httpx, graphql-core or Starlette: only the store (SQLite) and the models. Store calls
-run on asyncio's thread pool: a write may wait up to the store's busy timeout for another
-process, and the page must keep drawing meanwhile.
+Loads no httpx, graphql-core or Starlette: only the store (SQLite) and the models. For the panel,
+store calls run on asyncio's thread pool: a write may wait up to the store's busy timeout for
+another process, and the page must keep drawing meanwhile. For the CLI (`blocking=True`) they
+run where they are called, so a command needs no event loop at all (see `cli.base.run_inline`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 from typing import Callable, TypeVar
 
-from oz_tui.api.answers import user_facing_error
 from oz_tui.api.models import (
     Account,
     Agent,
@@ -30,7 +29,6 @@ from oz_tui.api.models import (
     Workspace,
     expiry_time,
 )
-from oz_tui.api.operations import API_KEYS, EXPIRE_API_KEY, GENERATE_API_KEY, GET_USER, Operation
 from oz_tui.local.store import InvalidRequest, KeyStore, StoredKey
 
 T = TypeVar("T")
@@ -45,9 +43,10 @@ class DirectClient:
     credential_hint: str | None = None
     server_root: str | None = None
 
-    def __init__(self, store: KeyStore, *, clock: Clock) -> None:
+    def __init__(self, store: KeyStore, *, clock: Clock, blocking: bool = False) -> None:
         self.store = store
         self.clock = clock
+        self._blocking = blocking
 
     def __repr__(self) -> str:
         return f"DirectClient(store={self.store.location!r})"
@@ -56,11 +55,11 @@ class DirectClient:
         """Nothing to close: the backend closes the store."""
 
     async def list_keys(self) -> list[ApiKey]:
-        stored = await self._call(API_KEYS, self.store.active_keys)
+        stored = await self._call("ApiKeys", self.store.active_keys)
         return [api_key(key) for key in stored]
 
     async def whoami(self) -> Account:
-        return await self._call(GET_USER, self._account)
+        return await self._call("GetUser", self._account)
 
     async def list_agents(self) -> list[Agent]:
         return []
@@ -77,7 +76,7 @@ class DirectClient:
         expires_at = expiry_time(expiration, self.clock())
 
         key, raw_key = await self._call(
-            GENERATE_API_KEY,
+            "GenerateApiKey",
             lambda: self.store.create_key(
                 name, team_uid=team_id or None, agent_uid=agent_uid, expires_at=expires_at
             ),
@@ -85,7 +84,7 @@ class DirectClient:
         return CreatedKey(api_key=api_key(key), raw_key=raw_key)
 
     async def expire_key(self, uid: str) -> None:
-        await self._call(EXPIRE_API_KEY, lambda: self.store.expire_key(uid))
+        await self._call("ExpireApiKey", lambda: self.store.expire_key(uid))
 
     def _account(self) -> Account:
         me = self.store.identity
@@ -98,14 +97,20 @@ class DirectClient:
             principal_type="USER",
         )
 
-    async def _call(self, operation: Operation, work: Callable[[], T]) -> T:
-        """Run `work` off the event loop; the store's refusal becomes the error `OzClient`
-        raises for the same refusal from the GraphQL service. `LocalStoreError` (an `OzError`)
-        passes as it is: its message names the file."""
+    async def _call(self, operation: str, work: Callable[[], T]) -> T:
+        """Run `work` (off the event loop unless `blocking`) as the GraphQL `operation` would;
+        the store's refusal becomes the error `OzClient` raises for the same refusal from the
+        GraphQL service. `LocalStoreError` (an `OzError`) passes as it is: it names the file."""
         failure: Exception
         try:
+            if self._blocking:
+                return work()
+            import asyncio
+
             return await asyncio.to_thread(work)
         except InvalidRequest as exc:
+            from oz_tui.api.answers import user_facing_error
+
             failure = user_facing_error(operation, str(exc))
         raise failure
 

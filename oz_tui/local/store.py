@@ -7,13 +7,11 @@ No GraphQL, HTTP or Textual here. Rules a caller can break (names, expiry, team,
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +75,8 @@ class StoredKey:
 
 def hash_key(raw_key: str) -> str:
     """What is stored instead of the key. Keys carry 256 random bits, so a plain hash suffices."""
+    import hashlib  # OpenSSL's, a few ms to load: only creating and authenticating need it
+
     return hashlib.sha256(raw_key.encode("ascii")).hexdigest()
 
 
@@ -256,6 +256,7 @@ class KeyStore:
             # Do not echo the value: it is a secret.
             raise ValueError("token_factory must return 64 lowercase hex characters")
         raw_key = KEY_PREFIX + secret
+        import uuid  # only a create needs it
         key = StoredKey(
             uid=str(uuid.uuid4()),
             name=name,
