@@ -24,6 +24,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 # fall back to its stub `main`; nothing else changes.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
+import httpcore  # noqa: E402
 import httpx  # noqa: E402
 
 from oz_tui import __version__
@@ -47,6 +48,7 @@ from oz_tui.api.models import (
     system_clock,
 )
 from oz_tui.api.operations import API_KEYS, EXPIRE_API_KEY, GENERATE_API_KEY, GET_USER, Operation
+from oz_tui.api.preconnect import Preconnect
 from oz_tui.display import server_host
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ class OzClient:
         max_retries: int = MAX_RETRIES,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        preconnect: Preconnect | None = None,
     ) -> None:
         self.server_root = server_root.rstrip("/")
         self.clock = clock
@@ -125,6 +128,12 @@ class OzClient:
             self._valid_root = bool(self.server_root)
         except httpx.InvalidURL:
             base_url, self._valid_root = httpx.URL(""), False
+        self._preconnect = preconnect
+        if preconnect is not None and transport is None:
+            # The connections (and TLS context) opened at start-up, then httpx's usual ones.
+            http = httpx.AsyncHTTPTransport(verify=preconnect.ssl_context())
+            http._pool._network_backend = PreconnectedBackend(preconnect)  # httpcore 1.x
+            transport = http
         self._http = httpx.AsyncClient(
             base_url=base_url, transport=transport, timeout=timeout, headers=headers
         )
@@ -155,6 +164,8 @@ class OzClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._preconnect is not None:
+            self._preconnect.close()
 
     # -- operations -------------------------------------------------------------------------
 
@@ -537,3 +548,52 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)  # HTTP dates are GMT
     return max(0.0, when.timestamp() - time.time())
+
+
+# -- connections opened at start-up -------------------------------------------------------
+
+
+class PreconnectedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend (AnyIO), except that a connection to the preconnected host
+    is the early one (`Preconnect`) while there is one left."""
+
+    def __init__(self, preconnect: Preconnect) -> None:
+        self._preconnect = preconnect
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        early = self._preconnect.take(host, port) if local_address is None else None
+        if early is not None:
+            try:
+                sock = await asyncio.wait_for(asyncio.wrap_future(early), timeout)
+            except (OSError, asyncio.TimeoutError):
+                pass  # connect again below: httpcore reports the failure as it always does
+            else:
+                return await _stream(sock, socket_options)
+        return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(*args, **kwargs)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+async def _stream(sock: socket.socket, socket_options: Any) -> httpcore.AsyncNetworkStream:
+    """The socket as httpcore's own AnyIO stream (so reads, writes and TLS behave, and fail,
+    exactly as on a connection httpcore opened itself)."""
+    import anyio.abc
+    from httpcore._backends.anyio import AnyIOStream  # httpcore 1.x; pinned in pyproject
+
+    sock.settimeout(None)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio's own connections
+    for option in socket_options or ():
+        sock.setsockopt(*option)
+    return AnyIOStream(await anyio.abc.SocketStream.from_socket(sock))

@@ -45,7 +45,8 @@ from oz_tui.config import (
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
-    from oz_tui.backend import Backend, DeferredBackend
+    from oz_tui.api.preconnect import Preconnect
+    from oz_tui.backend import Backend, DeferredBackend, RemoteSession
 
 SUBCOMMANDS = ("list", "create", "expire", "whoami", "serve")
 
@@ -296,7 +297,10 @@ def _run(
     handler = COMMANDS[command]
     try:
         check_args(command, args)
-        running = _with_backend(settings, output, handler, args, stdin)
+        # Connecting to a server overlaps loading the client (one connection: commands send
+        # one request at a time).
+        preconnect = _preconnect(settings, 1)
+        running = _with_backend(settings, output, handler, args, stdin, preconnect)
         if settings.mode != "remote":
             # The store in process: nothing to wait for, so no event loop (nor its imports).
             return run_inline(running)
@@ -346,8 +350,23 @@ def _check_serve_flags(flags: Flags) -> None:
 # -- backends --------------------------------------------------------------------------------
 
 
-def make_backend(settings: Settings, *, blocking: bool = False) -> Backend:
-    """The backend the settings name. `blocking`: a local one works in the caller's thread."""
+def _preconnect(settings: Settings, count: int) -> Preconnect | None:
+    """Connections to the settings' server, opening from now on (None for the local store)."""
+    if settings.mode != "remote" or not settings.server_root_url:
+        return None
+    from oz_tui.api.preconnect import Preconnect
+    from oz_tui.backend import connect_timeout
+
+    return Preconnect.start(
+        settings.server_root_url, count=count, timeout=connect_timeout(settings.request_timeout)
+    )
+
+
+def make_backend(
+    settings: Settings, *, blocking: bool = False, preconnect: Preconnect | None = None
+) -> Backend:
+    """The backend the settings name. `blocking`: a local one works in the caller's thread;
+    `preconnect`: a remote one uses those early connections first."""
     from oz_tui.backend import local_backend, remote_backend, request_timeouts
 
     if settings.mode == "demo":
@@ -356,14 +375,20 @@ def make_backend(settings: Settings, *, blocking: bool = False) -> Backend:
         return local_backend(settings.data_dir, blocking=blocking)
     assert settings.server_root_url is not None
     return remote_backend(
-        settings.server_root_url, settings.api_key, **request_timeouts(settings.request_timeout)
+        settings.server_root_url, settings.api_key, preconnect=preconnect,
+        **request_timeouts(settings.request_timeout),
     )
 
 
 async def _with_backend(
-    settings: Settings, output: Output, handler: Handler, args: argparse.Namespace, stdin: TextIO
+    settings: Settings,
+    output: Output,
+    handler: Handler,
+    args: argparse.Namespace,
+    stdin: TextIO,
+    preconnect: Preconnect | None = None,
 ) -> int:
-    backend = make_backend(settings, blocking=True)
+    backend = make_backend(settings, blocking=True, preconnect=preconnect)
     try:
         if settings.implicit_local and settings.output_format == "pretty":
             output.note(
@@ -418,23 +443,31 @@ def _shell_quote(text: str) -> str:
 # -- the panel -----------------------------------------------------------------------------------
 
 
-def _panel_backend(settings: Settings) -> DeferredBackend:
-    """The panel's backend, built after its first frame; the status line's source is known
-    before that, from the same labels the built backend uses."""
-    from oz_tui.backend import DeferredBackend
+def _panel_backend(settings: Settings) -> DeferredBackend | RemoteSession:
+    """The panel's backend: the local store's, built by the panel's first request (its keys in
+    the first frame); a server's, a session started now, while Textual loads (its connections
+    open and its opening requests go out meanwhile). The status line's source is known before
+    either is built, from the labels the built backend uses."""
     from oz_tui.display import DEMO_SOURCE, local_source, server_host
+
+    if settings.mode == "remote":
+        from oz_tui.backend import RemoteSession
+
+        # Two connections: the panel's first list and who-am-I go out together.
+        preconnect = _preconnect(settings, 2)
+        return RemoteSession(
+            lambda: make_backend(settings, preconnect=preconnect),
+            source=server_host(settings.server_root_url or ""),
+        )
+    from oz_tui.backend import DeferredBackend
 
     if settings.mode == "demo":
         source = DEMO_SOURCE
-    elif settings.mode == "local":
+    else:
         from oz_tui.local import DB_FILENAME, default_data_dir
 
         source = local_source(str((settings.data_dir or default_data_dir()) / DB_FILENAME))
-    else:
-        source = server_host(settings.server_root_url or "")
-    return DeferredBackend(
-        lambda: make_backend(settings), source=source, is_local=settings.mode != "remote"
-    )
+    return DeferredBackend(lambda: make_backend(settings), source=source, is_local=True)
 
 
 def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
@@ -446,7 +479,6 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
             + f" (see '{PROG} --help')",
             EXIT_USAGE,
         )
-    # Built after the first frame (httpx, graphql-core and Starlette load then, not before).
     backend = _panel_backend(settings)
     try:
         from oz_tui.api.models import system_clock
@@ -466,7 +498,7 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
         _close_quietly(backend)
 
 
-def _close_quietly(backend: Backend | DeferredBackend) -> None:
+def _close_quietly(backend: Backend | DeferredBackend | RemoteSession) -> None:
     import asyncio
 
     try:

@@ -6,10 +6,12 @@ exposes): the same store, validation and clock, the same typed errors with the s
 (the store's `InvalidRequest` text, typed by `answers.user_facing_error` on both paths), and the
 same models. tests/test_local_contract.py runs every scenario through both and compares.
 
-Loads no httpx, graphql-core or Starlette: only the store (SQLite) and the models. For the panel,
-store calls run on asyncio's thread pool: a write may wait up to the store's busy timeout for
-another process, and the page must keep drawing meanwhile. For the CLI (`blocking=True`) they
-run where they are called, so a command needs no event loop at all (see `cli.base.run_inline`).
+Loads no httpx, graphql-core or Starlette: only the store (SQLite) and the models. Reads run
+where they are called: in WAL mode they never wait for another process, and a panel that lists
+its keys without yielding paints them in its first frame. Writes may wait up to the store's busy
+timeout for another process, so for the panel they run on asyncio's thread pool (the page keeps
+drawing); for the CLI (`blocking=True`) in place, so a command needs no event loop at all (see
+`cli.base.run_inline`).
 """
 
 from __future__ import annotations
@@ -55,11 +57,11 @@ class DirectClient:
         """Nothing to close: the backend closes the store."""
 
     async def list_keys(self) -> list[ApiKey]:
-        stored = await self._call("ApiKeys", self.store.active_keys)
+        stored = await self._call("ApiKeys", self.store.active_keys, write=False)
         return [api_key(key) for key in stored]
 
     async def whoami(self) -> Account:
-        return await self._call("GetUser", self._account)
+        return await self._call("GetUser", self._account, write=False)
 
     async def list_agents(self) -> list[Agent]:
         return []
@@ -97,13 +99,14 @@ class DirectClient:
             principal_type="USER",
         )
 
-    async def _call(self, operation: str, work: Callable[[], T]) -> T:
-        """Run `work` (off the event loop unless `blocking`) as the GraphQL `operation` would;
-        the store's refusal becomes the error `OzClient` raises for the same refusal from the
-        GraphQL service. `LocalStoreError` (an `OzError`) passes as it is: it names the file."""
+    async def _call(self, operation: str, work: Callable[[], T], *, write: bool = True) -> T:
+        """Run `work` (a write off the event loop unless `blocking`) as the GraphQL `operation`
+        would; the store's refusal becomes the error `OzClient` raises for the same refusal from
+        the GraphQL service. `LocalStoreError` (an `OzError`) passes as it is: it names the
+        file."""
         failure: Exception
         try:
-            if self._blocking:
+            if self._blocking or not write:
                 return work()
             import asyncio
 
