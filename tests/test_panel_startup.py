@@ -14,13 +14,15 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
+
 from oz_tui import cli
 from oz_tui.backend import RemoteSession
 from oz_tui.config import FileConfig, Flags, resolve
 from oz_tui.tui.app import OzKeysApp
 from oz_tui.tui.widgets import ErrorBanner, KeyTable, StatusLine
 
-from fault_server import Request, ThreadedFaultServer, good
+from fault_server import Request, ThreadedFaultServer, good, hang
 from scenarios import settle
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -207,3 +209,35 @@ async def test_an_unusable_store_is_shown_on_the_page_with_a_retry(tmp_path: Pat
         await settle(pilot)
         assert not banner.shown
         assert app.screen.query_one(KeyTable).message.startswith("No API Keys")
+
+
+async def test_cancelling_a_session_call_cancels_it_on_the_session_loop() -> None:
+    """The panel's "stop waiting" reaches the request in the session's thread: it is cancelled
+    there, and its connection dropped."""
+    server = ThreadedFaultServer(lambda request: hang())
+    try:
+        session = _deferred(server_root_url=server.url, api_key="wk-1." + "0" * 64)
+        assert isinstance(session, RemoteSession)
+        session.build_now()
+        call = asyncio.ensure_future(session.client.expire_key("some-key"))
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if server.server.count("ExpireApiKey"):
+                break
+        assert server.server.count("ExpireApiKey") == 1
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        pending = asyncio.run_coroutine_threadsafe(_pending_tasks(), session._loop).result(5)
+        # Only the opening requests (still hung on the same server) remain.
+        assert pending <= 2
+        await session.aclose()
+        assert not session._thread.is_alive()
+    finally:
+        server.close()
+
+
+async def _pending_tasks() -> int:
+    await asyncio.sleep(0.1)
+    current = asyncio.current_task()
+    return sum(1 for task in asyncio.all_tasks() if task is not current and not task.done())
