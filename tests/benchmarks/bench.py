@@ -443,10 +443,12 @@ def peak_rss(work: Path, data10k: Path, keys: int) -> dict[str, Any]:
         os.write(master, b"\x11")  # ctrl+q
         run.drain(3.0)
 
-    ours = PtyRun(oz_keys("--local", "--data-dir", str(data10k)), env, [count]).run(after=use_it)
+    ours = PtyRun(oz_keys("--local", "--data-dir", str(data10k)), env, [count]).run(
+        timeout=180, after=use_it)
     rows = work / "rows-10k.json"
     rows.write_text(json.dumps(bare_rows(data10k)))
-    bare = PtyRun(bare_app(rows, "bare"), env, [count]).run(after=lambda r, m: r.drain(1.0))
+    bare = PtyRun(bare_app(rows, "bare"), env, [count]).run(
+        timeout=180, after=lambda r, m: r.drain(1.0))
     return {
         "oz_rss_mb": ours.maxrss_kb / 1024,
         "oz_shown_s": ours.seen[count],
@@ -830,31 +832,33 @@ def main() -> None:
         make_store(data50, 50, now)
         if parts & {"table", "rss"}:
             make_store(data10k, args.keys, now)
-        if "startup" in parts:
-            print("imports before the first frame…", flush=True)
-            raw["imports"] = imports_before_first_frame()
-            print("start-up on a pseudo-terminal…", flush=True)
-            raw["startup"] = startup(runs, work, data50)
-        if "cli" in parts:
-            print("the CLI on the local store…", flush=True)
-            raw["cli"] = cli_local(runs, work, data50)
-        if "link" in parts:
-            print(f"a link with a {args.rtt * 1000:.0f} ms round trip…", flush=True)
+        measures: dict[str, Callable[[], None]] = {
+            "startup": lambda: raw.update(imports=imports_before_first_frame(),
+                                          startup=startup(runs, work, data50)),
+            "cli": lambda: raw.update(cli=cli_local(runs, work, data50)),
+            "link": lambda: raw.update(link=slow_link(runs, work, data_link, args.rtt,
+                                                      rows_link(), "bench link key")),
+            "table": lambda: raw.update(table_oz=run_worker("table-oz", data10k, runs),
+                                        table_stock=run_worker("table-stock", data10k, runs)),
+            "rss": lambda: raw.update(rss=peak_rss(work, data10k, args.keys)),
+            "requests": lambda: raw.update(requests=run_worker("requests", data50)),
+        }
+
+        def rows_link() -> Path:
             make_store(data_link, 50, now)
             rows = work / "rows-link.json"
             rows.write_text(json.dumps(bare_rows(data50)))
-            raw["link"] = slow_link(runs, work, data_link, args.rtt, rows, "bench link key")
-        if "table" in parts:
-            print(f"{args.keys} keys in the table (oz-keys, then the stock DataTable)…",
-                  flush=True)
-            raw["table_oz"] = run_worker("table-oz", data10k, runs)
-            raw["table_stock"] = run_worker("table-stock", data10k, runs)
-        if "rss" in parts:
-            print("peak RSS…", flush=True)
-            raw["rss"] = peak_rss(work, data10k, args.keys)
-        if "requests" in parts:
-            print("requests per action…", flush=True)
-            raw["requests"] = run_worker("requests", data50)
+            return rows
+
+        for part in PARTS:
+            if part not in parts:
+                continue
+            print(f"{PART_TITLES[part].format(keys=args.keys, rtt=args.rtt * 1000)}…", flush=True)
+            try:
+                measures[part]()
+            except Exception as exc:  # noqa: BLE001 - one part failing leaves the others' figures
+                raw.setdefault("failed", {})[part] = f"{type(exc).__name__}: {exc}"[:300]
+                print(f"  {part} failed: {raw['failed'][part]}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(report(raw, runs, args.keys, args.rtt))
@@ -863,6 +867,14 @@ def main() -> None:
 
 
 PARTS = ("startup", "cli", "link", "table", "rss", "requests")
+PART_TITLES = {
+    "startup": "start-up on a pseudo-terminal",
+    "cli": "the CLI on the local store",
+    "link": "a link with a {rtt:.0f} ms round trip",
+    "table": "{keys} keys in the table (oz-keys, then the stock DataTable)",
+    "rss": "peak RSS",
+    "requests": "requests per action",
+}
 
 
 def report(raw: dict[str, Any], runs: int, keys: int, rtt: float) -> str:
@@ -876,6 +888,8 @@ def report(raw: dict[str, Any], runs: int, keys: int, rtt: float) -> str:
         "|---|---|---|---|---|---|",
     ]
     ms = _median_ms
+    for part, reason in raw.get("failed", {}).items():
+        lines.append(row(f"{part}: not measured ({reason})", "", "", "", "", False))
     if "startup" in raw:
         start = raw["startup"]
         ratio1 = ms(start["demo"]) / ms(start["bare-demo"])
