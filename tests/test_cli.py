@@ -32,7 +32,10 @@ from oz_tui.api.models import Expiration, KeyType, OwnerType
 
 RAW_KEY = re.compile(r"^wk-1\.[0-9a-f]{64}$")
 RAW_KEY_ANYWHERE = re.compile(r"wk-1\.[0-9a-f]{64}")
-KEY_FIELDS = {"uid", "name", "key_suffix", "scope", "created_at", "last_used_at", "expires_at"}
+#: Warp's list item fields plus oz-keys' `agent`.
+KEY_FIELDS = {
+    "uid", "name", "key_suffix", "scope", "created_at", "last_used_at", "expires_at", "agent"
+}
 SCRUBBED_ENV = (
     "WARP_API_KEY",
     "WARP_SERVER_ROOT_URL",
@@ -262,12 +265,13 @@ def test_create_ndjson_text_team_and_defaults(run_cli: Cli, env: dict[str, str])
     ("args", "message"),
     [
         (["create", "x", "--expires-in", "30d", "--no-expiration"], "not allowed with"),
-        (["create", "x", "--expires-in", "7d"], "invalid choice"),
+        (["create", "x", "--expires-in", "7 fortnights"], "unknown unit 'fortnights'"),
+        (["create", "x", "--expires-in", "soon"], "e.g. 90m, 12h, 30d, 1w"),
         (["create", "x", "--expires-at", "tomorrow"], "RFC 3339"),
         (["create", "x", "--expires-at", "2001-01-01T00:00:00Z"], "in the future"),
         (["create", "  "], "cannot be blank"),
         (["list", "--sort-by", "colour"], "invalid choice"),
-        (["frobnicate"], "invalid choice"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(run_cli: Cli, args: list[str], message: str) -> None:
@@ -286,9 +290,11 @@ def test_list_shapes_and_flags_before_or_after(run_cli: Cli) -> None:
     run_cli.create("bravo", "--no-expiration")
     data = run_cli.data_dir
     # Global flags before the subcommand ...
-    before = run_cli("--output-format", "json", "--local", "--data-dir", str(data), "list")
+    before = run_cli("--output-format", "json", "--local", "--data-dir", str(data), "list",
+                     "--sort-by", "created-at")
     # ... and after it.
-    after = run_cli("list", "--local", "--data-dir", str(data), "--output-format", "ndjson")
+    after = run_cli("list", "--local", "--data-dir", str(data), "-o", "ndjson",
+                    "--sort-by", "created-at")
     assert before.returncode == after.returncode == 0
     items = json.loads(before.stdout)
     assert [item["name"] for item in items] == ["alpha", "bravo"]
@@ -297,11 +303,12 @@ def test_list_shapes_and_flags_before_or_after(run_cli: Cli) -> None:
     assert [json.loads(line) for line in after.stdout.splitlines()] == items
 
     text = run_cli.local("list", "--output-format", "text", "--sort-by", "name", "--sort-order", "desc")
-    rows = [line.split("\t") for line in text.stdout.splitlines()]
+    header, *rows = [line.split("\t") for line in text.stdout.splitlines()]
+    assert header == ["UID", "Name", "Key", "Scope", "Created", "Last Used", "Expires At"]
     assert [row[1] for row in rows] == ["bravo", "alpha"]
-    assert rows[0][6] == "never" and all(len(row) == 7 for row in rows)
+    assert rows[0][6] == "Never" and all(len(row) == 7 for row in rows)
 
-    pretty = run_cli.local("list")
+    pretty = run_cli.local("list", "--sort-by", "created-at")
     header, *lines = pretty.stdout.splitlines()
     assert header.split() == ["NAME", "KEY", "SCOPE", "CREATED", "LAST", "USED", "EXPIRES", "AT", "UID"]
     assert "Never" in lines[1] and "just now" in lines[0]
@@ -342,14 +349,21 @@ def _seed_sortable(data_dir: Path) -> None:
         store.close()
 
 
+#: The local service's order (newest first), which `list` keeps without --sort-by.
+SERVER_ORDER = ["delta", "charlie", "alpha", "Bravo"]
 ASCENDING = {
-    "name": ["alpha", "Bravo", "charlie", "delta"],
+    "name": ["alpha", "Bravo", "charlie", "delta"],  # names compare lowercased
     "created-at": ["Bravo", "alpha", "charlie", "delta"],
-    # "Never" used sorts as the earliest use ...
+    # A missing last use or expiry sorts first in ascending order, as in Warp's CLI.
     "last-used-at": ["Bravo", "charlie", "alpha", "delta"],
-    # ... and "Never" expires as the latest expiry.
-    "expires-at": ["delta", "alpha", "charlie", "Bravo"],
-    "scope": ["alpha", "charlie", "Bravo", "delta"],
+    "expires-at": ["Bravo", "delta", "alpha", "charlie"],
+    # Stable: keys of one scope keep the server's order ...
+    "scope": ["charlie", "alpha", "delta", "Bravo"],
+}
+DESCENDING = {
+    **{field: names[::-1] for field, names in ASCENDING.items()},
+    # ... in both directions.
+    "scope": ["delta", "Bravo", "charlie", "alpha"],
 }
 
 
@@ -363,16 +377,16 @@ def test_list_sorting(data_dir: Path, sort_by: str, order: str) -> None:
             "--sort-by", sort_by, "--sort-order", order]
     assert cli.run(argv, env={}, stdin=io.StringIO(), stdout=out, stderr=err) == 0, err.getvalue()
     names = [item["name"] for item in json.loads(out.getvalue())]
-    expected = ASCENDING[sort_by]
-    assert names == (expected if order == "asc" else expected[::-1])
+    assert names == (ASCENDING if order == "asc" else DESCENDING)[sort_by]
 
 
 def test_list_sorting_in_a_subprocess(run_cli: Cli) -> None:
     _seed_sortable(run_cli.data_dir)
     names = [k["name"] for k in run_cli.list("--sort-by", "expires-at", "--sort-order", "desc")]
-    assert names == ASCENDING["expires-at"][::-1]
-    # The default: created-at, ascending (oldest first).
-    assert [k["name"] for k in run_cli.list()] == ASCENDING["created-at"]
+    assert names == DESCENDING["expires-at"]
+    # Without --sort-by: the server's order, as Warp's CLI keeps it.
+    assert [k["name"] for k in run_cli.list()] == SERVER_ORDER
+    assert [k["name"] for k in run_cli.list("--sort-order", "desc")] == SERVER_ORDER
 
 
 def test_untrusted_names_cannot_reach_the_terminal(run_cli: Cli) -> None:
@@ -467,10 +481,17 @@ def test_expire_asks_on_a_terminal(run_cli: Cli, answer: bytes, expired: bool) -
             "--output-format", "text"]
     code, output = _run_in_pty(args, run_cli.env, answer)
     assert code == 0, output
-    assert "Expire API key 'laptop'? [y/N]" in output
-    assert f"{uid}\t{'true' if expired else 'false'}" in output
+    # Warp's prompt: the key's name, uid and age, and that it takes effect at once.
+    assert (f"Expire API key 'laptop ({uid}, created just now)'? "
+            "This takes effect immediately. [y/N]") in output
     if expired:
+        assert f"{uid}\ttrue" in output
         assert run_cli.list() == []
+    else:
+        # Declining: Warp's line, exit 0, and no result (a pty mixes stdout and stderr).
+        assert output.rstrip().endswith("Expiration cancelled")
+        assert uid not in output.split("[y/N]")[1]
+        assert len(run_cli.list()) == 1
 
 
 def test_ctrl_c_at_the_prompt_exits_130(run_cli: Cli) -> None:
@@ -593,7 +614,15 @@ def test_keyboard_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, data_dir:
     async def interrupted(*_args: Any) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(cli.COMMANDS, "list", interrupted)
+    import dataclasses
+
+    from oz_tui.cli import subcommands
+
+    specs = tuple(
+        dataclasses.replace(spec, handler=interrupted) if spec.name == "list" else spec
+        for spec in subcommands.SUBCOMMANDS
+    )
+    monkeypatch.setattr(cli, "SUBCOMMANDS", specs)
     err = io.StringIO()
     argv = ["--local", "--data-dir", str(data_dir), "list"]
     assert cli.run(argv, env={}, stdin=io.StringIO(), stdout=io.StringIO(), stderr=err) == 130
