@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -103,7 +104,8 @@ def _run(
 ) -> int:
     line = build_parser()
     try:
-        args, spec = line.parse(argv)
+        with contextlib.redirect_stdout(stdout):  # where --help and --version print
+            args, spec = line.parse(argv)
         if getattr(args, "command", None) == HELP_COMMAND:
             stdout.write(help_topic(line, args))
             return EXIT_OK
