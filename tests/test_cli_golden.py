@@ -437,3 +437,10 @@ def test_expiring_the_credential_in_use_warns_in_the_prompt(server: FixedServer,
     assert code == 0
     assert err == ("oz-keys: warning: expiring 'my cli', the API key oz-keys is signed in with\n")
     assert server.expired == ["key-self"]
+
+
+def test_create_jq_that_drops_the_raw_key_says_so(server: FixedServer, tmp_path: Any) -> None:
+    code, out, err = run(tmp_path, *CREATE, "--jq", ".api_key.uid")
+    assert (code, out) == (0, "key-new\n")
+    assert err == ("oz-keys: note: --jq left out the raw key; 'ci deploy' (uid key-new) is "
+                   "active and its secret can't be shown again\n")

@@ -198,8 +198,8 @@ CREATE = Subcommand(
         (f"{PROG} create ci-deploy -o json | jq -r .raw_api_key",
          "create a key and keep only the secret"),
         (f"{PROG} create nightly --expires-in 1w", "a key that expires in a week"),
-        (f"{PROG} create laptop --no-expiration --jq .api_key.uid",
-         "a key that never expires; print its uid only"),
+        (f"{PROG} create laptop --no-expiration --team",
+         "a team key that never expires (oz-keys' --team)"),
     ),
 )
 

@@ -160,13 +160,23 @@ class Output:
 
     def created(self, created: CreatedKey) -> None:
         key = created.api_key
-        if self.is_json:
+        if self.jq is not None:
             try:
-                self.document(created.to_json())
+                results = [self.jq.render(value) for value in self.jq.apply(created.to_json())]
             except JqError:
                 # The key exists now and is shown only here: never lose it to a filter.
                 self.out(dumps(created.to_json(), pretty=True))
                 raise
+            for line in results:
+                self.out(line)
+            if not any(created.raw_key in line for line in results):
+                self.note(
+                    f"oz-keys: note: --jq left out the raw key; '{safe_text(key.name)}' "
+                    f"(uid {safe_text(key.uid)}) is active and its secret can't be shown again"
+                )
+            return
+        if self.is_json:
+            self.document(created.to_json())
             return
         # pretty and text: stdout holds the raw key and nothing else.
         self.out(created.raw_key)
