@@ -53,6 +53,10 @@ class KeyService(Protocol):
 
     async def expire_key(self, uid: str) -> None: ...
 
+    def is_credential(self, key: ApiKey) -> bool:
+        """Whether `key` is the credential these calls are signed in with."""
+        ...
+
 
 #: How the embedded service is reached: straight over the store (the default), or through its
 #: GraphQL service over an in-process ASGI transport (the contract tests, and the benchmark's
@@ -191,6 +195,11 @@ class DeferredBackend:
     def store(self) -> KeyStore | None:
         return self._backend.store if self._backend is not None else None
 
+    @property
+    def built(self) -> Backend | None:
+        """The backend, if it has been built (never builds it)."""
+        return self._backend
+
     def build_now(self) -> Backend:
         """The backend, built here and now if it isn't yet (blocking)."""
         if self._backend is None:
@@ -272,6 +281,12 @@ class RemoteSession:
     def build_now(self) -> Backend:
         return self._backend.result()
 
+    @property
+    def built(self) -> Backend | None:
+        """The backend, if it has been built (never waits for it)."""
+        future = self._backend
+        return future.result() if future.done() and future.exception() is None else None
+
     async def aclose(self) -> None:
         """Close the client (its connections) on the session's loop, then stop the loop."""
         import asyncio
@@ -333,6 +348,10 @@ class _SessionClient:
     async def expire_key(self, uid: str) -> None:
         await self._owner.call("expire_key", uid)
 
+    def is_credential(self, key: ApiKey) -> bool:
+        backend = self._owner.built
+        return backend is not None and backend.client.is_credential(key)
+
 
 class _DeferredClient:
     """`DeferredBackend.client`: the calls the panel makes (`KeyService`), each building the
@@ -368,3 +387,8 @@ class _DeferredClient:
 
     async def expire_key(self, uid: str) -> None:
         await (await self._client()).expire_key(uid)
+
+    def is_credential(self, key: ApiKey) -> bool:
+        # Keys are listed only by a built backend, so one that isn't built yet signs in with none.
+        backend = self._owner.built
+        return backend is not None and backend.client.is_credential(key)

@@ -40,3 +40,12 @@ def run_inline(coroutine: Coroutine[Any, Any, T]) -> T:
         return done.value
     coroutine.close()
     raise RuntimeError(f"{coroutine.__qualname__} waited for something; it needs an event loop")
+
+
+def fail(stderr: TextIO, message: str, code: int = EXIT_ERROR) -> int:
+    """Say `message` as the one line `oz-keys: …` on stderr; return `code`."""
+    from oz_tui.sanitize import safe_text
+
+    stderr.write(f"{PROG}: {safe_text(message)}\n")
+    stderr.flush()
+    return code

@@ -56,6 +56,10 @@ class DirectClient:
     async def aclose(self) -> None:
         """Nothing to close: the backend closes the store."""
 
+    def is_credential(self, key: ApiKey) -> bool:
+        """In process there is no credential: no key is the one in use."""
+        return False
+
     async def list_keys(self) -> list[ApiKey]:
         stored = await self._call("ApiKeys", self.store.active_keys, write=False)
         return [api_key(key) for key in stored]
