@@ -128,10 +128,12 @@ def local_backend(
     token_factory: Callable[[], str] | None = None,
     path: LocalPath = "direct",
     blocking: bool = False,
+    **client_options: Any,
 ) -> Backend:
     """The embedded service, no socket, no account: straight over its store, or (`path=
     "graphql"`) through its GraphQL service on an ASGI transport, as `serve` would answer.
-    `blocking`: the direct client works in the caller's thread (for the CLI: no event loop)."""
+    `blocking`: the direct client works in the caller's thread (for the CLI: no event loop).
+    `client_options` go to the GraphQL path's `OzClient` (the direct one sends nothing)."""
     if path == "graphql":
         from oz_tui.api.client import OzClient
         from oz_tui.local import LocalService
@@ -140,7 +142,9 @@ def local_backend(
             service = LocalService.demo(clock=clock, token_factory=token_factory)
         else:
             service = LocalService(data_dir, clock=clock, token_factory=token_factory)
-        client = OzClient(LOCAL_SERVER_ROOT, None, transport=service.transport(), clock=clock)
+        client = OzClient(
+            LOCAL_SERVER_ROOT, None, transport=service.transport(), clock=clock, **client_options
+        )
         return Backend(
             client=client, source=_local_source(service.location, demo), is_local=True,
             service=service, store=service.store,
@@ -158,8 +162,8 @@ def local_backend(
         db_path = (data_dir or default_data_dir()) / DB_FILENAME
         store = KeyStore(db_path, clock=clock, token_factory=token_factory)
     return Backend(
-        client=DirectClient(store, clock=clock, blocking=blocking), source=_local_source(store.location, demo),
-        is_local=True, store=store,
+        client=DirectClient(store, clock=clock, blocking=blocking),
+        source=_local_source(store.location, demo), is_local=True, store=store,
     )
 
 

@@ -100,6 +100,7 @@ async def test_every_operation(tmp_path: Path) -> None:
     async def scenario(r: Recorder) -> None:
         await r.step("who am I", lambda c: c.whoami())
         await r.step("empty list", lambda c: c.list_keys())
+        agents = await r.step("agents", lambda c: c.list_agents())
         account = await r.client.whoami()
         team = account.teams[0].uid
         await r.step("personal, 30 days", lambda c: c.create_key("Laptop", Expiration.DAYS_30))
@@ -116,6 +117,9 @@ async def test_every_operation(tmp_path: Path) -> None:
         await r.step("empty team id is personal",
                      lambda c: c.create_key("No team", Expiration.NEVER, team_id=""))
         await r.step("unicode name", lambda c: c.create_key("Déploiement 🚀", Expiration.DAY_1))
+        agent = agents[0].uid
+        await r.step("agent key",
+                     lambda c: c.create_key("Triage", Expiration.DAYS_30, agent_uid=agent))
         listed = await r.step("list, newest first", lambda c: c.list_keys())
         first = listed[0].uid
         await r.step("expire", lambda c: c.expire_key(first))
@@ -148,8 +152,11 @@ async def test_every_validation_error(tmp_path: Path) -> None:
         await r.step("naive expiry", lambda c: create(c, "Naive", datetime(2030, 1, 1)))
         await r.step("expiry of the wrong type", lambda c: create(c, "Typed", "90d"))
         await r.step("unknown team", lambda c: create(c, "Team", team_id="no-such-team"))
-        await r.step("agent key", lambda c: create(c, "Agent", agent_uid="agent-1"))
-        await r.step("agent and bad name", lambda c: create(c, "", agent_uid="agent-1"))
+        await r.step("unknown agent", lambda c: create(c, "Agent", agent_uid="agent-1"))
+        await r.step("unknown agent and bad name", lambda c: create(c, "", agent_uid="agent-1"))
+        team = (await r.client.whoami()).teams[0].uid
+        agent = (await r.client.list_agents())[0].uid
+        await r.step("team and agent", lambda c: create(c, "Both", team_id=team, agent_uid=agent))
         await r.step("expire an unknown uid", lambda c: c.expire_key("no-such-uid"))
         created = await r.step("create", lambda c: create(c, "Once"))
         await r.step("expire", lambda c: c.expire_key(created.api_key.uid))
@@ -188,10 +195,19 @@ async def test_demo_data(tmp_path: Path) -> None:
     async def scenario(r: Recorder) -> None:
         await r.step("demo keys", lambda c: c.list_keys())
         await r.step("who am I", lambda c: c.whoami())
+        agents = await r.step("demo agents", lambda c: c.list_agents())
+        for agent in agents:  # the unavailable one is refused, the same way on both paths
+            await r.step(f"key for {agent.name}",
+                         lambda c, a=agent.uid: c.create_key("Bot", Expiration.DAY_1, agent_uid=a))
+        await r.step("demo keys after", lambda c: c.list_keys())
 
     steps = await run_on_both(tmp_path, scenario, demo=True)
     assert_same(steps)
     assert len(steps["direct"][0][1][1]) == 8
+    outcomes = dict(steps["direct"])
+    assert {agent[1]["name"] for agent in outcomes["demo agents"][1]} >= {"deploy-bot",
+                                                                          "gpu-runner"}
+    assert outcomes["key for gpu-runner"][:2] == ("error", "UserFacingError")
 
 
 async def test_auth_in_process_is_the_local_owner(tmp_path: Path) -> None:

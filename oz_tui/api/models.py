@@ -70,6 +70,12 @@ class Expiration(enum.Enum):
         )
 
 
+def check_key_owner(team_id: str | None, agent_uid: str | None) -> None:
+    """A key is a team key or an agent key (or personal), never both."""
+    if team_id and agent_uid:
+        raise ValueError("a key is a team key or an agent key, not both")
+
+
 def expiry_time(expiration: Expiration | datetime, now: datetime) -> datetime | None:
     """When a key created `now` with `expiration` (a dialog choice or an aware datetime)
     expires; None for never."""

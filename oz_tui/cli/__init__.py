@@ -204,13 +204,18 @@ def make_backend(
     `preconnect`: a remote one uses those early connections first."""
     from oz_tui.backend import local_backend, remote_backend, request_timeouts
 
+    # Who the client says it is, on the wire (the local store in process sends nothing).
+    identity = {"client_id": settings.client_id, "user_agent": settings.user_agent}
     if settings.mode == "demo":
         return local_backend(demo=True, blocking=blocking)
     if settings.mode == "local":
         return local_backend(settings.data_dir, blocking=blocking)
     assert settings.server_root_url is not None
     return remote_backend(
-        settings.server_root_url, settings.api_key, preconnect=preconnect,
+        settings.server_root_url,
+        settings.api_key,
+        preconnect=preconnect,
+        **identity,
         **request_timeouts(settings.request_timeout),
     )
 
@@ -253,8 +258,9 @@ def _panel_backend(settings: Settings) -> DeferredBackend | RemoteSession:
     if settings.mode == "remote":
         from oz_tui.backend import RemoteSession
 
-        # Two connections: the panel's first list and who-am-I go out together.
-        preconnect = _preconnect(settings, 2)
+        # Three connections: the panel's opening requests go out together (the list, and
+        # who-am-I's two: GetUser and GetWorkspacesMetadataForUser).
+        preconnect = _preconnect(settings, 3)
         return RemoteSession(
             lambda: make_backend(settings, preconnect=preconnect),
             source=server_host(settings.server_root_url or ""),

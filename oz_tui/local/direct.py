@@ -29,6 +29,7 @@ from oz_tui.api.models import (
     KeyScope,
     OwnerType,
     Workspace,
+    check_key_owner,
     expiry_time,
 )
 from oz_tui.local.store import InvalidRequest, KeyStore, StoredKey
@@ -68,7 +69,9 @@ class DirectClient:
         return await self._call("GetUser", self._account, write=False)
 
     async def list_agents(self) -> list[Agent]:
-        return []
+        # (The agent list is REST, not GraphQL: a refusal there is an HTTP error, not a
+        # UserFacingError; the store refuses nothing here.)
+        return await self._call("agents", self.store.agents, write=False)
 
     async def create_key(
         self,
@@ -78,7 +81,9 @@ class DirectClient:
         team_id: str | None = None,
         agent_uid: str | None = None,
     ) -> CreatedKey:
-        # As `OzClient` does: the expiry from the caller's clock; an empty team id is none.
+        # As `OzClient` does: the same checks, the expiry from the caller's clock; an empty team
+        # id is none.
+        check_key_owner(team_id, agent_uid)
         expires_at = expiry_time(expiration, self.clock())
 
         key, raw_key = await self._call(
@@ -123,17 +128,19 @@ class DirectClient:
 
 
 def api_key(key: StoredKey) -> ApiKey:
-    """A stored row as `OzClient` reads it from the GraphQL service (times in UTC)."""
+    """A stored row as `OzClient` reads it from the GraphQL service (times in UTC; an Agent key
+    by its agent, whatever its owner)."""
+    agent = key.agent_uid is not None
     return ApiKey(
         uid=key.uid,
         name=key.name,
         key_suffix=key.key_suffix,
-        scope=_SCOPES[key.owner_type],
+        scope=KeyScope.AGENT if agent else _SCOPES[key.owner_type],
         created_at=_utc(key.created_at),
         last_used_at=_utc(key.last_used_at),
         expires_at=_utc(key.expires_at),
-        agent_name=None,
-        agent_uid=None,
+        agent_name=(key.agent_name or "") if agent else None,
+        agent_uid=key.agent_uid,
     )
 
 
