@@ -144,8 +144,8 @@ async def test_local_keys_are_in_the_first_frame() -> None:
 
 async def test_a_servers_opening_requests_go_out_before_the_first_frame() -> None:
     """Over a far link the keys cost round trips: the session opens its connections and sends
-    the list and who-am-I (together, one connection each) while Textual is still starting,
-    and later requests reuse those connections."""
+    the list and who-am-I's two requests (together, one connection each) while Textual is still
+    starting, and later requests reuse those connections."""
     requests: list[str] = []
     release = threading.Event()
 
@@ -165,11 +165,11 @@ async def test_a_servers_opening_requests_go_out_before_the_first_frame() -> Non
             await settle(pilot)
             table = app.screen.query_one(KeyTable)
             assert table.loaded and len(table.visible_keys) == 3
-            assert app.at_first_frame == [["ApiKeys", "GetUser"]]
+            assert app.at_first_frame == [["ApiKeys", "GetUser", "GetWorkspacesMetadataForUser"]]
             await pilot.press("r")
             await settle(pilot)
             assert requests.count("ApiKeys") == 2
-        assert server.server.connections == 2
+        assert server.server.connections == 3
     finally:
         release.set()
         server.close()
@@ -229,8 +229,9 @@ async def test_cancelling_a_session_call_cancels_it_on_the_session_loop() -> Non
         with pytest.raises(asyncio.CancelledError):
             await call
         pending = asyncio.run_coroutine_threadsafe(_pending_tasks(), session._loop).result(5)
-        # Only the opening requests (still hung on the same server) remain.
-        assert pending <= 2
+        # Only the opening requests (still hung on the same server) remain: the list, and
+        # who-am-I (which waits on its own two).
+        assert pending <= 4
         await session.aclose()
         assert not session._thread.is_alive()
     finally:
