@@ -170,10 +170,10 @@ def _run_handler(
 
 def _warn_plain_http(settings: Settings, stderr: TextIO) -> None:
     """A key sent over plain http to another machine can be read on the way."""
-    from urllib.parse import urlsplit
-
     if settings.mode != "remote" or not settings.api_key or not settings.server_root_url:
         return
+    from urllib.parse import urlsplit
+
     parts = urlsplit(settings.server_root_url)
     host = (parts.hostname or "").lower()
     if parts.scheme == "http" and host not in ("localhost", "127.0.0.1", "::1"):
