@@ -74,6 +74,9 @@ class FixedServer(httpx.AsyncBaseTransport):
             data = {"apiKeys": {"__typename": "APIKeyPropertiesOutput", "apiKeys": self.keys}}
         elif op == "GetUser":
             data = {"user": self.user}
+        elif op == "GetWorkspacesMetadataForUser":  # who-am-I's second half (Agents)
+            workspaces = self.user["user"]["workspaces"]
+            data = {"user": {"__typename": "UserOutput", "user": {"workspaces": workspaces}}}
         elif op == "GenerateApiKey":
             payload = variables["input"]
             self.created.append(payload)
