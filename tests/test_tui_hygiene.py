@@ -408,6 +408,16 @@ async def test_bulk_delete_calls_out_the_credential_in_use() -> None:
         await pilot.press("n")
         await settle(pilot)
         assert len(table.keys) == 9
+        # Its details say so too.
+        await highlight(pilot, table, "This laptop")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "signed in with this key" in plain(app.screen.query_one("#note", Static))
+        await pilot.press("escape")
+        await highlight(pilot, table, "Data export")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not app.screen.query("#note")
 
 
 async def test_stop_waiting_on_a_bulk_delete_says_keys_may_be_gone() -> None:

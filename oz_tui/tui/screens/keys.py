@@ -559,9 +559,9 @@ class KeysScreen(Screen[None]):
     # -- deleting the marked keys -----------------------------------------------------------
 
     def _credentials_in_use(self, keys: list[ApiKey] | tuple[ApiKey, ...]) -> list[ApiKey]:
-        """Those of `keys` that are the credential oz-keys is signed in with (its last four)."""
-        hint = getattr(self.oz_app.backend.client, "credential_hint", None)
-        return [key for key in keys if hint is not None and key.masked == hint]
+        """Those of `keys` that are the credential oz-keys is signed in with."""
+        client = self.oz_app.backend.client
+        return [key for key in keys if client.is_credential(key)]
 
     def _confirm_bulk_delete(self) -> None:
         if self.auth_panel.shown:
