@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from oz_tui.sanitize import safe_text
 
@@ -54,6 +53,17 @@ def date_label(when: datetime | None, *, never: str = "Never") -> str:
     return f"{when:%b} {when.day}, {when.year}"
 
 
+def exact_time(when: datetime, zone: tzinfo | None = None) -> str:
+    """`when` to the second in `zone` (None: this machine's zone) and, unless that is UTC, in
+    UTC too: "2026-11-24 13:00:00 CET · 2026-11-24 12:00:00 UTC"."""
+    utc = when.astimezone(timezone.utc)
+    local = when.astimezone(zone) if zone is not None else when.astimezone()
+    utc_text = f"{utc:%Y-%m-%d %H:%M:%S} UTC"
+    if local.utcoffset() == timedelta(0):
+        return utc_text
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname() or local.strftime('%z')} · {utc_text}"
+
+
 def expiring_soon(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is not None and now <= expires_at <= now + EXPIRING_SOON
 
@@ -74,6 +84,8 @@ def local_source(db_path: str) -> str:
 
 def server_host(server_root: str) -> str:
     """`host[:port]` of a server root URL, for people: never any user:password part."""
+    from urllib.parse import urlsplit
+
     try:
         netloc = urlsplit(server_root).netloc.rpartition("@")[2]
     except ValueError:  # e.g. an unclosed IPv6 bracket

@@ -82,15 +82,15 @@ async def delete_named(pilot: Any, name: str) -> ConfirmDeleteScreen:
 # -- the key in use ------------------------------------------------------------------------------
 
 
-def test_is_credential_in_use_is_decided_by_the_client() -> None:
+def test_is_credential_is_decided_by_the_client() -> None:
     clock = FakeClock()
     fixture = CountingService(clock)
     client = fixture.backend(clock).client
     keys = fixture.service.store.active_keys()
-    in_use = [key.uid for key in keys if client.is_credential_in_use(_listed(key))]
+    in_use = [key.uid for key in keys if client.is_credential(_listed(key))]
     assert in_use == [fixture.credential_uid]
     local = local_backend(demo=True, clock=clock).client  # no credential: never "in use"
-    assert not any(local.is_credential_in_use(_listed(key)) for key in keys)
+    assert not any(local.is_credential(_listed(key)) for key in keys)
 
 
 def _listed(stored: Any) -> ApiKey:

@@ -15,10 +15,10 @@ signal (130 for Ctrl-C), never a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,6 +30,8 @@ from oz_tui.cli.base import PROG
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
+    import asyncio
+
     from oz_tui.backend import KeyService
 
 #: The signals that stop a command (those a terminal, a supervisor or a closed session send).
@@ -74,15 +76,18 @@ class SignalsCancel:
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> SignalsCancel:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
+        task = _current_task()
+        loop = task.get_loop() if task is not None else None
 
         def on_signal(signum: int, _frame: object) -> None:
             if self.received is None:
                 self.received = signum
-            if task is not None and not self.held:
-                task.cancel()
-                loop.call_soon_threadsafe(lambda: None)  # wake the loop to deliver it
+            if self.held:
+                return
+            if task is None or loop is None:
+                raise Interrupted(f"interrupted ({signal_name(signum)})", signum)
+            task.cancel()
+            loop.call_soon_threadsafe(lambda: None)  # wake the loop to deliver it
 
         try:
             for signum in STOP_SIGNALS:
@@ -150,9 +155,9 @@ async def create_or_explain(create: Awaitable[CreatedKey]) -> CreatedKey:
     may exist and how to check."""
     try:
         return await create
-    except asyncio.CancelledError:
+    except (cancelled_error(), Interrupted) as stop:
         _uncancel()
-        signum = received_signal()
+        signum = stop.signum if isinstance(stop, Interrupted) else received_signal()
         raise Interrupted(
             f"interrupted ({signal_name(signum)}) before the server answered: the key may have "
             f"been created; check with '{PROG} list' and expire it with "
@@ -167,7 +172,7 @@ async def deliver_or_expire(
     """Run `deliver()` (print the secret and flush stdout). If it fails, or the command was
     stopped before it ran, expire the key again and raise `KeyNotDelivered` (or `Interrupted`)
     whose one line says so; if expiring fails too, the line names the uid, still active."""
-    task = asyncio.current_task()
+    task = _current_task()
     signum: int | None = None
     if task is not None and task.cancelling():
         # Stopped after the server answered, before anything was printed.
@@ -195,7 +200,11 @@ async def _expire_again(client: KeyService, created: CreatedKey, why: str) -> st
     key = created.api_key
     named = f"'{safe_text(key.name, max_length=80)}' (uid {safe_text(key.uid)})"
     try:
-        await asyncio.wait_for(client.expire_key(key.uid), EXPIRE_AGAIN_TIMEOUT)
+        if _current_task() is None:
+            await client.expire_key(key.uid)  # no event loop: the client's timeouts bound it
+        else:
+            aio = sys.modules["asyncio"]
+            await aio.wait_for(client.expire_key(key.uid), EXPIRE_AGAIN_TIMEOUT)
     except Exception as error:  # noqa: BLE001 - said in the line
         reason = error.message if isinstance(error, OzError) else type(error).__name__
         return (
@@ -220,9 +229,26 @@ def stdout_problem(error: BaseException) -> str:
     return f"writing to stdout failed ({type(error).__name__})"
 
 
+def _current_task() -> asyncio.Task[object] | None:
+    """The running task; None without an event loop (local commands run without asyncio)."""
+    aio = sys.modules.get("asyncio")
+    if aio is None:
+        return None
+    try:
+        return aio.current_task()
+    except RuntimeError:  # no event loop
+        return None
+
+
+def cancelled_error() -> type[BaseException]:
+    """asyncio's CancelledError when asyncio is loaded (else nothing raises it)."""
+    aio = sys.modules.get("asyncio")
+    return aio.CancelledError if aio is not None else Interrupted
+
+
 def _uncancel() -> None:
     """The command handles this stop itself: clear the task's cancellation count."""
-    task = asyncio.current_task()
+    task = _current_task()
     if task is not None:
         while task.cancelling():
             task.uncancel()
@@ -230,12 +256,13 @@ def _uncancel() -> None:
 
 async def _absorb_cancellation() -> None:
     """Take a pending cancellation (a stop signal) here, so the next await can run."""
-    task = asyncio.current_task()
+    task = _current_task()
     if task is None or not task.cancelling():
         return
+    aio = sys.modules["asyncio"]
     try:
-        await asyncio.sleep(0)
-    except asyncio.CancelledError:
+        await aio.sleep(0)
+    except aio.CancelledError:
         pass
     _uncancel()
 

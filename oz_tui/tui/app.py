@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 from contextlib import ExitStack
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Iterable
 
@@ -37,7 +38,7 @@ from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen
 
 if TYPE_CHECKING:
-    from oz_tui.backend import Backend, DeferredBackend
+    from oz_tui.backend import Backend, DeferredBackend, RemoteSession
     from oz_tui.tui.screens.secret import SecretScreen
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class OzKeysApp(App[None]):
 
     def __init__(
         self,
-        backend: Backend | DeferredBackend,
+        backend: Backend | DeferredBackend | RemoteSession,
         *,
         clock: Clock = system_clock,
         default_expiration: Expiration = Expiration.DAYS_90,
@@ -78,6 +79,7 @@ class OzKeysApp(App[None]):
         clipboard_clear_seconds: float = 45.0,
         credential_source: str | None = None,
         explain_local_service: bool = False,
+        local_zone: tzinfo | None = None,
     ) -> None:
         """
         Args:
@@ -93,6 +95,8 @@ class OzKeysApp(App[None]):
                 None without one: the sign-in panel names it in its fix.
             explain_local_service: The local key service was chosen because nothing was
                 configured: the page says these keys are local and how to reach real ones.
+            local_zone: The zone a key's details show exact times in, besides UTC; None:
+                this machine's.
         """
         super().__init__()
         self.backend = backend
@@ -103,6 +107,7 @@ class OzKeysApp(App[None]):
         self.clipboard_clear_seconds = clipboard_clear_seconds
         self.credential_source = credential_source
         self.explain_local_service = explain_local_service
+        self.local_zone = local_zone
         self._requested_theme = theme
         self._backend_closed = False
         self._signals_handled: list[int] = []
@@ -110,11 +115,6 @@ class OzKeysApp(App[None]):
 
     def get_default_screen(self) -> Screen:
         return KeysScreen()
-
-    def on_ready(self) -> None:
-        # The first frame is on screen: a `DeferredBackend` (httpx and the local service load
-        # after the first frame, not before it) may build now.
-        self.backend.first_frame_shown()
 
     def on_load(self) -> None:
         # Screenshots (Textual writes them with the default mode), and anything else this

@@ -19,7 +19,7 @@ CONSEQUENCES = (
     "Deletion is immediate and cannot be undone. Anything still using this key "
     "(scripts, CI jobs, agents) loses access."
 )
-#: Said when the key is the one oz-keys signs in with (`OzClient.is_credential_in_use`).
+#: Said when the key is the one oz-keys signs in with (`OzClient.is_credential`).
 CREDENTIAL_IN_USE_WARNING = (
     "This is the key oz-keys is signed in with. Once it is deleted, this panel loses access "
     "to your keys: you will have to quit and start oz-keys again with another key."
