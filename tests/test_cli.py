@@ -418,7 +418,9 @@ def test_expire_ambiguous_name_and_not_found(run_cli: Cli) -> None:
     assert_no_traceback(missing)
 
 
-def _run_in_pty(args: list[str], env: dict[str, str], answer: bytes) -> tuple[int, str]:
+def _run_in_pty(
+    args: list[str], env: dict[str, str], answer: bytes, *, prompt: bytes = b"[y/N]"
+) -> tuple[int, str]:
     """Run oz-keys on a pseudo-terminal, answer its prompt, return (exit code, all output)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
@@ -445,7 +447,7 @@ def _run_in_pty(args: list[str], env: dict[str, str], answer: bytes) -> tuple[in
 
     try:
         deadline = time.monotonic() + TIMEOUT
-        while b"[y/N]" not in output:
+        while prompt not in output:
             assert time.monotonic() < deadline, output
             assert read_some(0.2), output
         os.write(master, answer + b"\r")

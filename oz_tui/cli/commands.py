@@ -1,4 +1,5 @@
-"""The scripting subcommands, like Warp's `oz api-key`: list, create, expire (delete), whoami.
+"""The scripting subcommands, like Warp's `oz api-key`: list, create, expire (delete), whoami;
+and oz-keys' own rotate and audit.
 
 Each runs on a built `Backend` and prints through `Output`; a mistake in its arguments raises
 `UsageError`, a failure on the server's side an `OzError`, and the command line (`oz_tui.cli`) turns
@@ -11,17 +12,36 @@ import argparse
 import asyncio
 import os
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from oz_tui.api.errors import NotFoundError, OzError
-from oz_tui.api.models import MAX_KEY_NAME_LENGTH, ApiKey, Expiration, KeyType, parse_time
-from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
+from oz_tui.api.models import (
+    MAX_KEY_NAME_LENGTH,
+    ApiKey,
+    CreatedKey,
+    Expiration,
+    KeyScope,
+    KeyType,
+    parse_time,
+)
+from oz_tui.audit import AuditPolicy, audit
+from oz_tui.cli.base import EXIT_FINDINGS, EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.output import Output
 from oz_tui.config import Settings
+from oz_tui.durations import DurationError, parse_duration
+from oz_tui.hygiene import DEFAULT_EXPIRING, DEFAULT_IDLE
+from oz_tui.rotation import (
+    RotationError,
+    TeamChoiceNeeded,
+    owner_of,
+    same_lifetime,
+    still_active_message,
+)
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
+    from oz_tui.api.client import OzClient
     from oz_tui.backend import Backend
 
 SORT_FIELDS = ("name", "created-at", "last-used-at", "expires-at", "scope")
@@ -78,10 +98,20 @@ async def cmd_list(
 
 
 def _expiration(args: argparse.Namespace, settings: Settings, now: datetime) -> Expiration | datetime:
+    explicit = _explicit_expiration(args, now)
+    return settings.default_expiration if explicit is None else explicit
+
+
+def _explicit_expiration(args: argparse.Namespace, now: datetime) -> Expiration | datetime | None:
+    """What `--expires-in` (a choice code or any duration), `--expires-at` or `--no-expiration`
+    ask for; None when none of them was given."""
     if getattr(args, "no_expiration", False):
         return Expiration.NEVER
-    if getattr(args, "expires_in", None):
-        return EXPIRES_IN[args.expires_in]
+    expires_in = getattr(args, "expires_in", None)
+    if expires_in is not None:
+        if expires_in in EXPIRES_IN:
+            return EXPIRES_IN[expires_in]
+        return now + _duration("--expires-in", expires_in)
     text = getattr(args, "expires_at", None)
     if text is not None:
         try:
@@ -93,7 +123,14 @@ def _expiration(args: argparse.Namespace, settings: Settings, now: datetime) -> 
         if when <= now:
             raise UsageError("--expires-at must be in the future")
         return when
-    return settings.default_expiration
+    return None
+
+
+def _duration(flag: str, text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except DurationError as error:
+        raise UsageError(f"{flag}: {error}") from None
 
 
 async def cmd_create(
@@ -143,15 +180,20 @@ def resolve_target(keys: Sequence[ApiKey], target: str) -> ApiKey:
     return by_name[0]
 
 
-async def confirm(question: str, stdin: TextIO, stderr: TextIO) -> bool:
-    """Ask a yes/no question on the terminal; No unless the answer is y or yes."""
-    stderr.write(f"{question} [y/N] ")
+async def confirm(question: str, stdin: TextIO, stderr: TextIO, *, default: bool = False) -> bool:
+    """Ask a yes/no question on the terminal: y or yes is Yes; Enter alone means `default`;
+    EOF (Ctrl-D) with nothing typed is No whatever the default, so nothing is done unasked."""
+    stderr.write(f"{question} {'[Y/n]' if default else '[y/N]'} ")
     stderr.flush()
     answer = await _read_line(stdin)
-    if not answer.endswith("\n"):
-        stderr.write("\n")  # EOF (Ctrl-D): leave the cursor on a fresh line
+    pressed_enter = answer.endswith("\n")
+    if not pressed_enter:
+        stderr.write("\n")  # EOF: leave the cursor on a fresh line
         stderr.flush()
-    return answer.strip().lower() in ("y", "yes")
+    word = answer.strip().lower()
+    if not word:
+        return default and pressed_enter
+    return word in ("y", "yes")
 
 
 async def _read_line(stdin: TextIO) -> str:
@@ -203,6 +245,116 @@ async def cmd_expire(
     return EXIT_OK
 
 
+async def cmd_rotate(
+    backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
+) -> int:
+    """A new key like the old one (name, owner, lifetime), delivered once, then the old one
+    expired. Requests: the list (to find the key), who-am-I only for a Team key without
+    --team-id, then exactly one create and one expire."""
+    client = backend.client
+    keep_old = getattr(args, "keep_old", False)
+    force = getattr(args, "force", False)
+    if not keep_old and not force and not is_tty(stdin):
+        raise UsageError(
+            "not rotating without a terminal to confirm expiring the old key on; "
+            "pass --force, or --keep-old to keep the old key active"
+        )
+    now = client.clock()
+    explicit = _explicit_expiration(args, now)
+    old = resolve_target(await client.list_keys(), args.target)
+    team_id = getattr(args, "team_id", None)
+    try:
+        expiration = explicit if explicit is not None else same_lifetime(old, now)
+        teams = None
+        if old.scope is KeyScope.TEAM and not team_id:
+            teams = (await client.whoami()).teams
+        owner = owner_of(old, teams, team_id)
+    except RotationError as error:
+        if error.usage:
+            raise UsageError(error.message + _choices_hint(error)) from None
+        raise OzError(error.message) from None
+
+    # If this fails nothing has changed (the error says whether the key may exist anyway).
+    created = await client.create_key(old.name, expiration, **owner.create_options())
+    await deliver(client, created, lambda: output.rotated(created, old))
+
+    expire_old = not keep_old
+    if expire_old and not force:
+        question = (
+            f"Expire the old API key '{safe_text(old.name)}' ({safe_text(old.masked)}, "
+            f"uid {safe_text(old.uid)}) now?"
+        )
+        expire_old = await confirm(question, stdin, output.stderr, default=True)
+    failure: OzError | None = None
+    if expire_old:
+        try:
+            await client.expire_key(old.uid)
+        except OzError as error:
+            failure = error
+    output.replaced(created, old, expired=expire_old and failure is None)
+    if failure is not None:
+        still_active = OzError(still_active_message(old, failure.message))
+        still_active.exit_code = failure.exit_code  # 3 stays 3: the credential was refused
+        raise still_active
+    return EXIT_OK
+
+
+def _choices_hint(error: RotationError) -> str:
+    if isinstance(error, TeamChoiceNeeded):
+        teams = ", ".join(f"{safe_text(t.uid)} ({safe_text(t.name)})" for t in error.teams)
+        return f"; pass --team-id with one of: {teams}"
+    return " (--expires-in, --expires-at or --no-expiration)"
+
+
+async def deliver(client: OzClient, created: CreatedKey, write: Callable[[], None]) -> None:
+    """Write a new key out with `write`; if stdout can't take it, expire the key again.
+
+    A key whose secret nobody received must not stay active: nobody could use it, and part of
+    it may sit in a broken pipe's buffer. Either way the user gets one line saying what happened.
+    """
+    try:
+        write()
+    except (OSError, ValueError) as error:  # BrokenPipeError is an OSError; ValueError: closed
+        uid = safe_text(created.api_key.uid)
+        try:
+            await client.expire_key(created.api_key.uid)
+        except OzError as expire_error:
+            raise OzError(
+                f"couldn't write the new key to stdout ({type(error).__name__}), and expiring "
+                f"it again failed ({expire_error.message}): expire uid {uid} yourself"
+            ) from None
+        raise OzError(
+            f"couldn't write the new key to stdout ({type(error).__name__}); it was expired "
+            f"again (uid {uid}), so nothing was replaced"
+        ) from None
+
+
+async def cmd_audit(
+    backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
+) -> int:
+    """The keys that need attention and why; exit 1 when there is any, 0 when all is well."""
+    policy = audit_policy(args)
+    client = backend.client
+    keys = sort_keys(await client.list_keys(), "created-at", "asc")
+    findings = audit(keys, client.clock(), policy)
+    output.audit(findings, total=len(keys), policy=policy)
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def audit_policy(args: argparse.Namespace) -> AuditPolicy:
+    """The audit's checks from its flags (bad durations are usage errors, before any request)."""
+    expiring = getattr(args, "expiring_within", None)
+    idle = getattr(args, "idle_for", None)
+    return AuditPolicy(
+        expiring_within=(
+            DEFAULT_EXPIRING if expiring is None else _duration("--expiring-within", expiring)
+        ),
+        idle_for=DEFAULT_IDLE if idle is None else _duration("--idle-for", idle),
+        never_expires=getattr(args, "never_expires", False),
+        never_used=getattr(args, "never_used", False),
+    )
+
+
 async def cmd_whoami(
     backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
 ) -> int:
@@ -236,4 +388,6 @@ COMMANDS: dict[str, Handler] = {
     "expire": cmd_expire,
     "delete": cmd_expire,
     "whoami": cmd_whoami,
+    "rotate": cmd_rotate,
+    "audit": cmd_audit,
 }

@@ -8,6 +8,7 @@ output; JSON is written with `ensure_ascii=True`, so control and bidi characters
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from oz_tui.api.models import Account, ApiKey, CreatedKey, format_time
+from oz_tui.audit import AuditPolicy, Finding
 from oz_tui.display import date_label, expiring_soon, relative_time
 from oz_tui.sanitize import safe_text
 
@@ -146,6 +148,99 @@ class Output:
                 f"({safe_text(key.masked)}, {expires}, uid {safe_text(key.uid)})."
             )
             self.note("Store it now: it won't be shown again.")
+
+    # -- rotate ------------------------------------------------------------------------------
+    # In two steps, because the new key must reach stdout before the old one is expired:
+    # `rotated` writes (and flushes) the key, `replaced` then says what became of the old key.
+    # JSON documents are split just before the `expired` value, so stdout holds one whole
+    # document at the end and the secret is out before anything is expired.
+
+    def rotated(self, created: CreatedKey, old: ApiKey) -> None:
+        if self.is_json:
+            self.stdout.write(self._rotation_doc_head(created, old))
+            self.stdout.flush()
+            return
+        self.out(created.raw_key)
+        self.stdout.flush()
+        if self.format == "pretty":
+            key = created.api_key
+            expires = (
+                "never expires" if key.expires_at is None else f"expires {date_label(key.expires_at)}"
+            )
+            self.note(
+                f"Created {key.scope.value.lower()} API key '{safe_text(key.name)}' "
+                f"({safe_text(key.masked)}, {expires}, uid {safe_text(key.uid)}) to replace "
+                f"{safe_text(old.masked)}."
+            )
+            self.note("Store it now: it won't be shown again.")
+
+    def replaced(self, created: CreatedKey, old: ApiKey, *, expired: bool) -> None:
+        if self.is_json:
+            doc = self._rotation_doc(created, old, expired=expired)
+            self.stdout.write(doc[len(self._rotation_doc_head(created, old)) :])
+            self.stdout.flush()
+        # On stderr in every format: the person running it learns what became of the old key.
+        described = f"'{safe_text(old.name)}' ({safe_text(old.masked)}, uid {safe_text(old.uid)})"
+        if expired:
+            self.note(f"Expired the old API key {described}.")
+        else:
+            self.note(
+                f"The old API key {described} is still active; expire it once nothing uses it: "
+                f"oz-keys expire {safe_text(old.uid)}"
+            )
+
+    def _rotation_doc(self, created: CreatedKey, old: ApiKey, *, expired: bool) -> str:
+        doc = {**created.to_json(), "replaced": {"key_uid": old.uid, "expired": expired}}
+        return dumps(doc, pretty=self.format == "json") + "\n"
+
+    def _rotation_doc_head(self, created: CreatedKey, old: ApiKey) -> str:
+        """Both possible documents up to where they differ: the `expired` value."""
+        return os.path.commonprefix(
+            [self._rotation_doc(created, old, expired=value) for value in (False, True)]
+        )
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def audit(self, findings: Sequence[Finding], *, total: int, policy: AuditPolicy) -> None:
+        if self.format == "json":
+            self.json_doc([finding.to_json() for finding in findings])
+        elif self.format == "ndjson":
+            for finding in findings:
+                self.json_doc(finding.to_json())
+        elif self.format == "text":
+            for finding in findings:
+                key = finding.key
+                self.out(
+                    "\t".join(
+                        (
+                            safe_text(key.uid),
+                            safe_text(key.name),
+                            safe_text(key.masked),
+                            ",".join(reason.code for reason in finding.reasons),
+                            "; ".join(reason.message for reason in finding.reasons),
+                        )
+                    )
+                )
+        elif findings:
+            rows = [
+                (
+                    safe_text(finding.key.name, max_length=NAME_COLUMN_MAX),
+                    safe_text(finding.key.masked),
+                    finding.key.scope.value,
+                    "; ".join(reason.message for reason in finding.reasons),
+                    safe_text(finding.key.uid),
+                )
+                for finding in findings
+            ]
+            for line in table(("NAME", "KEY", "SCOPE", "NEEDS ATTENTION", "UID"), rows):
+                self.out(line)
+        if self.format == "pretty":
+            noun = "key" if total == 1 else "keys"
+            if findings:
+                verb = "needs" if len(findings) == 1 else "need"
+                self.note(f"{len(findings)} of {total} {noun} {verb} attention.")
+            else:
+                self.note(f"All {total} {noun} look fine (checked: {policy.describe()}).")
 
     # -- expire ------------------------------------------------------------------------------
 

@@ -124,6 +124,8 @@ class OzKeysApp(App[None]):
                                 screen.action_create)
             yield SystemCommand("Delete API key", "Delete the highlighted key (d)",
                                 screen.action_delete)
+            yield SystemCommand("Rotate API key", "Replace the highlighted key with a new one (R)",
+                                screen.action_rotate)
             yield SystemCommand("Search API keys", "Filter the keys by name (/)",
                                 screen.action_search)
             yield SystemCommand("Refresh", "Reload the list of keys (r)", screen.action_refresh)

@@ -19,6 +19,7 @@ KEY_BINDINGS: tuple[tuple[str, str], ...] = (
     ("n  +", "Create a new API key"),
     ("/", "Search keys by name"),
     ("d  Delete", "Delete the highlighted key (asks first)"),
+    ("R", "Rotate the highlighted key: a new key like it, shown once, then the old one expired"),
     ("r", "Refresh the list"),
     ("s", "Sort by the next column"),
     ("S", "Reverse the sort order (or click a column header)"),
