@@ -145,6 +145,7 @@ class RotateKeyScreen(DialogScreen[Rotation | None]):
             self._owner = owner_of(old, teams)
         except TeamChoiceNeeded as needed:
             self._team_choices = needed.teams
+            self.AUTO_FOCUS = "#team"  # Rotate stays disabled until a team is chosen
         except RotationError as error:
             self._problem = error.message[:1].upper() + error.message[1:] + "."
 
@@ -254,6 +255,7 @@ class RotateKeyScreen(DialogScreen[Rotation | None]):
         self.workers.cancel_group(self, "rotate-key")
         self._set_pending(False)
         self._show_failure(Text(STOPPED_WAITING))
+        self._focus_rotate()
 
     def action_rotate(self) -> None:
         owner = self._chosen_owner()
@@ -285,6 +287,7 @@ class RotateKeyScreen(DialogScreen[Rotation | None]):
             if isinstance(error, OzError) and not error.may_have_succeeded:
                 text.append(" " + NOTHING_CHANGED)
             self._show_failure(text)
+            self._focus_rotate()
             return
         # Something (a command palette, say) may sit above us; dismiss pops the top screen.
         while self.app.screen is not self:
@@ -296,6 +299,13 @@ class RotateKeyScreen(DialogScreen[Rotation | None]):
         self.query_one("#rotate", Button).label = "Rotating…" if pending else "Rotate key"
         self._sync_rotate_button()
         self.query_one("#cancel", Button).label = STOP_LABEL if pending else "Cancel"
+
+    def _focus_rotate(self) -> None:
+        # The button was disabled while waiting, so focus moved on (to Cancel): bring it back,
+        # or the next Enter would cancel instead of trying again.
+        button = self.query_one("#rotate", Button)
+        if not button.disabled:
+            button.focus()
 
     def _sync_rotate_button(self) -> None:
         self.query_one("#rotate", Button).disabled = not self._can_rotate()
