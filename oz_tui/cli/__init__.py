@@ -28,7 +28,9 @@ from oz_tui.cli.base import (
     UsageError,
     is_tty,
 )
+from oz_tui.cli.audit import AUDIT_NOTES, AUDIT_SUMMARY, audit_arguments, cmd_audit
 from oz_tui.cli.commands import COMMANDS, EXPIRES_IN, SORT_FIELDS, Handler, check_args
+from oz_tui.cli.rotate import ROTATE_NOTES, ROTATE_SUMMARY, cmd_rotate, rotate_arguments
 from oz_tui.cli.output import Output
 from oz_tui.config import (
     ENV_API_KEY,
@@ -47,6 +49,7 @@ from oz_tui.sanitize import safe_text
 if TYPE_CHECKING:
     from oz_tui.backend import Backend, DeferredBackend
 
+HANDLERS: dict[str, Handler] = {**COMMANDS, "rotate": cmd_rotate, "audit": cmd_audit}
 SUBCOMMANDS = ("list", "create", "expire", "rotate", "audit", "whoami", "serve")
 
 API_KEY_FLAG_WARNING = (
@@ -195,46 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_expire.add_argument("target", metavar="NAME_OR_UID", help="the key's exact uid or name")
     p_expire.add_argument("--force", action="store_true", help="do not ask for confirmation")
 
-    p_rotate = add(
-        "rotate",
-        "Replace an API key: create a new one like it, print it once, then expire the old one.",
-        epilog="The new key has the old one's name, owner (Personal, the same agent, or the "
-        "same team) and lifetime length (never-expiring stays never). Warp doesn't list a Team "
-        "key's team: with several teams, name it with --team-id. Expiring the old key asks on a "
-        "terminal; without one, --force (or --keep-old) is required.",
-    )
-    p_rotate.add_argument("target", metavar="KEY", help="the key's exact uid or name")
-    rotate_expiry = p_rotate.add_mutually_exclusive_group()
-    rotate_expiry.add_argument(
-        "--expires-in", metavar="DURATION", help="expire after this long (30d, 12h, 1w 2d, ...)"
-    )
-    rotate_expiry.add_argument("--expires-at", metavar="TIME", help="expire at an RFC 3339 time")
-    rotate_expiry.add_argument("--no-expiration", action="store_true", help="never expire")
-    p_rotate.add_argument("--team-id", metavar="ID", help="the Team key's team")
-    old_key = p_rotate.add_mutually_exclusive_group()
-    old_key.add_argument(
-        "--keep-old", action="store_true", help="keep the old key active (a staged roll-out)"
-    )
-    old_key.add_argument(
-        "--force", action="store_true", help="expire the old key without asking"
-    )
-
-    p_audit = add(
-        "audit",
-        "List the keys that need attention and why; exit 1 if there are any, 0 if none.",
-        epilog="Keys expiring soon and idle keys are always reported (a never-used key is "
-        "idle since its creation). For cron: oz-keys audit || notify-someone",
-    )
-    p_audit.add_argument(
-        "--expiring-within", metavar="DURATION", help="report keys expiring within this (default 7d)"
-    )
-    p_audit.add_argument(
-        "--idle-for", metavar="DURATION", help="report keys unused for this long (default 90d)"
-    )
-    p_audit.add_argument(
-        "--never-expires", action="store_true", help="also report keys that never expire"
-    )
-    p_audit.add_argument("--never-used", action="store_true", help="also report keys never used")
+    rotate_arguments(add("rotate", ROTATE_SUMMARY, epilog=ROTATE_NOTES))
+    audit_arguments(add("audit", AUDIT_SUMMARY, epilog=AUDIT_NOTES))
 
     add("whoami", "Show the server, account, teams and kind of credential in use.")
 
@@ -334,7 +299,7 @@ def _run(
         return _serve(args, settings, stderr)
 
     output = Output(settings.output_format, stdout, stderr)
-    handler = COMMANDS[command]
+    handler = HANDLERS[command]
     try:
         check_args(command, args)
         return asyncio.run(_with_backend(settings, output, handler, args, stdin))

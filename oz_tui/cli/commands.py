@@ -16,32 +16,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from oz_tui.api.errors import NotFoundError, OzError
-from oz_tui.api.models import (
-    MAX_KEY_NAME_LENGTH,
-    ApiKey,
-    CreatedKey,
-    Expiration,
-    KeyScope,
-    KeyType,
-    parse_time,
-)
-from oz_tui.audit import AuditPolicy, audit
-from oz_tui.cli.base import EXIT_FINDINGS, EXIT_OK, PROG, UsageError, is_tty
+from oz_tui.api.models import MAX_KEY_NAME_LENGTH, ApiKey, Expiration, KeyType, parse_time
+from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.output import Output
 from oz_tui.config import Settings
 from oz_tui.durations import DurationError, parse_duration
-from oz_tui.hygiene import DEFAULT_EXPIRING, DEFAULT_IDLE
-from oz_tui.rotation import (
-    RotationError,
-    TeamChoiceNeeded,
-    owner_of,
-    same_lifetime,
-    still_active_message,
-)
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
-    from oz_tui.api.client import OzClient
     from oz_tui.backend import Backend
 
 SORT_FIELDS = ("name", "created-at", "last-used-at", "expires-at", "scope")
@@ -98,11 +80,11 @@ async def cmd_list(
 
 
 def _expiration(args: argparse.Namespace, settings: Settings, now: datetime) -> Expiration | datetime:
-    explicit = _explicit_expiration(args, now)
+    explicit = explicit_expiration(args, now)
     return settings.default_expiration if explicit is None else explicit
 
 
-def _explicit_expiration(args: argparse.Namespace, now: datetime) -> Expiration | datetime | None:
+def explicit_expiration(args: argparse.Namespace, now: datetime) -> Expiration | datetime | None:
     """What `--expires-in` (a choice code or any duration), `--expires-at` or `--no-expiration`
     ask for; None when none of them was given."""
     if getattr(args, "no_expiration", False):
@@ -111,7 +93,7 @@ def _explicit_expiration(args: argparse.Namespace, now: datetime) -> Expiration 
     if expires_in is not None:
         if expires_in in EXPIRES_IN:
             return EXPIRES_IN[expires_in]
-        return now + _duration("--expires-in", expires_in)
+        return now + duration("--expires-in", expires_in)
     text = getattr(args, "expires_at", None)
     if text is not None:
         try:
@@ -126,7 +108,8 @@ def _explicit_expiration(args: argparse.Namespace, now: datetime) -> Expiration 
     return None
 
 
-def _duration(flag: str, text: str) -> timedelta:
+def duration(flag: str, text: str) -> timedelta:
+    """`text` read as a duration for `flag`; a `UsageError` naming the flag if it can't be."""
     try:
         return parse_duration(text)
     except DurationError as error:
@@ -245,116 +228,6 @@ async def cmd_expire(
     return EXIT_OK
 
 
-async def cmd_rotate(
-    backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
-) -> int:
-    """A new key like the old one (name, owner, lifetime), delivered once, then the old one
-    expired. Requests: the list (to find the key), who-am-I only for a Team key without
-    --team-id, then exactly one create and one expire."""
-    client = backend.client
-    keep_old = getattr(args, "keep_old", False)
-    force = getattr(args, "force", False)
-    if not keep_old and not force and not is_tty(stdin):
-        raise UsageError(
-            "not rotating without a terminal to confirm expiring the old key on; "
-            "pass --force, or --keep-old to keep the old key active"
-        )
-    now = client.clock()
-    explicit = _explicit_expiration(args, now)
-    old = resolve_target(await client.list_keys(), args.target)
-    team_id = getattr(args, "team_id", None)
-    try:
-        expiration = explicit if explicit is not None else same_lifetime(old, now)
-        teams = None
-        if old.scope is KeyScope.TEAM and not team_id:
-            teams = (await client.whoami()).teams
-        owner = owner_of(old, teams, team_id)
-    except RotationError as error:
-        if error.usage:
-            raise UsageError(error.message + _choices_hint(error)) from None
-        raise OzError(error.message) from None
-
-    # If this fails nothing has changed (the error says whether the key may exist anyway).
-    created = await client.create_key(old.name, expiration, **owner.create_options())
-    await deliver(client, created, lambda: output.rotated(created, old))
-
-    expire_old = not keep_old
-    if expire_old and not force:
-        question = (
-            f"Expire the old API key '{safe_text(old.name)}' ({safe_text(old.masked)}, "
-            f"uid {safe_text(old.uid)}) now?"
-        )
-        expire_old = await confirm(question, stdin, output.stderr, default=True)
-    failure: OzError | None = None
-    if expire_old:
-        try:
-            await client.expire_key(old.uid)
-        except OzError as error:
-            failure = error
-    output.replaced(created, old, expired=expire_old and failure is None)
-    if failure is not None:
-        still_active = OzError(still_active_message(old, failure.message))
-        still_active.exit_code = failure.exit_code  # 3 stays 3: the credential was refused
-        raise still_active
-    return EXIT_OK
-
-
-def _choices_hint(error: RotationError) -> str:
-    if isinstance(error, TeamChoiceNeeded):
-        teams = ", ".join(f"{safe_text(t.uid)} ({safe_text(t.name)})" for t in error.teams)
-        return f"; pass --team-id with one of: {teams}"
-    return " (--expires-in, --expires-at or --no-expiration)"
-
-
-async def deliver(client: OzClient, created: CreatedKey, write: Callable[[], None]) -> None:
-    """Write a new key out with `write`; if stdout can't take it, expire the key again.
-
-    A key whose secret nobody received must not stay active: nobody could use it, and part of
-    it may sit in a broken pipe's buffer. Either way the user gets one line saying what happened.
-    """
-    try:
-        write()
-    except (OSError, ValueError) as error:  # BrokenPipeError is an OSError; ValueError: closed
-        uid = safe_text(created.api_key.uid)
-        try:
-            await client.expire_key(created.api_key.uid)
-        except OzError as expire_error:
-            raise OzError(
-                f"couldn't write the new key to stdout ({type(error).__name__}), and expiring "
-                f"it again failed ({expire_error.message}): expire uid {uid} yourself"
-            ) from None
-        raise OzError(
-            f"couldn't write the new key to stdout ({type(error).__name__}); it was expired "
-            f"again (uid {uid}), so nothing was replaced"
-        ) from None
-
-
-async def cmd_audit(
-    backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
-) -> int:
-    """The keys that need attention and why; exit 1 when there is any, 0 when all is well."""
-    policy = audit_policy(args)
-    client = backend.client
-    keys = sort_keys(await client.list_keys(), "created-at", "asc")
-    findings = audit(keys, client.clock(), policy)
-    output.audit(findings, total=len(keys), policy=policy)
-    return EXIT_FINDINGS if findings else EXIT_OK
-
-
-def audit_policy(args: argparse.Namespace) -> AuditPolicy:
-    """The audit's checks from its flags (bad durations are usage errors, before any request)."""
-    expiring = getattr(args, "expiring_within", None)
-    idle = getattr(args, "idle_for", None)
-    return AuditPolicy(
-        expiring_within=(
-            DEFAULT_EXPIRING if expiring is None else _duration("--expiring-within", expiring)
-        ),
-        idle_for=DEFAULT_IDLE if idle is None else _duration("--idle-for", idle),
-        never_expires=getattr(args, "never_expires", False),
-        never_used=getattr(args, "never_used", False),
-    )
-
-
 async def cmd_whoami(
     backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
 ) -> int:
@@ -388,6 +261,4 @@ COMMANDS: dict[str, Handler] = {
     "expire": cmd_expire,
     "delete": cmd_expire,
     "whoami": cmd_whoami,
-    "rotate": cmd_rotate,
-    "audit": cmd_audit,
 }
