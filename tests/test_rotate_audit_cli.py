@@ -447,3 +447,28 @@ def test_audit_in_cron_style_pipeline(cli: Cli, tmp_path: Path) -> None:
     seed(cli.data_dir)
     subprocess.run(["sh", "-c", command], env=cli.env, timeout=TIMEOUT, check=True)
     assert marker.exists()
+
+
+HOSTILE = "[bold]x[/] \x1b[2J\x1b]52;c;aGk=\x07 \u202eevil\u200b"
+
+
+def test_hostile_names_are_printed_safely_by_rotate_and_audit(cli: Cli, staged: Any) -> None:
+    """Names come from the server: pretty and text make them terminal-safe, JSON escapes them."""
+    hostile_key = dict(fs.PERSONAL_KEY, name=HOSTILE)
+    _stage, url = staged(
+        ApiKeys=fs.json_answer(fs.keys_answer(hostile_key)),
+        GenerateApiKey=fs.json_answer(fs.created_answer(dict(hostile_key, uid="key-new"))),
+    )
+    for fmt in ("pretty", "text"):
+        result = cli.remote(url, "audit", "--never-used", "--output-format", fmt)
+        assert result.returncode == 1, result.stderr
+        for stream in (result.stdout, result.stderr):
+            assert "\x1b" not in stream and "\x07" not in stream and "\u202e" not in stream
+        assert "[bold]x[/]" in result.stdout
+    doc = json.loads(cli.remote(url, "audit", "--never-used", "--output-format", "json").stdout)
+    assert doc[0]["name"] == HOSTILE  # escaped, and it round-trips
+
+    rotated = cli.remote(url, "rotate", "key-personal", "--force")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "\x1b" not in rotated.stderr and "\u202e" not in rotated.stderr
+    assert "[bold]x[/]" in rotated.stderr

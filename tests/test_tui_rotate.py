@@ -5,6 +5,7 @@ expire of the old key, and the user declining to expire it."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -118,8 +119,10 @@ async def test_rotate_creates_a_like_key_shows_it_once_then_expires_the_old_one(
         # Exactly one create and one expire; the table is updated without listing again.
         assert writes(transport) == (1, 1)
         assert transport.requests["ApiKeys"] == lists_before
-        # The secret is gone from the app once the dialog closed.
+        # The secret is gone from the app once the dialog closed: no toast, no object holds it.
         assert all(secret not in m for m in notifications(app))
+        gc.collect()
+        assert not [obj for obj in gc.get_objects() if isinstance(obj, (CreatedKey, Rotation))]
 
 
 async def test_rotate_from_the_command_palette() -> None:
@@ -213,6 +216,8 @@ async def test_expire_of_the_old_key_fails_the_new_key_stays_and_the_error_names
         assert len([key for key in keys if key.name == old.name]) == 2
         [error] = [m for m in notifications(app) if "still active" in m]
         assert old.uid in error and old.name in error and "HTTP 500" in error
+        gc.collect()
+        assert not [obj for obj in gc.get_objects() if isinstance(obj, (CreatedKey, Rotation))]
         assert writes(transport) == (1, 1)
 
 
