@@ -29,7 +29,8 @@ from oz_tui.cli.base import (
     is_tty,
 )
 from oz_tui.cli.audit import AUDIT_NOTES, AUDIT_SUMMARY, audit_arguments, cmd_audit
-from oz_tui.cli.commands import COMMANDS, EXPIRES_IN, SORT_FIELDS, Handler, check_args
+from oz_tui.cli.commands import COMMANDS as KEY_COMMANDS
+from oz_tui.cli.commands import EXPIRES_IN, SORT_FIELDS, Handler, check_args
 from oz_tui.cli.rotate import ROTATE_NOTES, ROTATE_SUMMARY, cmd_rotate, rotate_arguments
 from oz_tui.cli.output import Output
 from oz_tui.config import (
@@ -49,7 +50,8 @@ from oz_tui.sanitize import safe_text
 if TYPE_CHECKING:
     from oz_tui.backend import Backend, DeferredBackend
 
-HANDLERS: dict[str, Handler] = {**COMMANDS, "rotate": cmd_rotate, "audit": cmd_audit}
+#: Every subcommand that runs on a key service, by name.
+COMMANDS: dict[str, Handler] = {**KEY_COMMANDS, "rotate": cmd_rotate, "audit": cmd_audit}
 SUBCOMMANDS = ("list", "create", "expire", "rotate", "audit", "whoami", "serve")
 
 API_KEY_FLAG_WARNING = (
@@ -299,7 +301,7 @@ def _run(
         return _serve(args, settings, stderr)
 
     output = Output(settings.output_format, stdout, stderr)
-    handler = HANDLERS[command]
+    handler = COMMANDS[command]
     try:
         check_args(command, args)
         return asyncio.run(_with_backend(settings, output, handler, args, stdin))
