@@ -203,9 +203,9 @@ def test_rotate_asks_on_a_terminal_with_yes_as_the_default(
     old = cli.create("laptop")["api_key"]
     args = ["--local", "--data-dir", str(cli.data_dir), "rotate", "laptop",
             "--output-format", "json"]
-    code, output = _run_in_pty(args, cli.env, answer, prompt=b"[Y/n]")
+    code, output = _run_in_pty(args, cli.env, None, before=((b"[Y/n]", answer),))
     assert code == 0, output
-    assert f"Expire the old API key 'laptop' (wk-**{old['key_suffix']}" in output
+    assert f"Expire the old API key 'laptop ({old['uid']}, created just now)' now?" in output
     # On a terminal the question comes between the key and the rest of the document.
     tail = output[output.index("[Y/n]"):]
     assert ("true" if expired else "false") in tail.split("}")[0]
@@ -419,7 +419,9 @@ def test_audit_pretty_and_text(cli: Cli) -> None:
     text = cli.local("audit", "--output-format", "text")
     assert text.returncode == 1
     lines = [line.split("\t") for line in text.stdout.splitlines()]
-    assert lines[0] == [uids["idle"], "idle", "wk-**0002", "idle", "idle 120d (since last used)"]
+    assert lines[0] == ["UID", "Name", "Key", "Reasons", "Details"]
+    assert lines[1] == [uids["idle"], "idle", "wk-**0002", "idle", "idle 120d (since last used)"]
+    assert len(lines) == 4
 
     clean = cli.local("audit", "--idle-for", "1y", "--expiring-within", "1h")
     assert clean.returncode == 0 and clean.stdout == ""
@@ -472,3 +474,24 @@ def test_hostile_names_are_printed_safely_by_rotate_and_audit(cli: Cli, staged: 
     assert rotated.returncode == 0, rotated.stderr
     assert "\x1b" not in rotated.stderr and "\u202e" not in rotated.stderr
     assert "[bold]x[/]" in rotated.stderr
+
+
+def test_rotate_and_audit_through_jq(cli: Cli) -> None:
+    cli.create("ci", "--expires-in", "1d")
+    only_secret = cli.local("rotate", "ci", "--force", "--jq", ".raw_api_key")
+    assert only_secret.returncode == 0, only_secret.stderr
+    assert RAW_KEY.match(only_secret.stdout.rstrip("\n")) and only_secret.stdout.count("\n") == 1
+    outcome = cli.local("rotate", "ci", "--keep-old", "--jq", ".replaced.expired")
+    assert outcome.returncode == 0 and outcome.stdout == "false\n"
+    names = cli.local("audit", "--jq", ".[].name")
+    assert names.returncode == 1 and names.stdout.splitlines() == ["ci", "ci"]
+
+
+def test_rotate_of_a_name_shared_by_several_keys_without_a_terminal_lists_them(cli: Cli) -> None:
+    uids = {cli.create("ci")["api_key"]["uid"] for _ in range(2)}
+    result = cli.local("rotate", "ci", "--force", "--output-format", "json")
+    assert result.returncode == 2
+    assert {key["uid"] for key in json.loads(result.stdout)} == uids
+    line = one_line(result.stderr)
+    assert all(uid in line for uid in uids)
+    assert {key["uid"] for key in cli.list()} == uids

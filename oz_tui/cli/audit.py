@@ -10,9 +10,10 @@ import argparse
 from typing import TYPE_CHECKING, TextIO
 
 from oz_tui.audit import AuditPolicy, audit
-from oz_tui.cli.base import EXIT_FINDINGS, EXIT_OK
+from oz_tui.cli.base import EXIT_FINDINGS, EXIT_OK, PROG
 from oz_tui.cli.commands import duration, sort_keys
 from oz_tui.cli.output import Output
+from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
 from oz_tui.hygiene import DEFAULT_EXPIRING, DEFAULT_IDLE
 
@@ -59,8 +60,28 @@ def audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--never-used", action="store_true", help="also report keys never used")
 
 
-AUDIT_SUMMARY = "List the keys that need attention and why; exit 1 if there are any, 0 if none."
-AUDIT_NOTES = (
-    "Keys expiring soon and idle keys are always reported (a never-used key is idle since its "
-    "creation). For cron: oz-keys audit || notify-someone"
+def check_audit(args: argparse.Namespace) -> None:
+    """Before any request: readable durations."""
+    audit_policy(args)
+
+
+AUDIT = Subcommand(
+    name="audit",
+    summary="List the keys that need attention and why; exit 1 if any do, 0 if none.",
+    arguments=audit_arguments,
+    handler=cmd_audit,
+    check=check_audit,
+    notes=(
+        "Always reported: keys expiring within --expiring-within (7d) and keys unused for\n"
+        "--idle-for (90d; a never-used key is idle since its creation). With the flags, also\n"
+        "keys that never expire and keys never used. Each key comes with its reasons (json:\n"
+        "the list item plus reasons [{code, message}]). Exit 1 when any key is listed, so it\n"
+        "works in cron: oz-keys audit || notify."
+    ),
+    examples=(
+        (f"{PROG} audit", "keys expiring within a week or idle for 90 days"),
+        (f"{PROG} audit --never-expires --never-used -o json", "every finding, for a script"),
+        (f'out=$({PROG} audit 2>&1) || echo "$out" | mail -s "Oz keys" ops@example.com',
+         "a cron line: mail only when something needs attention"),
+    ),
 )

@@ -12,11 +12,14 @@ import os
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from oz_tui.api.models import Account, ApiKey, CreatedKey, format_time
+from oz_tui.api.errors import OzError
+from oz_tui.api.models import Account, ApiKey, CreatedKey
 from oz_tui.audit import AuditPolicy, Finding
+from oz_tui.cli.base import PROG
+from oz_tui.cli.jq_filter import JqError, JqFilter
 from oz_tui.display import date_label, expiring_soon, relative_time
 from oz_tui.sanitize import safe_text
 
@@ -56,21 +59,47 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], *, gap: int = 2)
     return lines
 
 
-def _time_or_never(value: datetime | None) -> str:
-    return format_time(value) if value is not None else "never"
+#: `audit --output-format text` columns.
+AUDIT_TEXT_HEADER = ("UID", "Name", "Key", "Reasons", "Details")
+
+#: `--output-format text` list columns, as Warp's CLI writes them.
+TEXT_HEADER = ("UID", "Name", "Key", "Scope", "Created", "Last Used", "Expires At")
+
+
+def text_time(value: datetime | None) -> str:
+    """An exact time in the `text` format's layout: `2026-11-26 12:00:00 UTC`, or Never."""
+    if value is None:
+        return "Never"
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class ExpireResult:
+    """One key of an `expire`: expired, declined, or failed with `error`."""
+
+    key: ApiKey
+    expired: bool
+    error: OzError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"key_uid": self.key.uid, "expired": self.expired}
+        if self.error is not None:
+            doc["error"] = self.error.message
+        return doc
 
 
 @dataclass
 class Output:
-    """Writes one command's results in the chosen format."""
+    """Writes one command's results in the chosen format (or through `--jq`)."""
 
     format: str
     stdout: TextIO
     stderr: TextIO
+    jq: JqFilter | None = None
 
     @property
     def is_json(self) -> bool:
-        return self.format in ("json", "ndjson")
+        return self.jq is not None or self.format in ("json", "ndjson")
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -82,32 +111,38 @@ class Output:
         self.stderr.write(text + "\n")
         self.stderr.flush()
 
-    def json_doc(self, obj: Any) -> None:
-        self.out(dumps(obj, pretty=self.format == "json"))
+    def document(self, obj: Any) -> None:
+        """A JSON result as Warp's CLI lays it out: `json` writes a list compact on one line and
+        an object indented by two; `ndjson` one compact value per line (a list's items)."""
+        if self.jq is not None:
+            for value in self.jq.apply(obj):
+                self.out(self.jq.render(value))
+        elif self.format == "ndjson":
+            for item in obj if isinstance(obj, list) else [obj]:
+                self.out(dumps(item, pretty=False))
+        else:
+            self.out(dumps(obj, pretty=not isinstance(obj, list)))
 
     # -- list ------------------------------------------------------------------------------
 
     def keys(self, keys: Sequence[ApiKey], now: datetime) -> None:
-        if self.format == "json":
-            self.json_doc([key.to_json() for key in keys])
-        elif self.format == "ndjson":
-            for key in keys:
-                self.json_doc(key.to_json())
+        if self.is_json:
+            self.document([key.to_json() for key in keys])
         elif self.format == "text":
-            for key in keys:
-                self.out(
-                    "\t".join(
-                        (
-                            safe_text(key.uid),
-                            safe_text(key.name),
-                            safe_text(key.masked),
-                            key.scope.value,
-                            format_time(key.created_at),
-                            _time_or_never(key.last_used_at),
-                            _time_or_never(key.expires_at),
-                        )
-                    )
+            rows = (
+                (
+                    safe_text(key.uid),
+                    safe_text(key.name),
+                    safe_text(key.masked),
+                    key.owner_scope,
+                    relative_time(key.created_at, now),
+                    relative_time(key.last_used_at, now),
+                    text_time(key.expires_at),
                 )
+                for key in keys
+            )
+            for row in (TEXT_HEADER, *rows):
+                self.out("\t".join(row))
         elif not keys:
             self.note("No API keys. Create one with: oz-keys create NAME")
         else:
@@ -115,7 +150,7 @@ class Output:
                 (
                     safe_text(key.name, max_length=NAME_COLUMN_MAX),
                     safe_text(key.masked),
-                    key.scope.value,
+                    _scope_label(key),
                     relative_time(key.created_at, now),
                     relative_time(key.last_used_at, now),
                     _expires(key.expires_at, now),
@@ -131,8 +166,23 @@ class Output:
 
     def created(self, created: CreatedKey) -> None:
         key = created.api_key
+        if self.jq is not None:
+            try:
+                results = [self.jq.render(value) for value in self.jq.apply(created.to_json())]
+            except JqError:
+                # The key exists now and is shown only here: never lose it to a filter.
+                self.out(dumps(created.to_json(), pretty=True))
+                raise
+            for line in results:
+                self.out(line)
+            if not any(created.raw_key in line for line in results):
+                self.note(
+                    f"oz-keys: note: --jq left out the raw key; '{safe_text(key.name)}' "
+                    f"(uid {safe_text(key.uid)}) is active and its secret can't be shown again"
+                )
+            return
         if self.is_json:
-            self.json_doc(created.to_json())
+            self.document(created.to_json())
             return
         # pretty and text: stdout holds the raw key and nothing else.
         self.out(created.raw_key)
@@ -144,20 +194,54 @@ class Output:
                 else f"expires {date_label(key.expires_at)}"
             )
             self.note(
-                f"Created {key.scope.value.lower()} API key '{safe_text(key.name)}' "
+                f"Created {_scope_label(key).lower()} API key '{safe_text(key.name)}' "
                 f"({safe_text(key.masked)}, {expires}, uid {safe_text(key.uid)})."
             )
             self.note("Store it now: it won't be shown again.")
 
+    # -- expire ------------------------------------------------------------------------------
+
+    def expired(self, results: Sequence[ExpireResult], *, several: bool) -> None:
+        """One key: Warp's `{key_uid, expired}` object. Several: a list of them, each failed
+        one with its `error` (also said on stderr)."""
+        if self.is_json:
+            docs = [result.to_json() for result in results]
+            self.document(docs if several else docs[0])
+        for result in results:
+            key = result.key
+            if result.error is not None:
+                self.note(
+                    f"oz-keys: could not expire '{safe_text(key.name)}' ({safe_text(key.uid)}): "
+                    f"{safe_text(result.error.message)}"
+                )
+            elif self.is_json:
+                continue
+            elif self.format == "text":
+                self.out(f"{safe_text(key.uid)}\t{'true' if result.expired else 'false'}")
+            else:
+                self.out(
+                    f"Expired API key '{safe_text(key.name)}' ({safe_text(key.masked)}, "
+                    f"uid {safe_text(key.uid)})."
+                )
+
     # -- rotate ------------------------------------------------------------------------------
     # In two steps, because the new key must reach stdout before the old one is expired:
     # `rotated` writes (and flushes) the key, `replaced` then says what became of the old key.
-    # JSON documents are split just before the `expired` value, so stdout holds one whole
-    # document at the end and the secret is out before anything is expired.
+    # A JSON result (or a --jq filter's) is rendered both ways, expired or not, and what the two
+    # have in common is written first: the secret is out before anything is expired, and stdout
+    # ends up holding one whole document.
 
     def rotated(self, created: CreatedKey, old: ApiKey) -> None:
         if self.is_json:
-            self.stdout.write(self._rotation_doc_head(created, old))
+            try:
+                head = self._rotation_head(created, old)
+            except JqError:
+                # The new key exists and is shown only here: never lose it to a filter.
+                self.out(dumps(created.to_json(), pretty=True))
+                self.note(f"{PROG}: the old key '{safe_text(old.name)}' (uid "
+                          f"{safe_text(old.uid)}) was not expired")
+                raise
+            self.stdout.write(head)
             self.stdout.flush()
             return
         self.out(created.raw_key)
@@ -168,7 +252,7 @@ class Output:
                 "never expires" if key.expires_at is None else f"expires {date_label(key.expires_at)}"
             )
             self.note(
-                f"Created {key.scope.value.lower()} API key '{safe_text(key.name)}' "
+                f"Created {_scope_label(key).lower()} API key '{safe_text(key.name)}' "
                 f"({safe_text(key.masked)}, {expires}, uid {safe_text(key.uid)}) to replace "
                 f"{safe_text(old.masked)}."
             )
@@ -176,8 +260,8 @@ class Output:
 
     def replaced(self, created: CreatedKey, old: ApiKey, *, expired: bool) -> None:
         if self.is_json:
-            doc = self._rotation_doc(created, old, expired=expired)
-            self.stdout.write(doc[len(self._rotation_doc_head(created, old)) :])
+            rendered = self._rotation_result(created, old, expired=expired)
+            self.stdout.write(rendered[len(self._rotation_head(created, old)) :])
             self.stdout.flush()
         # On stderr in every format: the person running it learns what became of the old key.
         described = f"'{safe_text(old.name)}' ({safe_text(old.masked)}, uid {safe_text(old.uid)})"
@@ -186,47 +270,47 @@ class Output:
         else:
             self.note(
                 f"The old API key {described} is still active; expire it once nothing uses it: "
-                f"oz-keys expire {safe_text(old.uid)}"
+                f"{PROG} expire {safe_text(old.uid)}"
             )
 
-    def _rotation_doc(self, created: CreatedKey, old: ApiKey, *, expired: bool) -> str:
+    def _rotation_result(self, created: CreatedKey, old: ApiKey, *, expired: bool) -> str:
+        """All that a JSON format (or --jq) writes for a rotation."""
         doc = {**created.to_json(), "replaced": {"key_uid": old.uid, "expired": expired}}
+        if self.jq is not None:
+            return "".join(self.jq.render(value) + "\n" for value in self.jq.apply(doc))
         return dumps(doc, pretty=self.format == "json") + "\n"
 
-    def _rotation_doc_head(self, created: CreatedKey, old: ApiKey) -> str:
-        """Both possible documents up to where they differ: the `expired` value."""
+    def _rotation_head(self, created: CreatedKey, old: ApiKey) -> str:
+        """Both possible results up to where they differ (the `expired` value, if shown)."""
         return os.path.commonprefix(
-            [self._rotation_doc(created, old, expired=value) for value in (False, True)]
+            [self._rotation_result(created, old, expired=value) for value in (False, True)]
         )
 
     # -- audit ------------------------------------------------------------------------------
 
     def audit(self, findings: Sequence[Finding], *, total: int, policy: AuditPolicy) -> None:
-        if self.format == "json":
-            self.json_doc([finding.to_json() for finding in findings])
-        elif self.format == "ndjson":
-            for finding in findings:
-                self.json_doc(finding.to_json())
+        if self.is_json:
+            self.document([finding.to_json() for finding in findings])
         elif self.format == "text":
-            for finding in findings:
-                key = finding.key
-                self.out(
-                    "\t".join(
-                        (
-                            safe_text(key.uid),
-                            safe_text(key.name),
-                            safe_text(key.masked),
-                            ",".join(reason.code for reason in finding.reasons),
-                            "; ".join(reason.message for reason in finding.reasons),
-                        )
-                    )
+            rows = (
+                (
+                    safe_text(finding.key.uid),
+                    safe_text(finding.key.name),
+                    safe_text(finding.key.masked),
+                    ",".join(reason.code for reason in finding.reasons),
+                    "; ".join(reason.message for reason in finding.reasons),
                 )
+                for finding in findings
+            )
+            if findings:
+                for row in (AUDIT_TEXT_HEADER, *rows):
+                    self.out("\t".join(row))
         elif findings:
             rows = [
                 (
                     safe_text(finding.key.name, max_length=NAME_COLUMN_MAX),
                     safe_text(finding.key.masked),
-                    finding.key.scope.value,
+                    _scope_label(finding.key),
                     "; ".join(reason.message for reason in finding.reasons),
                     safe_text(finding.key.uid),
                 )
@@ -234,7 +318,7 @@ class Output:
             ]
             for line in table(("NAME", "KEY", "SCOPE", "NEEDS ATTENTION", "UID"), rows):
                 self.out(line)
-        if self.format == "pretty":
+        if self.format == "pretty" and self.jq is None:
             noun = "key" if total == 1 else "keys"
             if findings:
                 verb = "needs" if len(findings) == 1 else "need"
@@ -242,35 +326,16 @@ class Output:
             else:
                 self.note(f"All {total} {noun} look fine (checked: {policy.describe()}).")
 
-    # -- expire ------------------------------------------------------------------------------
-
-    def expired(self, key: ApiKey, *, expired: bool) -> None:
-        if self.is_json:
-            self.json_doc({"key_uid": key.uid, "expired": expired})
-        elif self.format == "text":
-            self.out(f"{safe_text(key.uid)}\t{'true' if expired else 'false'}")
-        elif expired:
-            self.out(
-                f"Expired API key '{safe_text(key.name)}' ({safe_text(key.masked)}, "
-                f"uid {safe_text(key.uid)})."
-            )
-        else:
-            self.note(f"Kept API key '{safe_text(key.name)}'; nothing was expired.")
-
     # -- whoami ------------------------------------------------------------------------------
 
     def whoami(self, account: Account, server: dict[str, Any], credential: dict[str, Any]) -> None:
         if self.is_json:
-            self.json_doc({**account.to_json(), "server": server, "credential": credential})
+            self.document({**account.to_json(), "server": server, "credential": credential})
+            return
+        if self.format == "text":
+            self.out(f"{account.principal}:{safe_text(account.uid)}")
             return
         teams = [(team.uid, team.name) for team in account.teams]
-        if self.format == "text":
-            self.out(f"server\t{safe_text(server['url'] or server['source'])}")
-            self.out(f"account\t{safe_text(account.uid)}\t{safe_text(account.label)}")
-            for uid, name in teams:
-                self.out(f"team\t{safe_text(uid)}\t{safe_text(name)}")
-            self.out(f"credential\t{credential['kind']}\t{credential['hint'] or ''}".rstrip("\t"))
-            return
         if server["local"]:
             where = safe_text(server["source"])
         else:
@@ -289,6 +354,11 @@ class Output:
         rows = [("Server:", where), ("Account:", who), ("Teams:", team_text), ("Credential:", cred)]
         for line in table(("", ""), rows)[1:]:
             self.out(line)
+
+
+def _scope_label(key: ApiKey) -> str:
+    """The scope as the panel shows it (Personal / Team / Agent)."""
+    return key.scope.value
 
 
 def _expires(value: datetime | None, now: datetime) -> str:

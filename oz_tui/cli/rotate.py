@@ -13,9 +13,17 @@ from typing import TYPE_CHECKING, TextIO
 
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import CreatedKey, KeyScope
-from oz_tui.cli.base import EXIT_OK, UsageError, is_tty
-from oz_tui.cli.commands import confirm, explicit_expiration, resolve_target
+from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
+from oz_tui.cli.commands import (
+    Cancelled,
+    confirm,
+    describe,
+    duration,
+    explicit_expiration,
+    one_key,
+)
 from oz_tui.cli.output import Output
+from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
 from oz_tui.rotation import (
     RotationError,
@@ -47,7 +55,11 @@ async def cmd_rotate(
         )
     now = client.clock()
     explicit = explicit_expiration(args, now)
-    old = resolve_target(await client.list_keys(), args.target)
+    try:
+        old = await one_key(await client.list_keys(), args.target, now, output, stdin)
+    except Cancelled:
+        output.note("Rotation cancelled")
+        return EXIT_OK
     team_id = getattr(args, "team_id", None)
     try:
         expiration = explicit if explicit is not None else same_lifetime(old, now)
@@ -66,9 +78,13 @@ async def cmd_rotate(
 
     expire_old = not keep_old
     if expire_old and not force:
+        if client.is_credential(old):
+            output.note(
+                f"Note: '{safe_text(old.name)}' is the API key oz-keys is signed in with; "
+                "sign in with the new key once the old one is expired."
+            )
         question = (
-            f"Expire the old API key '{safe_text(old.name)}' ({safe_text(old.masked)}, "
-            f"uid {safe_text(old.uid)}) now?"
+            f"Expire the old API key '{describe(old, now)}' now? This takes effect immediately."
         )
         expire_old = await confirm(question, stdin, output.stderr, default=True)
     failure: OzError | None = None
@@ -131,12 +147,34 @@ def rotate_arguments(parser: argparse.ArgumentParser) -> None:
     old_key.add_argument("--force", action="store_true", help="expire the old key without asking")
 
 
-ROTATE_SUMMARY = (
-    "Replace an API key: create a new one like it, print it once, then expire the old one."
-)
-ROTATE_NOTES = (
-    "The new key has the old one's name, owner (Personal, the same agent, or the same team) and "
-    "lifetime length (never-expiring stays never). Warp doesn't list a Team key's team: with "
-    "several teams, name it with --team-id. Expiring the old key asks on a terminal; without "
-    "one, --force (or --keep-old) is required."
+def check_rotate(args: argparse.Namespace) -> None:
+    """Before any request: a readable duration."""
+    if getattr(args, "expires_in", None) is not None:
+        duration("--expires-in", args.expires_in)
+
+
+ROTATE = Subcommand(
+    name="rotate",
+    summary="Replace an API key: create a new one like it, print it once, expire the old one.",
+    arguments=rotate_arguments,
+    handler=cmd_rotate,
+    check=check_rotate,
+    notes=(
+        "KEY is a uid, else a name. The new key has the old one's name, owner (Personal, the\n"
+        "same agent, or the same team) and lifetime length (never-expiring stays never), unless\n"
+        "an expiration option says otherwise. Warp doesn't list a Team key's team: it goes to\n"
+        "--team-id, else to your only team (with several, --team-id is required).\n"
+        "\n"
+        "The new key is printed first, as create prints it; then the old key is expired: on a\n"
+        "terminal after asking (Enter says yes), without one only with --force. --keep-old\n"
+        "keeps it active (a staged roll-out). json: {raw_api_key, api_key, replaced: {key_uid,\n"
+        "expired}}. If expiring the old key fails, the new key is still printed and the exit\n"
+        "code is non-zero."
+    ),
+    examples=(
+        (f"{PROG} rotate ci-deploy --force -o json | jq -r .raw_api_key",
+         "replace a key in a script and keep only the new secret"),
+        (f"{PROG} rotate ci-deploy --keep-old", "a staged roll-out: the old key stays active"),
+        (f"{PROG} rotate nightly --expires-in 30d --force", "replace it with a 30-day key"),
+    ),
 )
