@@ -272,11 +272,14 @@ def _comparison(qualifier: str, value: str, example: str) -> tuple[str, timedelt
     match = _COMPARISON.fullmatch(value)
     if match is None:
         raise _HintError(f"{qualifier}:{value} — use {example}")
+    op = match.group("op")
     try:
         duration = parse_duration(match.group("duration"))
     except DurationError as error:
-        raise _HintError(f"{qualifier}: {error}") from None
-    return match.group("op"), duration
+        # What was wrong, then a short example (the full list of units is too long for a hint).
+        reason = str(error).split("; use ")[0]
+        raise _HintError(f"{qualifier}: {reason}; e.g. {qualifier}:{op}7d, {op}12h, {op}1w") from None
+    return op, duration
 
 
 def _read_expires(value: str) -> Condition:
@@ -284,7 +287,7 @@ def _read_expires(value: str) -> Condition:
         return lambda key, _now: key.expires_at is None
     op, window = _comparison("expires", value, "expires:<7d, expires:>30d or expires:never")
     if op == "<":
-        return lambda key, now: expires_within(key, now, window)
+        return lambda key, now: key.expires_at is not None and now <= key.expires_at < now + window
     return lambda key, now: key.expires_at is not None and key.expires_at > now + window
 
 
@@ -297,15 +300,15 @@ def _read_used(value: str) -> Condition:
 def _read_idle(value: str) -> Condition:
     op, threshold = _comparison("idle", value, "idle:>90d or idle:<7d")
     if op == ">":
-        return lambda key, now: is_idle(key, now, threshold)
-    return lambda key, now: not is_idle(key, now, threshold)
+        return lambda key, now: idle_for(key, now) > threshold
+    return lambda key, now: idle_for(key, now) < threshold
 
 
 def _read_created(value: str) -> Condition:
     op, window = _comparison("created", value, "created:<7d or created:>90d")
     if op == "<":
-        return lambda key, now: created_within(key, now, window)
-    return lambda key, now: not created_within(key, now, window)
+        return lambda key, now: now - key.created_at < window
+    return lambda key, now: now - key.created_at > window
 
 
 _READERS: dict[str, Callable[[str], Condition]] = {

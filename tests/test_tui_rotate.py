@@ -341,3 +341,26 @@ async def test_hostile_names_stay_literal_in_the_dialog() -> None:
     async with app.run_test(size=WIDE):
         question = shown_text(app.screen.query_one("#question", Static))
         assert "[bold]x[/]" in question and "\x1b" not in question and "␛" in question
+
+
+async def test_rotate_from_the_details_view_acts_on_that_key() -> None:
+    from oz_tui.tui.screens.key_details import KeyDetailsScreen
+
+    app, transport, _clock = staged_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        old = first_key(app, KeyScope.PERSONAL, expires=True)
+        await highlight(pilot, old)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, KeyDetailsScreen)
+        await pilot.press("R")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RotateKeyScreen)
+        assert old.name in shown_text(screen.query_one("#question", Static))
+        await pilot.press("enter")
+        await settle(pilot)
+        await save_shown_key(pilot)
+        assert old.uid not in {key.uid for key in table_of(app).keys}
+        assert writes(transport) == (1, 1)
