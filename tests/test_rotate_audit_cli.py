@@ -226,7 +226,7 @@ class Staged:
         self.bodies: dict[str, list[Any]] = {}
 
     def choose(self, request: fs.Request) -> fs.Action:
-        op = request.op or ""
+        op = request.operation
         self.bodies.setdefault(op, []).append(request.body)
         if op in self.answers:
             return self.answers[op]
@@ -235,6 +235,7 @@ class Staged:
             "GenerateApiKey": fs.created_answer(dict(fs.PERSONAL_KEY, uid="key-new")),
             "ExpireApiKey": fs.expired_answer(),
             "GetUser": fs.user_answer(),
+            "GetWorkspacesMetadataForUser": fs.workspaces_answer(),
         }
         return fs.json_answer(defaults[op])
 
@@ -307,11 +308,8 @@ def test_rotate_whose_expire_fails_still_delivers_the_new_key(
 def test_rotate_a_team_key_needs_its_team_when_there_are_several(
     cli: Cli, staged: Any
 ) -> None:
-    two_teams = fs.user_answer()
-    two_teams["data"]["user"]["user"]["workspaces"][0]["teams"].append(
-        {"uid": "team-2", "name": "Looms"}
-    )
-    stage, url = staged(GetUser=fs.json_answer(two_teams))
+    two_teams = fs.workspaces_answer(("team-1", "Engines"), ("team-2", "Looms"))
+    stage, url = staged(GetWorkspacesMetadataForUser=fs.json_answer(two_teams))
     refused = cli.remote(url, "rotate", "CI pipeline", "--force")
     assert refused.returncode == 2
     line = one_line(refused.stderr)
@@ -328,7 +326,7 @@ def test_rotate_a_team_key_uses_the_only_team(cli: Cli, staged: Any) -> None:
     stage, url = staged()
     result = cli.remote(url, "rotate", "CI pipeline", "--force")
     assert result.returncode == 0, result.stderr
-    assert stage.count("GetUser") == 1
+    assert stage.count("GetWorkspacesMetadataForUser") == 1
     assert stage.bodies["GenerateApiKey"][0]["variables"]["input"]["teamId"] == "team-1"
 
 
@@ -495,3 +493,12 @@ def test_rotate_of_a_name_shared_by_several_keys_without_a_terminal_lists_them(c
     line = one_line(result.stderr)
     assert all(uid in line for uid in uids)
     assert {key["uid"] for key in cli.list()} == uids
+
+
+def test_rotate_an_agent_key_keeps_its_agent(cli: Cli, staged: Any) -> None:
+    stage, url = staged(ApiKeys=fs.json_answer(fs.keys_answer(fs.AGENT_KEY)))
+    result = cli.remote(url, "rotate", "Triage bot", "--force", "--output-format", "json")
+    assert result.returncode == 0, result.stderr
+    payload = stage.bodies["GenerateApiKey"][0]["variables"]["input"]
+    assert payload.get("agentUid") == "agent-1" and not payload.get("teamId")
+    assert stage.count("GetUser") == 0 and stage.count("ExpireApiKey") == 1
