@@ -290,7 +290,8 @@ def _comparison(qualifier: str, value: str, example: str) -> tuple[str, timedelt
     except DurationError as error:
         # What was wrong, then a short example (the full list of units is too long for a hint).
         reason = str(error).split("; use ")[0]
-        raise _HintError(f"{qualifier}: {reason}; e.g. {qualifier}:{op}7d, {op}12h, {op}1w") from None
+        example = f"{qualifier}:{op}7d, {op}12h, {op}1w"
+        raise _HintError(f"{qualifier}: {reason}; e.g. {example}") from None
     return op, duration
 
 

@@ -709,7 +709,8 @@ async def test_the_footer_lists_space_only_where_it_fits() -> None:
         await settle(pilot)
 
         def shown() -> list[str]:
-            return [key.description for key in app.screen.query("FooterKey")]  # type: ignore[attr-defined]
+            keys = app.screen.query("FooterKey")
+            return [key.description for key in keys]  # type: ignore[attr-defined]
 
         assert "Mark" in shown() and "Quit" in shown()
         await pilot.resize_terminal(*NARROW)
