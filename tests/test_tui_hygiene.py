@@ -721,3 +721,26 @@ async def test_the_footer_lists_space_only_where_it_fits() -> None:
         await pilot.pause()
         assert len(table_of(app).marked_keys) == 1
 
+
+
+async def test_the_palette_offers_details_marks_and_clearing_the_search() -> None:
+    app, _backend = demo_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        table = table_of(app)
+        commands = {command.title: command for command in app.get_system_commands(app.screen)}
+        commands["Mark every key shown"].callback()
+        await pilot.pause()
+        assert len(table.marked_keys) == 8
+        commands["Clear marks"].callback()
+        commands["Mark or unmark key"].callback()
+        await pilot.pause()
+        assert table.marked_keys == (table.visible_keys[0],)
+        await search(pilot, "grafana")
+        commands["Clear search"].callback()
+        await settle(pilot)
+        assert table.filter_text == "" and len(table.visible_keys) == 8
+        commands["Key details"].callback()
+        await settle(pilot)
+        assert isinstance(app.screen, KeyDetailsScreen)
+        assert app.screen.key == table.highlighted_key

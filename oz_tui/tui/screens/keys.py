@@ -516,6 +516,11 @@ class KeysScreen(Screen[None]):
 
     # -- details ----------------------------------------------------------------------------
 
+    def action_details(self) -> None:
+        key = self.table.highlighted_key
+        if key is not None and not self.auth_panel.shown:
+            self.show_details(key)
+
     def show_details(self, key: ApiKey) -> None:
         """The details dialog of `key` (the highlighted key): copy its uid, rotate, delete."""
         from oz_tui.tui.screens.key_details import KeyDetailsScreen
