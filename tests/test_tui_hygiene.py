@@ -744,3 +744,34 @@ async def test_the_palette_offers_details_marks_and_clearing_the_search() -> Non
         await settle(pilot)
         assert isinstance(app.screen, KeyDetailsScreen)
         assert app.screen.key == table.highlighted_key
+
+
+async def test_d_during_a_bulk_delete_never_sends_a_key_twice() -> None:
+    import asyncio
+
+    clock = FakeClock()
+    service = LocalService.demo(clock=clock, token_factory=deterministic_tokens())
+    transport = FailingExpires(service, set())
+    backend = remote_backend(
+        SERVER_ROOT, FAKE_API_KEY, clock=clock, transport=transport, max_retries=0,
+        sleep=_no_sleep,
+    )
+    backend.service = service
+    app = make_app(backend, clock)
+    async with app.run_test(size=WIDE, notifications=True) as pilot:
+        await settle(pilot)
+        table = table_of(app)
+        await pilot.press("space", "j", "space")
+        await pilot.press("d")
+        await settle(pilot)
+        transport.gate = asyncio.Event()
+        await pilot.press("y")
+        await pilot.pause()
+        await pilot.press("d")  # again, while the first two are in flight
+        await pilot.pause()
+        assert isinstance(app.screen, KeysScreen)
+        assert "The marked keys are being deleted." in notifications(app)
+        transport.gate.set()
+        await settle(pilot)
+        assert len(transport.expired) == 2 and len(set(transport.expired)) == 2
+        assert table.marked_keys == () and len(table.keys) == 6
