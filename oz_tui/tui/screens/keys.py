@@ -559,7 +559,7 @@ class KeysScreen(Screen[None]):
         if choice is DetailsChoice.DELETE:
             self._confirm_delete(key)
         elif choice is DetailsChoice.ROTATE and self._can_rotate:
-            self.run_action("rotate")
+            self.call_later(self.run_action, "rotate")
 
     # -- deleting the marked keys -----------------------------------------------------------
 
