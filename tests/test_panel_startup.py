@@ -20,7 +20,7 @@ from oz_tui.tui.widgets import ErrorBanner, KeyTable, StatusLine
 from scenarios import settle
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-HEAVY = {"httpx", "httpcore", "graphql", "starlette", "uvicorn", "anyio"}
+HEAVY = {"httpx", "httpcore", "graphql", "starlette", "hypercorn", "anyio"}
 
 
 def _loaded_after(code: str) -> set[str]:

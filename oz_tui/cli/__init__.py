@@ -203,6 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p_serve.add_argument("--port", type=_port, help="port to listen on (default 8787)")
+    p_serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
+    p_serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
+    p_serve.add_argument(
+        "--insecure-remote",
+        action="store_true",
+        help="allow plain HTTP on an address other machines can reach (keys cross the network "
+        "readable)",
+    )
+    p_serve.add_argument(
+        "--introspection", action="store_true", help="answer GraphQL introspection queries"
+    )
     return parser
 
 
@@ -377,10 +388,17 @@ def _local_label(backend: Backend) -> str:
 
 
 def _serve(args: argparse.Namespace, settings: Settings, stderr: TextIO) -> int:
+    from pathlib import Path
+
     from oz_tui.local import default_data_dir, serve
+    from oz_tui.local.service import TLSFiles
 
     host = getattr(args, "host", "127.0.0.1")
     port = getattr(args, "port", 8787)
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if (cert is None) != (key is None):
+        return _fail(stderr, "--tls-cert and --tls-key go together; pass both", EXIT_USAGE)
+    tls = TLSFiles(Path(cert), Path(key)) if cert and key else None
     data_dir = settings.data_dir or default_data_dir()
     data_flag = f" --data-dir {_shell_quote(str(data_dir))}"
 
@@ -395,7 +413,15 @@ def _serve(args: argparse.Namespace, settings: Settings, stderr: TextIO) -> int:
         stderr.flush()
 
     try:
-        serve(host=host, port=port, data_dir=data_dir, on_ready=ready)
+        serve(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            on_ready=ready,
+            tls=tls,
+            insecure_remote=getattr(args, "insecure_remote", False),
+            introspection=getattr(args, "introspection", False),
+        )
     except OzError as exc:  # cannot listen, or the store cannot be opened
         return _fail(stderr, exc.message, exc.exit_code)
     stderr.write(f"{PROG}: local key service stopped\n")

@@ -2,7 +2,7 @@
 
 It executes oz-keys' own GraphQL schema with graphql-core over SQLite, in process (through an
 httpx transport) or on a loopback socket (`serve`). No Textual here. Importing this package is
-cheap; the heavy parts (Starlette, graphql-core, uvicorn) load when first used.
+cheap; the heavy parts (Starlette, graphql-core, Hypercorn) load when first used.
 """
 
 from __future__ import annotations
