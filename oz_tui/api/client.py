@@ -27,6 +27,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpx  # noqa: E402
 
 from oz_tui import __version__
+from oz_tui.addresses import is_loopback_host
 from oz_tui.api import errors
 from oz_tui.api.answers import (
     MAX_DETAIL,
@@ -124,8 +125,14 @@ class OzClient:
             self._valid_root = bool(self.server_root)
         except httpx.InvalidURL:
             base_url, self._valid_root = httpx.URL(""), False
+        # A proxy from the environment (HTTP(S)_PROXY, ALL_PROXY) is for leaving this machine:
+        # a loopback server is reached directly, so a dead or foreign proxy cannot break or see it.
         self._http = httpx.AsyncClient(
-            base_url=base_url, transport=transport, timeout=timeout, headers=headers
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            headers=headers,
+            trust_env=not is_loopback_host(base_url.host),
         )
 
     def __repr__(self) -> str:

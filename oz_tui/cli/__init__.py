@@ -25,8 +25,10 @@ from oz_tui.cli.base import (
     EXIT_OK,
     EXIT_USAGE,
     PROG,
+    ClosedStream,
     UsageError,
     is_tty,
+    is_writable,
 )
 from oz_tui.cli.commands import COMMANDS, EXPIRES_IN, SORT_FIELDS, Handler, check_args
 from oz_tui.cli.output import Output
@@ -256,15 +258,20 @@ def run(
     stderr: TextIO | None = None,
 ) -> int:
     """Run one command line; returns the exit code. Never raises for a user-facing failure."""
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
+    # A stream closed before we started (`>&-`) is None in sys: a stand-in that refuses writes.
+    stdin = stdin or sys.stdin or ClosedStream()
+    stdout = stdout or sys.stdout or ClosedStream()
+    stderr = stderr or sys.stderr or ClosedStream()
     env = dict(os.environ) if env is None else env
     try:
         return _run(argv, env, stdin, stdout, stderr)
     except KeyboardInterrupt:
         _fail(stderr, "interrupted")
         return EXIT_INTERRUPTED
+    except RecursionError:
+        return _fail(stderr, "an input is nested too deeply to read", EXIT_USAGE)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        return _fail(stderr, f"internal error ({type(exc).__name__}); please report it", EXIT_ERROR)
     except BrokenPipeError:
         # The reader went away (`| head`): silence the flush at exit and stop.
         try:
@@ -288,6 +295,13 @@ def _run(
 
     flags = _flags(args)
     command = getattr(args, "command", None)
+    try:
+        _check_text_args(args)
+    except UsageError as exc:
+        return _fail(stderr, str(exc), EXIT_USAGE)
+    if command not in (None, "serve") and not is_writable(stdout):
+        # Before anything is done: a key created now could not be shown.
+        return _fail(stderr, "standard output is closed; nothing was done", EXIT_ERROR)
     try:
         settings = load_settings(flags, env)
         if command == "serve":
@@ -322,9 +336,27 @@ def _run(
 
 
 def _fail(stderr: TextIO, message: str, code: int = EXIT_ERROR) -> int:
-    stderr.write(f"{PROG}: {safe_text(message)}\n")
-    stderr.flush()
+    try:
+        stderr.write(f"{PROG}: {safe_text(message)}\n")
+        stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr is closed too: the exit code is all that is left
     return code
+
+
+#: Arguments that are paths: any bytes are fine there (POSIX paths need not be UTF-8).
+_PATH_ARGS = frozenset({"data_dir", "tls_cert", "tls_key"})
+_ARG_LABELS = {"name": "the key name", "target": "NAME_OR_UID"}
+
+
+def _check_text_args(args: argparse.Namespace) -> None:
+    """Text arguments must be text: bytes that are not UTF-8 arrive as lone surrogates."""
+    for attr, value in vars(args).items():
+        if attr in _PATH_ARGS or not isinstance(value, str):
+            continue
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            label = _ARG_LABELS.get(attr, "--" + attr.replace("_", "-"))
+            raise UsageError(f"{label} is not valid UTF-8 text")
 
 
 def _warn_plain_http(settings: Settings, stderr: TextIO) -> None:
@@ -333,9 +365,11 @@ def _warn_plain_http(settings: Settings, stderr: TextIO) -> None:
 
     if settings.mode != "remote" or not settings.api_key or not settings.server_root_url:
         return
+    from oz_tui.addresses import is_loopback_host
+
     parts = urlsplit(settings.server_root_url)
     host = (parts.hostname or "").lower()
-    if parts.scheme == "http" and host not in ("localhost", "127.0.0.1", "::1"):
+    if parts.scheme == "http" and not is_loopback_host(host):
         stderr.write(
             f"{PROG}: warning: sending the API key unencrypted (http) to {safe_text(host)}\n"
         )

@@ -199,7 +199,7 @@ class KeyStore:
             return "file::memory:"
         from urllib.parse import quote
 
-        uri = "file:" + quote(str(self.path))
+        uri = "file:" + quote(os.fsencode(self.path))  # any bytes a POSIX path may hold
         if self.read_only_dir is None:
             return uri
         # Read-only. SQLite reads a WAL database in a directory it cannot write only when its
