@@ -83,8 +83,9 @@ def assert_one_line(result: tuple[int, str, str], code: int, *words: str) -> Non
         ["list", "--demo", "--request-timeout", "5\udcff"],
     ],
 )
-def test_text_that_is_not_utf8(argv: list[str]) -> None:
+def test_text_that_is_not_utf8(argv: list[str], reliability: Any) -> None:
     assert_one_line(run(*argv), 2, "not valid UTF-8")
+    reliability.passed("hardening", "non-utf8", "outcome", 'names, NAME_OR_UID, --team-id, --expires-at, --request-timeout with non-UTF-8 bytes: exit 2, one line; a non-UTF-8 --data-dir works as a path')
 
 
 def test_a_path_that_is_not_utf8_is_a_path(tmp_path: Path) -> None:
@@ -102,8 +103,9 @@ def test_a_path_that_is_not_utf8_is_a_path(tmp_path: Path) -> None:
         "0001-01-01T00:30:00+00:31",
     ],
 )
-def test_times_python_cannot_represent(when: str) -> None:
+def test_times_python_cannot_represent(when: str, reliability: Any) -> None:
     assert_one_line(run("create", "k", "--demo", "--expires-at", when), 2, "--expires-at")
+    reliability.passed("hardening", "time-range", "outcome", '9999-12-31T23:59:59-01:00, 9999-12-31T23:00-23:59, 0001-01-01T00:00+01:00, 0001-01-01T00:30+00:31: exit 2, one line')
 
 
 @pytest.mark.parametrize(
@@ -124,35 +126,38 @@ def test_times_python_cannot_represent(when: str) -> None:
         ("http://h\u2028x", "http(s) URL"),
     ],
 )
-def test_malformed_urls(url: str, words: str) -> None:
+def test_malformed_urls(url: str, words: str, reliability: Any) -> None:
     for argv, env in (
         (["list", "--server-root-url", url], {}),
         (["whoami"], {"WARP_SERVER_ROOT_URL": url, "WARP_API_KEY": KEY}),
     ):
         assert_one_line(run(*argv, env=env), 2, words)
+    reliability.passed("hardening", "bad-url", "outcome", '13 URLs (unbalanced brackets, IPv4 in brackets, bare IPv6, ports 99999/-1/0/8o, empty labels, spaces, ftp, U+2028) from flag and env: exit 2, one line')
 
 
 @pytest.mark.parametrize("path", ["~nosuchuser/x", "~no-such-user-at-all", "~\udcff/x"])
-def test_tilde_user_that_does_not_exist(path: str, tmp_path: Path) -> None:
+def test_tilde_user_that_does_not_exist(path: str, tmp_path: Path, reliability: Any) -> None:
     assert_one_line(run("list", "--data-dir", path), 2, "--data-dir", "no such user")
     assert_one_line(run("list", "--demo", env={"OZ_KEYS_CONFIG": path}), 2, "OZ_KEYS_CONFIG")
     config = tmp_path / "c.toml"
     config.write_text(f'data_dir = "{path.encode("utf-8", "replace").decode()}"\n')
     if "\udcff" not in path:
         assert_one_line(run("list", env={"OZ_KEYS_CONFIG": str(config)}), 2, "data_dir")
+    reliability.passed("hardening", "tilde-user", "outcome", "~nosuchuser(/x) in --data-dir, OZ_KEYS_CONFIG and the config's data_dir: exit 2, one line")
 
 
 @pytest.mark.parametrize("value", ["a\\u0000b", "\\u0000", "x/\\u0000/y"])
-def test_nul_in_config_paths(value: str, tmp_path: Path) -> None:
+def test_nul_in_config_paths(value: str, tmp_path: Path, reliability: Any) -> None:
     config = tmp_path / "c.toml"
     config.write_text(f'data_dir = "{value}"\n')
     assert_one_line(run("list", env={"OZ_KEYS_CONFIG": str(config)}), 2, "NUL")
     assert_one_line(run("list", "--data-dir", "a\0b"), 2, "NUL")
     assert_one_line(run("list", "--demo", env={"OZ_KEYS_CONFIG": "c\0.toml"}), 2, "NUL")
+    reliability.passed("hardening", "nul", "outcome", "NUL in the config's data_dir (3 places), --data-dir, OZ_KEYS_CONFIG: exit 2, one line")
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "dev-urandom", "directory", "huge", "socket"])
-def test_config_files_that_are_not_small_regular_files(kind: str, tmp_path: Path) -> None:
+def test_config_files_that_are_not_small_regular_files(kind: str, tmp_path: Path, reliability: Any) -> None:
     path = tmp_path / "config.toml"
     if kind == "fifo":
         os.mkfifo(path)  # nobody writes: reading it would block for ever
@@ -169,6 +174,7 @@ def test_config_files_that_are_not_small_regular_files(kind: str, tmp_path: Path
         server.bind(str(path))
     result = run("list", "--demo", env={"OZ_KEYS_CONFIG": str(path)})
     assert_one_line(result, 2, str(path))
+    reliability.passed("hardening", "config-file", "outcome", 'FIFO with no writer, /dev/zero, /dev/urandom, a directory, a 400 KB file, a socket: exit 2 at once, one line')
 
 
 @pytest.mark.parametrize(
@@ -177,11 +183,12 @@ def test_config_files_that_are_not_small_regular_files(kind: str, tmp_path: Path
      "[" + "a." * 5000 + "b]"],
     ids=["arrays", "inline-tables", "dotted-keys"],
 )
-def test_deeply_nested_toml(document: str, tmp_path: Path) -> None:
+def test_deeply_nested_toml(document: str, tmp_path: Path, reliability: Any) -> None:
     config = tmp_path / "deep.toml"
     config.write_text(document + "\n")
     code, _, err = run("list", "--demo", env={"OZ_KEYS_CONFIG": str(config)})
     assert code == 2 and err.count("\n") == 1 and str(config) in err, err
+    reliability.passed("hardening", "nested-toml", "outcome", '5000 nested arrays, 3000 nested inline tables, 5000 dotted keys: exit 2, one line')
 
 
 def _closed_stdout(*argv: str, data_dir: Path) -> subprocess.CompletedProcess:
@@ -197,7 +204,7 @@ def _closed_stdout(*argv: str, data_dir: Path) -> subprocess.CompletedProcess:
     "argv",
     [["list"], ["whoami"], ["create", "k"], ["expire", "kept", "--force"], ["delete", "kept", "--force"]],
 )
-def test_stdout_closed_for_every_subcommand(argv: list[str], tmp_path: Path) -> None:
+def test_stdout_closed_for_every_subcommand(argv: list[str], tmp_path: Path, reliability: Any) -> None:
     data_dir = tmp_path / "data"
     store = KeyStore(data_dir / "keys.db")
     store.create_key("kept")
@@ -208,6 +215,7 @@ def test_stdout_closed_for_every_subcommand(argv: list[str], tmp_path: Path) -> 
     store = KeyStore(data_dir / "keys.db")
     assert [k.name for k in store.active_keys()] == ["kept"]  # nothing created, nothing expired
     store.close()
+    reliability.passed("hardening", "stdout-closed", "outcome", 'list, whoami, create, expire, delete with stdout closed: exit 1, one line, nothing created or expired')
 
 
 # -- the property: whatever the argv and config, one line and a documented code ---------------------
@@ -274,6 +282,7 @@ _CONFIG = st.dictionaries(
 def test_generated_argv_and_config_get_one_line_and_a_documented_code(
     data: st.DataObject, command: str, name: str, switches: list[str],
     config: dict[str, str] | None, tmp_path: Path,
+    reliability: Any,
 ) -> None:
     options = data.draw(st.lists(st.sampled_from(_FLAGS[command]).flatmap(_value), max_size=2))
     argv = [command] + ([name] if command in ("create", "expire", "delete") else [])
@@ -295,6 +304,7 @@ def test_generated_argv_and_config_get_one_line_and_a_documented_code(
     if code != 0:  # a success may add its notes ("Store it now…"); a failure is its line
         assert len(err.splitlines()) <= 2, (argv, config, err)  # plus at most one warning
         assert err.splitlines()[-1].startswith("oz-keys: "), (argv, config, err)
+    reliability.passed("hardening", "property", "outcome", '200 generated command lines (subcommand-aware flags, three in four values known-bad) and config files: documented exit code, a failure is at most a warning and its line, no traceback')
 
 
 # -- URLs and proxies ------------------------------------------------------------------------------
@@ -309,7 +319,7 @@ def test_generated_argv_and_config_get_one_line_and_a_documented_code(
         ("http://only-user-token-abc@127.0.0.1:1", "only-user-token-abc"),
     ],
 )
-def test_a_server_url_with_credentials_is_refused_unechoed(url: str, secret: str, tmp_path: Path) -> None:
+def test_a_server_url_with_credentials_is_refused_unechoed(url: str, secret: str, tmp_path: Path, reliability: Any) -> None:
     config = tmp_path / "c.toml"
     config.write_text(f'server_root_url = "{url}"\n')
     for argv, env in (
@@ -321,6 +331,7 @@ def test_a_server_url_with_credentials_is_refused_unechoed(url: str, secret: str
         assert code == 2 and out == "" and err.count("\n") == 1, (argv, err)
         assert "user name or password" in err
         assert secret not in out + err and secret.split("%")[0] + "%" not in out + err
+    reliability.passed("hardening", "url-credentials", "outcome", 'user:pass@, :pass@, percent-encoded pass, token-as-user; from flag, env and config; whoami json and list: exit 2, secret nowhere')
 
 
 @pytest.mark.parametrize(
@@ -337,7 +348,7 @@ def test_a_server_url_with_credentials_is_refused_unechoed(url: str, secret: str
         ("https://keys.example.com", False),
     ],
 )
-def test_plain_http_to_another_machine_is_warned_about_first(url: str, warned: bool) -> None:
+def test_plain_http_to_another_machine_is_warned_about_first(url: str, warned: bool, reliability: Any) -> None:
     code, _, err = run("list", "--server-root-url", url, env={"WARP_API_KEY": KEY})
     lines = err.splitlines()
     assert code == 1 and lines[-1].startswith("oz-keys: ")
@@ -346,6 +357,7 @@ def test_plain_http_to_another_machine_is_warned_about_first(url: str, warned: b
                                                        "unencrypted (http)"), err
     else:
         assert len(lines) == 1, err
+    reliability.passed("hardening", "plain-http", "outcome", 'warning first for 192.0.2.1, a DNS name, [2001:db8::1], 10.0.0.1; none for 127.0.0.1, 127.0.0.2, localhost, [::1], https')
 
 
 _SERVE = textwrap.dedent(
@@ -381,7 +393,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
                 proc.kill()
 
 
-def test_loopback_servers_bypass_proxies(served: tuple[str, str], tmp_path: Path) -> None:
+def test_loopback_servers_bypass_proxies(served: tuple[str, str], tmp_path: Path, reliability: Any) -> None:
     url, raw = served
     with socket.socket() as dead:  # a port nobody listens on: any proxied request fails
         dead.bind(("127.0.0.1", 0))
@@ -401,6 +413,7 @@ def test_loopback_servers_bypass_proxies(served: tuple[str, str], tmp_path: Path
             )
             assert result.returncode == 0, (proxy_vars, server, result.stderr)
             assert '"name": "admin"' in result.stdout
+    reliability.passed("hardening", "proxy-loopback", "outcome", 'HTTP_PROXY, http_proxy, ALL_PROXY, all_proxy+HTTPS_PROXY at a dead port: 127.0.0.1 and localhost served directly; other hosts keep the proxy')
 
 
 def test_other_servers_still_use_the_proxy_from_the_environment() -> None:

@@ -139,13 +139,14 @@ async def test_chunked_body_stops_being_read_at_the_cap(
 )
 async def test_the_credential_is_checked_before_the_body_is_read(
     service: LocalService, authorization: str | None
-) -> None:
+, reliability: Any) -> None:
     headers = json_headers(**{"content-length": str(CAP)})
     if authorization is not None:
         headers["authorization"] = authorization
     status, response_headers, _, read = await asgi(service.app, headers=headers, chunks=[b"x" * CAP])
     assert (status, read) == (401, 0)
     assert response_headers["connection"] == "close"
+    reliability.passed("hardening", "serve-body", "outcome", '413 from Content-Length 64 KB+1, 50 MB, 300 MB, 10^15 with no body byte read; chunked bodies cut at 64 KB (1, 16, 65 KB chunks; over the socket < 4 MB of 50 MB taken); 401 before any body byte (no key, unknown, Basic, 5 KB header)')
 
 
 # -- only application/json -------------------------------------------------------------------------
@@ -165,7 +166,7 @@ async def test_the_credential_is_checked_before_the_body_is_read(
 )
 async def test_only_json_bodies_are_served(
     service: LocalService, raw_key: str, content_type: str | None
-) -> None:
+, reliability: Any) -> None:
     headers = json_headers(raw_key)
     if content_type is None:
         del headers["content-type"]
@@ -178,6 +179,7 @@ async def test_only_json_bodies_are_served(
     create = json.dumps(body(GENERATE_API_KEY, input={"name": "csrf"})).encode()
     await asgi(service.app, headers=headers, chunks=[create])
     assert service.store.count() == before
+    reliability.passed("hardening", "serve-media", "outcome", '415 for none, text/plain, form-urlencoded, multipart, json;charset=latin-1, application/jsonp, text/json; no key created; application/json (any case, utf-8) served')
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "Application/JSON; charset=UTF-8"])
@@ -210,13 +212,14 @@ LOOPBACK_HOSTS = HostAllowList({"127.0.0.1", "localhost"}, 8787, any_ip=False, d
 )
 async def test_a_foreign_host_is_refused_on_every_route(
     service: LocalService, raw_key: str, host: str
-) -> None:
+, reliability: Any) -> None:
     app = service.guarded(LOOPBACK_HOSTS)
     for method, path in (("POST", "/graphql/v2"), ("GET", "/health"), ("GET", "/nowhere")):
         headers = json_headers(raw_key, host=host)
         status, _, content, read = await asgi(app, method=method, path=path, headers=headers,
                                               chunks=[LIST_BODY])
         assert (status, read) == (421, 0), (method, path, content)
+    reliability.passed("hardening", "serve-host", "outcome", '421 on POST /graphql/v2, GET /health, unknown paths for evil.example(:port), 127.0.0.1.nip.io, localhost.evil.example, wrong port, implied port 80, empty, malformed, another IP; the served address and localhost answered')
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:8787", "localhost:8787", "LOCALHOST:8787"])
@@ -328,11 +331,12 @@ def _fan_out(levels: int) -> str:
 @pytest.mark.parametrize("levels", [10, 20, 40])
 async def test_fragment_fan_out_is_refused_quickly(
     service: LocalService, raw_key: str, levels: int
-) -> None:
+, reliability: Any) -> None:
     started = time.monotonic()
     answer = await graphql(service, raw_key, _fan_out(levels))
     assert time.monotonic() - started < 2
     assert answer["data"] is None and "fields in all" in _messages(answer)
+    reliability.passed("hardening", "serve-graphql", "outcome", 'refused before running: 2, 10, 1000 aliased creates (no key minted), 9 aliased roots, 5 root fields, 20 nested aliases, fragment fan-out 2^10-2^40 (< 2 s), depth 50-5000; introspection (4 forms) only with --introspection')
 
 
 @pytest.mark.parametrize("depth", [50, 400, 5000])
@@ -385,7 +389,7 @@ def test_every_operation_oz_keys_sends_is_well_within_the_limits(operation: Any)
 
 async def test_store_failures_over_the_network_name_no_path(
     service: LocalService, raw_key: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+, reliability: Any) -> None:
     secret_path = str(tmp_path / "very-private" / "keys.db")
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
@@ -397,6 +401,7 @@ async def test_store_failures_over_the_network_name_no_path(
     monkeypatch.setattr(service.store, "authenticate", broken)
     status, _, content, _ = await asgi(service.app, headers=json_headers(raw_key), chunks=[LIST_BODY])
     assert status == 503 and b"very-private" not in content
+    reliability.passed("hardening", "serve-paths", "outcome", '503 without the database path (list, authentication); a crash is a JSON 500 without paths and one log line')
 
 
 async def test_a_crash_is_a_json_500_with_one_log_line(
@@ -560,7 +565,7 @@ def test_over_the_socket_a_chunked_body_is_cut_off_at_the_cap(served: Served) ->
         assert sent < 4 * 1024 * 1024  # the server stopped taking it long before 50 MB
 
 
-def test_nested_json_and_redirect_probes_over_the_socket(served: Served) -> None:
+def test_nested_json_and_redirect_probes_over_the_socket(served: Served, reliability: Any) -> None:
     headers = {"Authorization": f"Bearer {served.key}", "Content-Type": "application/json"}
     with httpx.Client(base_url=served.url, timeout=10) as client:
         for payload in (b"[" * 60_000, b'{"a":' * 12_000):
@@ -576,9 +581,10 @@ def test_nested_json_and_redirect_probes_over_the_socket(served: Served) -> None
         assert response.status_code == 421 and "location" not in response.headers
         response = client.post("/graphql/v2/", json=body(API_KEYS), headers=headers)
         assert response.status_code == 404 and "location" not in response.headers
+    reliability.passed("hardening", "serve-malformed", "outcome", "400 JSON problem for text, array, no query, not UTF-8, 50-60k nested arrays and objects; 5000-deep document a GraphQL error; /graphql/v2/, /health/, //graphql/v2 404 with no Location; no traceback on the server's stderr")
 
 
-def test_stalled_clients_do_not_keep_out_a_good_one(served: Served) -> None:
+def test_stalled_clients_do_not_keep_out_a_good_one(served: Served, reliability: Any) -> None:
     silent = [served.connect() for _ in range(60)]
     partial_headers = [served.connect() for _ in range(30)]
     for sock in partial_headers:
@@ -606,9 +612,10 @@ def test_stalled_clients_do_not_keep_out_a_good_one(served: Served) -> None:
     finally:
         for sock in silent + partial_headers + partial_bodies:
             sock.close()
+    reliability.passed("hardening", "serve-slow", "outcome", '60 silent, 30 half-header, 30 half-body connections: a good client served 5 times in < 2.5 s; the stalled ones closed at the header deadline, 408 at the body deadline; 503 + Retry-After past the concurrency limit')
 
 
-def test_remote_addresses_need_tls_or_an_explicit_opt_in(tmp_path: Path) -> None:
+def test_remote_addresses_need_tls_or_an_explicit_opt_in(tmp_path: Path, reliability: Any) -> None:
     for host in ("0.0.0.0", "::", "192.0.2.1"):
         with pytest.raises(ServeRefused, match="--tls-cert and --tls-key, or --insecure-remote"):
             serve(host, 0, tmp_path / "data")
@@ -625,6 +632,7 @@ def test_remote_addresses_need_tls_or_an_explicit_opt_in(tmp_path: Path) -> None
         capture_output=True, text=True, cwd=REPO, timeout=30,
     )
     assert result.returncode == 2 and "--tls-key" in result.stderr
+    reliability.passed("hardening", "serve-remote", "outcome", "0.0.0.0, ::, 192.0.2.1 refused before binding (exit 2, one line) without --tls-cert/--tls-key or --insecure-remote; TLS on loopback serves https at the banner's URL; a bad certificate is one line")
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")

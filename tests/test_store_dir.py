@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,7 @@ def make_store(data_dir: Path, *names: str) -> None:
 
 
 @pytest.mark.parametrize("mode", [0o777, 0o770, 0o730, 0o703, 0o1777])
-def test_a_data_dir_others_can_write_is_refused(tmp_path: Path, mode: int) -> None:
+def test_a_data_dir_others_can_write_is_refused(tmp_path: Path, mode: int, reliability: Any) -> None:
     data_dir = tmp_path / "data"
     make_store(data_dir, "kept")
     os.chmod(data_dir, mode)
@@ -72,21 +73,23 @@ def test_a_data_dir_others_can_write_is_refused(tmp_path: Path, mode: int) -> No
     assert_one_line(result, 1, str(data_dir), f"chmod go-w {data_dir}")
     os.chmod(data_dir, 0o700)
     assert [k.name for k in KeyStore(data_dir / "keys.db").active_keys()] == ["kept"]
+    reliability.passed("hardening", "dir-perms", "outcome", 'modes 777, 770, 730, 703, 1777: one line with chmod go-w; usable again after it')
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to give the directory to another user")
 @pytest.mark.parametrize("owner", [NOBODY, 4242])
-def test_a_data_dir_owned_by_another_user_is_refused(tmp_path: Path, owner: int) -> None:
+def test_a_data_dir_owned_by_another_user_is_refused(tmp_path: Path, owner: int, reliability: Any) -> None:
     data_dir = tmp_path / "data"
     make_store(data_dir)
     os.chown(data_dir, owner, -1)
     result = cli("list", "--local", "--data-dir", str(data_dir))
     assert_one_line(result, 1, str(data_dir), "another user", f"uid {owner}")
+    reliability.passed("hardening", "dir-owner", "outcome", 'owned by nobody and uid 4242: one line naming the owner')
 
 
 @pytest.mark.parametrize("suffix", ["", "-wal", "-shm", "-journal"])
 @pytest.mark.parametrize("target", ["file", "dangling", "devnull"])
-def test_a_symlinked_database_is_refused(tmp_path: Path, suffix: str, target: str) -> None:
+def test_a_symlinked_database_is_refused(tmp_path: Path, suffix: str, target: str, reliability: Any) -> None:
     data_dir = tmp_path / "data"
     make_store(data_dir, "kept")
     elsewhere = tmp_path / "elsewhere.db"
@@ -101,12 +104,13 @@ def test_a_symlinked_database_is_refused(tmp_path: Path, suffix: str, target: st
     result = cli("list", "--local", "--data-dir", str(data_dir))
     assert_one_line(result, 1, str(link), "symbolic link")
     assert elsewhere.read_bytes() == b""  # never written through the link
+    reliability.passed("hardening", "db-symlink", "outcome", 'keys.db, -wal, -shm, -journal linked to a file, nowhere, /dev/null: one line, nothing written through')
 
 
 @pytest.mark.parametrize("umask", [0o000, 0o002, 0o022, 0o077])
 def test_missing_directories_are_made_owner_only_whatever_the_umask(
     tmp_path: Path, umask: int
-) -> None:
+, reliability: Any) -> None:
     data_dir = tmp_path / "a" / "b" / "data"
     previous = os.umask(umask)
     try:
@@ -116,6 +120,7 @@ def test_missing_directories_are_made_owner_only_whatever_the_umask(
     for path in (tmp_path / "a", tmp_path / "a" / "b", data_dir):
         assert path.stat().st_mode & 0o777 == 0o700, (path, oct(path.stat().st_mode))
     assert (data_dir / "keys.db").stat().st_mode & 0o777 == 0o600
+    reliability.passed("hardening", "dir-umask", "outcome", 'umask 000, 002, 022, 077: three new levels 0700, database 0600')
 
 
 @pytest.fixture
@@ -131,7 +136,7 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @needs_permission_checks
-def test_a_read_only_data_dir_still_lists_and_blames_the_directory(read_only_dir: Path) -> None:
+def test_a_read_only_data_dir_still_lists_and_blames_the_directory(read_only_dir: Path, reliability: Any) -> None:
     data_dir = read_only_dir
     before = sorted(p.name for p in data_dir.iterdir())
     listed = cli("list", "--local", "--data-dir", str(data_dir), "--output-format", "text",
@@ -145,6 +150,7 @@ def test_a_read_only_data_dir_still_lists_and_blames_the_directory(read_only_dir
                         f"chmod u+w {data_dir}")
         assert "keys.db" not in result.stderr
     assert sorted(p.name for p in data_dir.iterdir()) == before
+    reliability.passed("hardening", "dir-readonly", "outcome", 'list works; create and expire: one line blaming the directory (chmod u+w), no file changed; an empty read-only dir says so')
 
 
 @needs_permission_checks
@@ -180,7 +186,7 @@ def test_a_write_that_rolled_back_says_no_key_was_created(tmp_path: Path) -> Non
     assert store.count() == count  # nothing half-written
 
 
-async def test_disk_full_through_the_client_is_a_definite_no(tmp_path: Path) -> None:
+async def test_disk_full_through_the_client_is_a_definite_no(tmp_path: Path, reliability: Any) -> None:
     from oz_tui.api.errors import OzError
     from oz_tui.api.models import Expiration
     from oz_tui.backend import local_backend
@@ -194,6 +200,7 @@ async def test_disk_full_through_the_client_is_a_definite_no(tmp_path: Path) -> 
     assert "no key was created" in caught.value.message
     assert not caught.value.may_have_succeeded and "may have" not in caught.value.message
     await backend.aclose()
+    reliability.passed("hardening", "disk-full", "outcome", 'database capped at its size: “no key was created” (store, client, never “may have been”), nothing half-written')
 
 
 @pytest.mark.parametrize(
@@ -207,7 +214,7 @@ async def test_disk_full_through_the_client_is_a_definite_no(tmp_path: Path) -> 
         ("created_at", "NULL"),
     ],
 )
-def test_a_damaged_row_is_one_line_naming_the_file(tmp_path: Path, column: str, value: str) -> None:
+def test_a_damaged_row_is_one_line_naming_the_file(tmp_path: Path, column: str, value: str, reliability: Any) -> None:
     data_dir = tmp_path / "data"
     make_store(data_dir, "good", "bad")
     conn = sqlite3.connect(data_dir / "keys.db")
@@ -227,3 +234,4 @@ def test_a_damaged_row_is_one_line_naming_the_file(tmp_path: Path, column: str, 
     for output_format in ("pretty", "json"):
         result = cli("list", "--local", "--data-dir", str(data_dir), "--output-format", output_format)
         assert_one_line(result, 1, str(data_dir / "keys.db"), "damaged")
+    reliability.passed("hardening", "damaged-rows", "outcome", 'text time, 2^62 µs, blob time, blob name, unknown owner, NULL created_at: one line naming the file (pretty, json)')
