@@ -154,8 +154,11 @@ class Guard:
         hosts: HostAllowList | None = None,
         limits: Limits = Limits(),
         public_paths: Collection[str] = ("/", "/health"),
+        log_crashes: bool = True,
     ) -> None:
         self.app = app
+        #: In process the caller reports the 500 on its own one line; a server logs it.
+        self.log_crashes = log_crashes
         self.authenticate = authenticate
         self.hosts = hosts
         self.limits = limits
@@ -277,7 +280,8 @@ class Guard:
         try:
             await self.app(scope, receive, tracked_send)
         except Exception as exc:  # noqa: BLE001 - the client gets a JSON 500, the log one line
-            log.warning("local key service: %s on %s", type(exc).__name__, scope.get("path"))
+            if self.log_crashes:
+                log.warning("local key service: %s on %s", type(exc).__name__, scope.get("path"))
             if not started:
                 await send_problem(
                     send, 500, "internal_error", "internal error in the local key service"

@@ -328,7 +328,13 @@ class LocalService:
 
     def guarded(self, hosts: HostAllowList | None) -> Guard:
         """Every route behind the HTTP checks (`oz_tui.local.guard`); `hosts` None: any Host."""
-        return Guard(self.routes, authenticate=self._authenticate, hosts=hosts, limits=self.limits)
+        return Guard(
+            self.routes,
+            authenticate=self._authenticate,
+            hosts=hosts,
+            limits=self.limits,
+            log_crashes=self.public_errors,
+        )
 
     def transport(self) -> httpx.ASGITransport:
         """An httpx transport that calls the app in process, without a socket."""
@@ -391,7 +397,9 @@ class LocalService:
             )
             if store_failure is not None:
                 return self._store_unavailable(store_failure)
-            payload["errors"] = [_public_error(error) for error in result.errors]
+            payload["errors"] = [
+                _public_error(error, log_crash=self.public_errors) for error in result.errors
+            ]
         return _Answer(200, payload)
 
     def _execute(self, request: _GraphQLRequest, principal: StoredKey | None) -> ExecutionResult:
@@ -444,12 +452,14 @@ class LocalService:
         return _problem(503, "store_unavailable", self._store_message(exc), **{"Retry-After": "1"})
 
 
-def _public_error(error: GraphQLError) -> dict[str, Any]:
-    """GraphQL's own errors (validation, variables) as they are; a crash without its details."""
+def _public_error(error: GraphQLError, *, log_crash: bool) -> dict[str, Any]:
+    """GraphQL's own errors (validation, variables) as they are; a crash without its details
+    (logged by a served service; in process, the caller's one line is all the user sees)."""
     formatted = dict(error.formatted)
     original = error.original_error
     if original is not None and not isinstance(original, GraphQLError):
-        log.warning("local key service resolver failed: %s", type(original).__name__)
+        if log_crash:
+            log.warning("local key service resolver failed: %s", type(original).__name__)
         formatted["message"] = _INTERNAL_ERROR
     return formatted
 
