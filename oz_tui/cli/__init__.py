@@ -268,10 +268,6 @@ def run(
     except KeyboardInterrupt:
         _fail(stderr, "interrupted")
         return EXIT_INTERRUPTED
-    except RecursionError:
-        return _fail(stderr, "an input is nested too deeply to read", EXIT_USAGE)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
-        return _fail(stderr, f"internal error ({type(exc).__name__}); please report it", EXIT_ERROR)
     except BrokenPipeError:
         # The reader went away (`| head`): silence the flush at exit and stop.
         try:
@@ -280,6 +276,10 @@ def run(
         except (OSError, ValueError, AttributeError):
             pass
         return EXIT_ERROR
+    except RecursionError:
+        return _fail(stderr, "an input is nested too deeply to read", EXIT_USAGE)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        return _fail(stderr, f"internal error ({type(exc).__name__}); please report it", EXIT_ERROR)
 
 
 def _run(
