@@ -7,6 +7,7 @@ run the CLI without the capabilities that let root write anywhere (setpriv).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -139,10 +140,10 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
 def test_a_read_only_data_dir_still_lists_and_blames_the_directory(read_only_dir: Path, reliability: Any) -> None:
     data_dir = read_only_dir
     before = sorted(p.name for p in data_dir.iterdir())
-    listed = cli("list", "--local", "--data-dir", str(data_dir), "--output-format", "text",
+    listed = cli("list", "--local", "--data-dir", str(data_dir), "--output-format", "json",
                  ordinary=True)
     assert listed.returncode == 0, listed.stderr
-    assert sorted(line.split("\t")[1] for line in listed.stdout.splitlines()) == ["first", "second"]
+    assert sorted(key["name"] for key in json.loads(listed.stdout)) == ["first", "second"]
     for args, nothing_done in ((["create", "third"], "no key was created"),
                                (["expire", "first", "--force"], "no key was expired")):
         result = cli(*args, "--local", "--data-dir", str(data_dir), ordinary=True)
