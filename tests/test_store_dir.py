@@ -187,21 +187,24 @@ def test_a_write_that_rolled_back_says_no_key_was_created(tmp_path: Path) -> Non
     assert store.count() == count  # nothing half-written
 
 
-async def test_disk_full_through_the_client_is_a_definite_no(tmp_path: Path, reliability: Any) -> None:
+@pytest.mark.parametrize("path", ["direct", "graphql"])
+async def test_disk_full_through_the_client_is_a_definite_no(
+    tmp_path: Path, path: str, reliability: Any
+) -> None:
     from oz_tui.api.errors import OzError
     from oz_tui.api.models import Expiration
     from oz_tui.backend import local_backend
 
-    backend = local_backend(tmp_path)
-    assert backend.service is not None
-    _fill_up(backend.service.store)
+    backend = local_backend(tmp_path, path=path)  # type: ignore[arg-type]
+    assert backend.store is not None
+    _fill_up(backend.store)
     with pytest.raises(OzError) as caught:
         for i in range(200):
             await backend.client.create_key(f"filler {i} " + "x" * 80, Expiration.DAY_1)
     assert "no key was created" in caught.value.message
     assert not caught.value.may_have_succeeded and "may have" not in caught.value.message
     await backend.aclose()
-    reliability.passed("hardening", "disk-full", "outcome", 'database capped at its size: “no key was created” (store, client, never “may have been”), nothing half-written')
+    reliability.passed("hardening", "disk-full", "outcome", 'database capped at its size: “no key was created” (store, direct client, GraphQL client; never “may have been”), nothing half-written')
 
 
 @pytest.mark.parametrize(

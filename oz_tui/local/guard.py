@@ -69,11 +69,22 @@ def problem_body(status: int, title: str, detail: str) -> dict[str, Any]:
 
 
 async def send_problem(
-    send: Send, status: int, title: str, detail: str, headers: dict[str, str] | None = None
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    *,
+    rest: bool = False,
 ) -> None:
-    body = json.dumps(problem_body(status, title, detail)).encode()
+    """A refusal: an RFC 7807 problem, or for a REST route Warp's `{"error": detail}`."""
+    if rest:
+        body, media_type = json.dumps({"error": detail}).encode(), b"application/json"
+    else:
+        body = json.dumps(problem_body(status, title, detail)).encode()
+        media_type = b"application/problem+json"
     raw_headers = [
-        (b"content-type", b"application/problem+json"),
+        (b"content-type", media_type),
         (b"content-length", str(len(body)).encode()),
         *((name.lower().encode(), value.encode()) for name, value in (headers or {}).items()),
     ]
@@ -154,6 +165,7 @@ class Guard:
         hosts: HostAllowList | None = None,
         limits: Limits = Limits(),
         public_paths: Collection[str] = ("/", "/health"),
+        rest_paths: Collection[str] = (),
         log_crashes: bool = True,
     ) -> None:
         self.app = app
@@ -163,6 +175,8 @@ class Guard:
         self.hosts = hosts
         self.limits = limits
         self.public_paths = frozenset(public_paths)
+        #: Routes that speak Warp's REST dialect: their refusals are `{"error": …}`.
+        self.rest_paths = frozenset(rest_paths)
         self.in_progress = 0
         self._work_slots: asyncio.Semaphore | None = None
 
@@ -181,13 +195,18 @@ class Guard:
             self.in_progress -= 1
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        rest = scope["path"] in self.rest_paths
+
+        async def refuse(status: int, title: str, detail: str, extra: dict[str, str]) -> None:
+            await send_problem(send, status, title, detail, extra, rest=rest)
+
         headers = _headers(scope)
         has_body = scope["method"] not in ("GET", "HEAD", "OPTIONS") or _declares_body(headers)
         # A refusal before the body is read ends the connection: the unread body is still on it.
         unread = {"Connection": "close"} if has_body else {}
         if self.hosts is not None and not self.hosts.allows(headers.get("host", "")):
-            await send_problem(
-                send, 421, "misdirected_request",
+            await refuse(
+                421, "misdirected_request",
                 "This service does not answer to that Host; use the address it was started on.",
                 unread,
             )
@@ -195,7 +214,7 @@ class Guard:
         if has_body:
             refusal = self._check_body_headers(headers)
             if refusal is not None:
-                await send_problem(send, *refusal, unread)
+                await refuse(*refusal, unread)
                 return
         if scope["path"] not in self.public_paths:
             try:
@@ -204,15 +223,13 @@ class Guard:
                     self.authenticate, headers.get("authorization")
                 )
             except Unauthorized:
-                await send_problem(
-                    send, 401, "authentication_required", AUTH_DETAIL,
+                await refuse(
+                    401, "authentication_required", AUTH_DETAIL,
                     {"WWW-Authenticate": "Bearer", **unread},
                 )
                 return
             except Unavailable as exc:
-                await send_problem(
-                    send, 503, "store_unavailable", str(exc), {"Retry-After": "1", **unread}
-                )
+                await refuse(503, "store_unavailable", str(exc), {"Retry-After": "1", **unread})
                 return
         if has_body:
             body = await self._read_body(receive, send)
