@@ -112,8 +112,8 @@ async def test_enter_opens_the_details_and_esc_returns_to_the_same_row() -> None
         fields = plain(screen.query_one("#fields", Static))
         assert "Nightly agent runs" in fields
         assert key.uid in fields and key.masked in fields
-        # The demo account has one team: the Team key names it.
-        assert "Team · Local team" in fields
+        # An Agent key names its agent (the team's default agent).
+        assert "Agent · default-agent" in fields
         # Exact local time (the app's zone, CET in tests) and UTC, then relative.
         assert "2026-11-29 13:00:00 CET · 2026-11-29 12:00:00 UTC" in fields
         assert "(in 3 days)" in fields and "(9 hours ago)" in fields
@@ -242,7 +242,7 @@ async def test_mark_every_shown_key_and_clear_the_marks() -> None:
         await settle(pilot)
         table = table_of(app)
         await pilot.press("slash")
-        await type_text(pilot, "scope:team")
+        await type_text(pilot, "scope:personal")
         await pilot.press("enter")
         await settle(pilot)
         await pilot.press("a")
@@ -285,7 +285,7 @@ class FailingExpires(StagedTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if operation_of(request) == "ExpireApiKey":
-            uid = json.loads(request.content)["variables"]["input"]["keyUID"]
+            uid = json.loads(request.content)["variables"]["keyUid"]
             self.expired.append(uid)
             if uid in self.failing_uids:
                 return httpx.Response(500, content=b"")
@@ -458,9 +458,8 @@ async def search(pilot: Any, text: str) -> None:
     ("text", "expected"),
     [
         ("scope:personal", {"Data export", "Release automation", "Codespaces", "Laptop CLI"}),
-        ("scope:team", {"Staging deploy bot", "Nightly agent runs", "Grafana alerts",
-                        "CI pipeline"}),
-        ("scope:agent", set()),
+        ("scope:team", {"Grafana alerts", "CI pipeline"}),
+        ("scope:agent", {"Staging deploy bot", "Nightly agent runs"}),
         ("agent:anyone", set()),
         ("expires:<7d", {"Nightly agent runs"}),
         ("expires:>30d", {"Laptop CLI", "Codespaces"}),
@@ -505,9 +504,7 @@ async def test_a_bad_qualifier_shows_an_inline_hint_and_the_rest_still_filters()
         hint = app.screen.query_one(SearchHint)
         await search(pilot, "expires:<7x scope:team")
         assert hint.display and "unknown unit 'x'" in hint.hint
-        assert set(names(table)) == {
-            "Staging deploy bot", "Nightly agent runs", "Grafana alerts", "CI pipeline"
-        }
+        assert set(names(table)) == {"Grafana alerts", "CI pipeline"}
         await search(pilot, "colour:blue")
         assert "unknown qualifier colour:" in hint.hint
         # What was typed is quoted literally, never read as markup.
