@@ -27,12 +27,10 @@ The config file is `config.toml` in the user config dir (`~/.config/oz-keys/` on
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from oz_tui.api.identity import DEFAULT_CLIENT_ID, header_value_problem
 from oz_tui.api.models import Expiration, KeyType
@@ -131,6 +129,8 @@ def load_config(path: Path, *, required: bool = False) -> FileConfig:
         return FileConfig()
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    import tomllib  # only when there is a file to read
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -272,6 +272,8 @@ def _quote(text: str) -> str:
 
 def normalize_server_url(value: str, source: str) -> str:
     """`value` as a server root (scheme and host, no trailing slash), or `SettingsError`."""
+    from urllib.parse import urlsplit  # only when a server is named
+
     text = value.strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:

@@ -7,7 +7,6 @@ No GraphQL, HTTP or Textual here. Rules a caller can break (names, expiry, team,
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sqlite3
@@ -105,6 +104,8 @@ class StoredAgent:
 
 def hash_key(raw_key: str) -> str:
     """What is stored instead of the key. Keys carry 256 random bits, so a plain hash suffices."""
+    import hashlib  # OpenSSL's, a few ms to load: only creating and authenticating need it
+
     return hashlib.sha256(raw_key.encode("ascii")).hexdigest()
 
 
