@@ -76,7 +76,6 @@ def one_line(stderr: str) -> str:
     ("how", "says"),
     [
         ("| true", "broken pipe"),
-        (">&-", "stdout is closed"),
         (">/dev/full", "stdout is full"),
     ],
 )
@@ -100,8 +99,27 @@ def test_a_key_that_cannot_be_printed_is_expired_again(
     assert active_names(data_dir) == []  # no live key left behind ...
     assert all_rows(data_dir) == [("ci-deploy",)]  # ... though one was made
     reliability.passed("secrets", "cli-undelivered", "outcome",
-                       "the key is expired again, one line says so (`| true`, `>&-`, "
-                       "`>/dev/full`); if that fails, the line names its uid, still active")
+                       "the key is expired again, one line says so (`| true`, "
+                       "`>/dev/full`); if that fails, the line names its uid, still active; "
+                       "`>&-` is refused before any key is made")
+
+
+@pytest.mark.parametrize("command", [["create", "ci-deploy"], ["rotate", "ci-deploy", "--force"]])
+def test_stdout_closed_from_the_start_makes_no_key(
+    env: dict[str, str], data_dir: Path, command: list[str]
+) -> None:
+    """`>&-`: the entry's check refuses before any request, so no key is made to take back."""
+    if command[0] == "rotate":
+        made = subprocess.run(oz_keys(data_dir, "create", "ci-deploy"), capture_output=True,
+                              text=True, env=env, cwd=REPO, timeout=TIMEOUT)
+        assert made.returncode == 0, made.stderr
+    before = all_rows(data_dir) if command[0] == "rotate" else []
+    script = " ".join(f"'{part}'" for part in oz_keys(data_dir, *command)) + " >&-"
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
+                            cwd=REPO, timeout=TIMEOUT)
+    assert result.returncode == 1
+    assert one_line(result.stderr) == "oz-keys: standard output is closed; nothing was done"
+    assert (all_rows(data_dir) if (data_dir / "keys.db").exists() else []) == before
 
 
 def test_the_pipe_closed_by_the_reader_before_the_write(env: dict[str, str], data_dir: Path) -> None:

@@ -167,11 +167,17 @@ async def create_or_explain(create: Awaitable[CreatedKey]) -> CreatedKey:
 
 
 async def deliver_or_expire(
-    client: KeyService, created: CreatedKey, deliver: Callable[[], None], stdout: TextIO
+    client: KeyService,
+    created: CreatedKey,
+    deliver: Callable[[], None],
+    stdout: TextIO,
+    *,
+    unchanged: str = "",
 ) -> None:
     """Run `deliver()` (print the secret and flush stdout). If it fails, or the command was
     stopped before it ran, expire the key again and raise `KeyNotDelivered` (or `Interrupted`)
-    whose one line says so; if expiring fails too, the line names the uid, still active."""
+    whose one line says so, ending with `unchanged` (what else was left alone: rotate's old
+    key); if expiring fails too, the line names the uid, still active."""
     task = _current_task()
     signum: int | None = None
     if task is not None and task.cancelling():
@@ -190,6 +196,8 @@ async def deliver_or_expire(
     with _signals_held():
         await _absorb_cancellation()
         message = await _expire_again(client, created, why)
+    if unchanged:
+        message = f"{message}; {unchanged}"
     if signum is not None:
         raise Interrupted(f"interrupted ({signal_name(signum)}) {message}", signum)
     raise KeyNotDelivered(message)
