@@ -85,5 +85,5 @@ async def test_an_expiry_whose_answer_was_lost_is_reported_as_deleted() -> None:
         assert target.uid not in [key.uid for key in table.keys]
         assert target.uid not in [key.uid for key in service.store.active_keys()]
     assert transport.expiries == 2  # the retry found the key gone
-    assert "API key deleted" in notes
+    assert f"Deleted “{target.name}”" in notes  # the toast names the key
     assert not any("not found" in note.lower() for note in notes)
