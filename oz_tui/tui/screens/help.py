@@ -17,7 +17,7 @@ from oz_tui.tui.screens.dialog import DialogScreen
 #: (keys, what they do). Kept as data so the list reads like the panel's keymap.
 KEY_BINDINGS: tuple[tuple[str, str], ...] = (
     ("n  +", "Create a new API key"),
-    ("/", "Search keys by name"),
+    ("/", "Search keys by name or agent name"),
     ("d  Delete", "Delete the highlighted key (asks first)"),
     ("r", "Refresh the list"),
     ("s", "Sort by the next column"),
@@ -33,7 +33,11 @@ KEY_BINDINGS: tuple[tuple[str, str], ...] = (
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("Name", "The name given when the key was created"),
     ("Key", "wk-** and the key's last four characters; the full key is never listed"),
-    ("Scope", "Personal (acts as you), Team (belongs to a team), or Agent (an agent's key)"),
+    (
+        "Scope",
+        "Personal (acts as you), Team (belongs to a team), or Agent · NAME (runs as that "
+        "cloud agent)",
+    ),
     ("Created", "When the key was created"),
     ("Last used", "When the key last authenticated, or Never"),
     (

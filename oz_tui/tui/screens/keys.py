@@ -23,7 +23,7 @@ from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
 from oz_tui.api.errors import AuthenticationError, OzError
-from oz_tui.api.models import Account, ApiKey, CreatedKey, Expiration
+from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer
 from oz_tui.tui.literal import LiteralInput
@@ -40,6 +40,7 @@ from oz_tui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from oz_tui.tui.app import OzKeysApp
+    from oz_tui.tui.screens.create_key import CreateKeyScreen
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,7 +60,7 @@ STOPPED_DELETING = (
     "Refresh (r) to check."
 )
 #: Worker groups on this screen that wait for the server (Esc stops waiting for them).
-_NETWORK_GROUPS = ("load", "whoami", "delete")
+_NETWORK_GROUPS = ("load", "whoami", "agents", "delete")
 _IN_FLIGHT = (WorkerState.PENDING, WorkerState.RUNNING)
 #: Keystrokes less than this apart are coalesced: the search filters when the typing pauses.
 SEARCH_DEBOUNCE = 0.15
@@ -100,7 +101,7 @@ class KeysScreen(Screen[None]):
         Binding("plus", "create", "Create", show=False),
         Binding("d", "delete", "Delete", tooltip="Delete the highlighted key"),
         Binding("delete", "delete", "Delete", show=False),
-        Binding("slash", "search", "Search", tooltip="Search keys by name"),
+        Binding("slash", "search", "Search", tooltip="Search keys by name or agent name"),
         Binding("r", "refresh", "Refresh", tooltip="Reload the list"),
         Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column"),
         Binding("S", "reverse_sort", "Reverse", show=False),
@@ -118,6 +119,10 @@ class KeysScreen(Screen[None]):
         self._last_keystroke = float("-inf")
         self._deleting: dict[Worker[None], ApiKey] = {}
         self._clipboard_clearer: ClipboardClearer | None = None
+        #: The team's agents for the create dialog: None until loaded; why they couldn't be.
+        self._agents: tuple[Agent, ...] | None = None
+        self._agents_problem: str | None = None
+        self._create_dialog: CreateKeyScreen | None = None
 
     @property
     def oz_app(self) -> OzKeysApp:
@@ -198,16 +203,20 @@ class KeysScreen(Screen[None]):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load_keys(self) -> None:
-        """List the keys (and, until it is known, who we are, alongside); show what happened.
+        """List the keys (and, alongside, who we are until that is known, and the team's
+        agents); show what happened.
 
-        Who-am-I runs in its own worker: the list never waits for it, and a failing or hung
-        who-am-I only leaves the status line without the account.
+        Who-am-I and the agents run in their own workers: the list never waits for them, nor
+        they for each other, and a failing or hung one only leaves its part out (the status
+        line's account, the create dialog's Agent type).
         """
         client = self.oz_app.backend.client
         if self.table.loaded:
             self.status_line.show_summary("Refreshing…")
         if self._account is None and not self._in_flight("whoami"):
             self.load_account()
+        if not self._in_flight("agents"):
+            self.load_agents()
         try:
             keys_result = await _settle(client.list_keys())
         finally:
@@ -242,6 +251,33 @@ class KeysScreen(Screen[None]):
         if not self.auth_panel.shown:
             self._account = account
             self._show_source()
+
+    @work(exclusive=True, group="agents", exit_on_error=False)
+    async def load_agents(self) -> None:
+        """The team's agents, for the create dialog's Agent type.
+
+        Loaded with the keys (and again on each refresh), not when the dialog opens: the
+        dialog is then complete the moment it opens, and the page pays nothing for it, the
+        request running alongside the others. A dialog opened before the answer shows Agent
+        as loading and is told when it comes. A failure leaves a good list in place.
+        """
+        try:
+            agents = await self.oz_app.backend.client.list_agents()
+        except asyncio.CancelledError:
+            self._offer_agents(None, STOPPED_LOADING.rstrip("."))
+            raise
+        except Exception as error:  # noqa: BLE001 - the page works without them
+            if not isinstance(error, OzError):
+                log.warning("listing agents failed unexpectedly: %s", type(error).__name__)
+            self._offer_agents(None, describe_error(error).rstrip("."))
+            return
+        self._offer_agents(tuple(agents), None)
+
+    def _offer_agents(self, agents: tuple[Agent, ...] | None, problem: str | None) -> None:
+        if agents is not None or self._agents is None:
+            self._agents, self._agents_problem = agents, problem
+        if self._create_dialog is not None:
+            self._create_dialog.offer_agents(self._agents, self._agents_problem)
 
     def _in_flight(self, group: str) -> list[Worker[object]]:
         """This screen's workers in `group` that have not finished."""
@@ -374,30 +410,26 @@ class KeysScreen(Screen[None]):
         if self.auth_panel.shown:
             return
         app = self.oz_app
-        client = app.backend.client
-
-        async def create(name: str, expiration: Expiration, team_id: str | None) -> CreatedKey:
-            return await client.create_key(name, expiration, team_id=team_id)
-
         # The dialogs load on first use: none of them is needed for the first frame.
         from oz_tui.tui.screens.create_key import NO_TEAM_REASON, CreateKeyScreen
 
         teams = self._account.teams if self._account is not None else ()
-        app.push_screen(
-            CreateKeyScreen(
-                create,
-                teams=teams,
-                default_expiration=app.default_expiration,
-                default_key_type=app.default_key_type,
-                no_team_reason=(
-                    NO_TEAM_REASON if self._account is not None else TEAMS_UNKNOWN_REASON
-                ),
-            ),
-            callback=self._key_created,
+        dialog = CreateKeyScreen(
+            app.backend.client.create_key,
+            teams=teams,
+            default_expiration=app.default_expiration,
+            default_key_type=app.default_key_type,
+            no_team_reason=NO_TEAM_REASON if self._account is not None else TEAMS_UNKNOWN_REASON,
+            agents=self._agents,
+            agents_problem=self._agents_problem,
         )
+        # Told about agents that arrive while it is open.
+        self._create_dialog = dialog
+        app.push_screen(dialog, callback=self._key_created)
 
     def _key_created(self, created: CreatedKey | None) -> None:
         """Show the secret once; afterwards only the listed key (no secret) stays."""
+        self._create_dialog = None
         if created is None:
             return
         from oz_tui.tui.screens.show_key import ShowKeyScreen

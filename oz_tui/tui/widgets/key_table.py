@@ -31,7 +31,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from oz_tui.api.models import ApiKey
+from oz_tui.api.models import ApiKey, KeyScope
 from oz_tui.display import date_label, expiring_soon, relative_time
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.literal import literal
@@ -42,6 +42,8 @@ from oz_tui.tui.widgets.key_grid import GridColumn, KeyGrid
 NAME_MAX = 32
 #: Names are never cut shorter than this; below it the table goes compact, then scrolls.
 NAME_MIN = 12
+#: An agent key's Scope is "Agent · <agent name>", the name cut to this many characters.
+AGENT_NAME_MAX = 24
 SOON_WORD = "soon"
 EXPIRED_WORD = "expired"
 DELETE_LABEL = "Delete"
@@ -81,7 +83,9 @@ class _ColumnSpec:
 _COLUMN_SPECS: dict[Column, _ColumnSpec] = {
     Column.NAME: _ColumnSpec("Name", lambda k: k.name.casefold(), False),
     Column.KEY: _ColumnSpec("Key", lambda k: k.key_suffix, False),
-    Column.SCOPE: _ColumnSpec("Scope", lambda k: k.scope.value, False),
+    Column.SCOPE: _ColumnSpec(
+        "Scope", lambda k: (k.scope.value, (k.agent_name or "").casefold()), False
+    ),
     Column.CREATED: _ColumnSpec("Created", lambda k: k.created_at, True),
     # "Never" used sorts as the oldest; "Never" expiring as the latest.
     Column.LAST_USED: _ColumnSpec("Last used", lambda k: k.last_used_at or _FAR_PAST, True),
@@ -138,6 +142,29 @@ def _clean_cached(text: str) -> str:
     return safe_text(text)
 
 
+def scope_text(key: ApiKey) -> str:
+    """The Scope cell: the scope, and for an agent key the agent's name ("Agent · deploy-bot"),
+    sanitised and cut so one long name can't widen the column much."""
+    if key.scope is KeyScope.AGENT and key.agent_name:
+        return f"{key.scope.value} · {_agent_name(key.agent_name)}"
+    return key.scope.value
+
+
+@functools.lru_cache(maxsize=1024)
+def _agent_name(name: str) -> str:
+    # A team has a few agents, named again on each of their keys' rows.
+    return safe_text(name, max_length=AGENT_NAME_MAX)
+
+
+def search_text(key: ApiKey) -> str:
+    """What the search box matches a key by: its name, and its agent's name if it has one.
+    Kept casefolded; the two are joined by a line break, which the one-line search box
+    never holds, so no search matches across them."""
+    if key.agent_name:
+        return f"{key.name.casefold()}\n{key.agent_name.casefold()}"
+    return key.name.casefold()
+
+
 def cell_strings(key: ApiKey, now: datetime, *, compact: bool = False) -> tuple[str, ...]:
     """The plain text of one row's data cells (Name, Key, Scope, Created, Last used, Expires).
 
@@ -147,7 +174,7 @@ def cell_strings(key: ApiKey, now: datetime, *, compact: bool = False) -> tuple[
     return (
         _clean(key.name),
         _clean(key.masked),
-        key.scope.value,
+        scope_text(key),
         when(key.created_at, now),
         when(key.last_used_at, now),
         _expires_words(key, now, compact=compact)[0],
@@ -291,7 +318,7 @@ class KeyTable(Vertical, can_focus=False):
         self._layout = _DEFAULT_LAYOUT
         self._styles = CellStyles()
         #: Per key (by uid) and layout (compact or not), for `_now`: the cell strings and
-        #: their widths. Names are also kept casefolded, for the search.
+        #: their widths. Names (with agent names) are also kept casefolded, for the search.
         self._strings: dict[bool, dict[str, tuple[str, ...]]] = {False: {}, True: {}}
         self._widths: dict[bool, dict[str, tuple[int, ...]]] = {False: {}, True: {}}
         self._folded: dict[str, str] = {}
@@ -397,7 +424,8 @@ class KeyTable(Vertical, can_focus=False):
         self._show_rows()
 
     def filter(self, text: str) -> None:  # noqa: A003 - the table's verb
-        """Show only keys whose name contains `text` (case-insensitive). "" shows all."""
+        """Show only keys whose name or agent's name contains `text` (case-insensitive).
+        "" shows all."""
         text = text.strip()
         if text == self._filter:
             return
@@ -526,7 +554,7 @@ class KeyTable(Vertical, can_focus=False):
         return self._sorted
 
     def _ordered(self) -> list[ApiKey]:
-        """The keys to show: the sorted list, filtered by name (no re-sorting)."""
+        """The keys to show: the sorted list, filtered by name or agent name (no re-sorting)."""
         keys = self._sorted_keys()
         needle = self._filter.casefold()
         if not needle:
@@ -535,7 +563,7 @@ class KeyTable(Vertical, can_focus=False):
         if len(folded) != len(self._keys):
             for key in keys:
                 if key.uid not in folded:
-                    folded[key.uid] = key.name.casefold()
+                    folded[key.uid] = search_text(key)
         return [key for key in keys if needle in folded[key.uid]]
 
     def _row_index(self) -> dict[str, int]:
