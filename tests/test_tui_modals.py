@@ -385,6 +385,24 @@ async def test_agents_arriving_while_open_enable_agent_and_choose_the_default() 
         screen.offer_agents(None, "Couldn't reach app.warp.dev")
         await pilot.pause()
         assert screen.key_type is KeyType.AGENT and screen.query("#agent")
+        # A changed list keeps the choice while it is still there, else the first available.
+        picker.value = DEPLOY_BOT.uid
+        renamed = Agent(uid=DEFAULT_AGENT.uid, name="main agent")
+        screen.offer_agents((renamed, DEPLOY_BOT, LEGACY_BOT))
+        await pilot.pause()
+        options = picker.query_one(OptionList)
+        assert [options.get_option_at_index(i).disabled for i in range(3)] == [False, False, True]
+        assert picker.value == DEPLOY_BOT.uid and screen.query_one("#agent") is picker
+        screen.offer_agents((LEGACY_BOT, renamed))
+        await pilot.pause()
+        assert picker.value == DEFAULT_AGENT.uid
+        assert "main agent" in shown_text(picker.query_one("#label"))
+        # No agent left to offer: Agent goes back to disabled, with why, and Personal is chosen.
+        screen.offer_agents(())
+        await pilot.pause()
+        assert screen.key_type is KeyType.PERSONAL and not screen.query("#agent")
+        assert screen.query_one("#type-agent", RadioButton).disabled
+        assert "no cloud agents" in shown_text(screen.query_one("#agent-help"))
 
 
 async def test_agents_arriving_leave_a_type_the_user_chose_alone() -> None:

@@ -153,17 +153,25 @@ class AgentPicker(Select[str]):
 
     def __init__(self, agents: Sequence[Agent], *, id: str | None = None) -> None:  # noqa: A002
         self._agents = tuple(agents)
-        first = next(agent.uid for agent in self._agents if agent.available)
         super().__init__(
             [(agent_label(agent), agent.uid) for agent in self._agents],
             allow_blank=False,
-            value=first,
+            value=_first_available(self._agents),
             id=id,
         )
 
     def on_mount(self) -> None:
         # Select fills its option list in its own mount handler, which runs after this one.
         self.call_later(self._disable_unavailable)
+
+    def show_agents(self, agents: Sequence[Agent]) -> None:
+        """List `agents` instead; the chosen one stays chosen while it is still available."""
+        chosen = self.chosen_uid
+        self._agents = tuple(agents)
+        self.set_options([(agent_label(agent), agent.uid) for agent in self._agents])
+        self._disable_unavailable()
+        still_there = any(agent.uid == chosen and agent.available for agent in self._agents)
+        self.value = chosen if still_there else _first_available(self._agents)
 
     def _disable_unavailable(self) -> None:
         options = self.query_one(OptionList)
@@ -179,6 +187,10 @@ class AgentPicker(Select[str]):
             if agent.uid == value and agent.available:
                 return agent.uid
         return None
+
+
+def _first_available(agents: Sequence[Agent]) -> str:
+    return next(agent.uid for agent in agents if agent.available)
 
 
 def agent_label(agent: Agent) -> Text:
@@ -397,6 +409,8 @@ class CreateKeyScreen(DialogScreen[CreatedKey | None]):
         good list stays when a later load fails."""
         if agents is None and self._agents is not None:
             return
+        if agents is not None and tuple(agents) == self._agents:
+            return  # the same list again (a refresh): the picker stays as the user left it
         self._agents = tuple(agents) if agents is not None else None
         self._agents_problem = problem if agents is None else None
         if not self.is_mounted:
@@ -404,9 +418,12 @@ class CreateKeyScreen(DialogScreen[CreatedKey | None]):
         offered = self._offers(KeyType.AGENT)
         agent_type = self.query_one("#type-agent", RadioButton)
         self.query_one("#agent-help", Static).update(self._agent_help())
-        for old in self.query("#agent"):
-            old.remove()
-        if offered:
+        pickers = self.query(AgentPicker)
+        if not offered:
+            pickers.remove()
+        elif pickers:
+            pickers.first().show_agents(self._agents or ())
+        else:
             self.query_one("#agent-row").mount(AgentPicker(self._agents or (), id="agent"))
             self._fit_height(self.app.size.height)
         if not offered and agent_type.value:
