@@ -31,8 +31,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from oz_tui.api.models import ApiKey, KeyScope
-from oz_tui.display import date_label, expiring_soon, relative_time
+from oz_tui.api.models import ApiKey
+from oz_tui.display import date_label, expiring_soon, relative_time, scope_label
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.literal import literal
 from oz_tui.tui.widgets.key_grid import GridColumn, KeyGrid
@@ -42,8 +42,6 @@ from oz_tui.tui.widgets.key_grid import GridColumn, KeyGrid
 NAME_MAX = 32
 #: Names are never cut shorter than this; below it the table goes compact, then scrolls.
 NAME_MIN = 12
-#: An agent key's Scope is "Agent · <agent name>", the name cut to this many characters.
-AGENT_NAME_MAX = 24
 SOON_WORD = "soon"
 EXPIRED_WORD = "expired"
 DELETE_LABEL = "Delete"
@@ -142,20 +140,6 @@ def _clean_cached(text: str) -> str:
     return safe_text(text)
 
 
-def scope_text(key: ApiKey) -> str:
-    """The Scope cell: the scope, and for an agent key the agent's name ("Agent · deploy-bot"),
-    sanitised and cut so one long name can't widen the column much."""
-    if key.scope is KeyScope.AGENT and key.agent_name:
-        return f"{key.scope.value} · {_agent_name(key.agent_name)}"
-    return key.scope.value
-
-
-@functools.lru_cache(maxsize=1024)
-def _agent_name(name: str) -> str:
-    # A team has a few agents, named again on each of their keys' rows.
-    return safe_text(name, max_length=AGENT_NAME_MAX)
-
-
 def search_text(key: ApiKey) -> str:
     """What the search box matches a key by: its name, and its agent's name if it has one.
     Kept casefolded; the two are joined by a line break, which the one-line search box
@@ -174,7 +158,7 @@ def cell_strings(key: ApiKey, now: datetime, *, compact: bool = False) -> tuple[
     return (
         _clean(key.name),
         _clean(key.masked),
-        scope_text(key),
+        scope_label(key),
         when(key.created_at, now),
         when(key.last_used_at, now),
         _expires_words(key, now, compact=compact)[0],
