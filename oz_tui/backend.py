@@ -105,6 +105,7 @@ def local_backend(
     demo: bool = False,
     clock: Clock = system_clock,
     token_factory: Callable[[], str] | None = None,
+    **client_options: Any,
 ) -> Backend:
     """The embedded service reached through an ASGI transport: no socket, no account."""
     from oz_tui.api.client import OzClient
@@ -116,7 +117,9 @@ def local_backend(
     else:
         service = LocalService(data_dir, clock=clock, token_factory=token_factory)
         source = local_source(service.location)
-    client = OzClient(LOCAL_SERVER_ROOT, None, transport=service.transport(), clock=clock)
+    client = OzClient(
+        LOCAL_SERVER_ROOT, None, transport=service.transport(), clock=clock, **client_options
+    )
     return Backend(client=client, source=source, is_local=True, service=service)
 
 

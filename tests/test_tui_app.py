@@ -188,7 +188,7 @@ async def test_narrow_terminal_hides_sidebar_and_fits_the_table() -> None:
         assert cells == (
             "Nightly agent runs",
             cells[1],
-            "Team",
+            "Agent",
             "2mo ago",
             "9h ago",
             "Nov 29 · soon",

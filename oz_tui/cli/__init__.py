@@ -32,10 +32,12 @@ from oz_tui.cli.commands import COMMANDS, EXPIRES_IN, SORT_FIELDS, Handler, chec
 from oz_tui.cli.output import Output
 from oz_tui.config import (
     ENV_API_KEY,
+    ENV_CLIENT_ID,
     ENV_CONFIG,
     ENV_OUTPUT_FORMAT,
     ENV_REQUEST_TIMEOUT,
     ENV_SERVER_ROOT,
+    ENV_USER_AGENT,
     OUTPUT_FORMATS,
     Flags,
     Settings,
@@ -69,6 +71,8 @@ environment:
   {ENV_OUTPUT_FORMAT:<25}pretty | json | ndjson | text
   {ENV_CONFIG:<25}config file to read instead of the default config.toml
   {ENV_REQUEST_TIMEOUT:<25}seconds one request attempt may take (at most 600; default 60)
+  {ENV_CLIENT_ID:<25}X-Warp-Client-ID sent with every request (default warp-cli)
+  {ENV_USER_AGENT:<25}User-Agent sent with every request (default: none)
 
 exit codes:
   0 ok, 1 API or network error, 2 usage or config error, 3 authentication failed,
@@ -178,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     scope = p_create.add_mutually_exclusive_group()
     scope.add_argument("--team", action="store_true", help="a team key (the account's first team)")
     scope.add_argument("--personal", action="store_true", help="a personal key")
+    scope.add_argument(
+        "--agent", metavar="UID", help="an agent key: runs as this cloud agent of your team"
+    )
+    scope.add_argument(
+        "--agent-name", metavar="NAME", help="an agent key for the team's agent with this name"
+    )
     p_create.add_argument(
         "--team-id", metavar="ID", help="the team for a team key (implies --team)"
     )
@@ -343,13 +353,17 @@ def _check_serve_flags(flags: Flags) -> None:
 def make_backend(settings: Settings) -> Backend:
     from oz_tui.backend import local_backend, remote_backend, request_timeouts
 
+    identity = {"client_id": settings.client_id, "user_agent": settings.user_agent}
     if settings.mode == "demo":
-        return local_backend(demo=True)
+        return local_backend(demo=True, **identity)
     if settings.mode == "local":
-        return local_backend(settings.data_dir)
+        return local_backend(settings.data_dir, **identity)
     assert settings.server_root_url is not None
     return remote_backend(
-        settings.server_root_url, settings.api_key, **request_timeouts(settings.request_timeout)
+        settings.server_root_url,
+        settings.api_key,
+        **identity,
+        **request_timeouts(settings.request_timeout),
     )
 
 

@@ -15,7 +15,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from oz_tui.api.errors import NotFoundError, OzError
-from oz_tui.api.models import MAX_KEY_NAME_LENGTH, ApiKey, Expiration, KeyType, parse_time
+from oz_tui.api.models import (
+    MAX_KEY_NAME_LENGTH,
+    Agent,
+    ApiKey,
+    Expiration,
+    KeyType,
+    parse_time,
+)
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.output import Output
 from oz_tui.config import Settings
@@ -41,8 +48,16 @@ def check_args(command: str, args: argparse.Namespace) -> None:
                 f"the key name is {len(name.strip())} characters long; "
                 f"use at most {MAX_KEY_NAME_LENGTH}"
             )
-        if getattr(args, "personal", False) and getattr(args, "team_id", None):
-            raise UsageError("--personal and --team-id cannot be used together")
+        if getattr(args, "team_id", None):
+            for flag in ("personal", "agent", "agent_name"):
+                if getattr(args, flag, None):
+                    raise UsageError(
+                        f"--{flag.replace('_', '-')} and --team-id cannot be used together"
+                    )
+        for flag in ("agent", "agent_name"):
+            value = getattr(args, flag, None)
+            if value is not None and not value.strip():
+                raise UsageError(f"--{flag.replace('_', '-')} is empty")
 
 
 def sort_keys(keys: list[ApiKey], sort_by: str, order: str) -> list[ApiKey]:
@@ -96,11 +111,42 @@ def _expiration(args: argparse.Namespace, settings: Settings, now: datetime) -> 
     return settings.default_expiration
 
 
+def resolve_agent(agents: Sequence[Agent], name: str) -> Agent:
+    """The one available agent named `name` (compared case-insensitively), or `UsageError`."""
+    wanted = name.strip().casefold()
+    matches = [agent for agent in agents if agent.name.casefold() == wanted]
+    if not matches:
+        known = ", ".join(safe_text(agent.name, max_length=60) for agent in agents)
+        listed = f"; the team's agents: {known}" if known else "; the team has no agents"
+        raise UsageError(f"no agent is named '{safe_text(name, max_length=60)}'{listed}")
+    if len(matches) > 1:
+        uids = ", ".join(safe_text(agent.uid) for agent in matches)
+        raise UsageError(
+            f"{len(matches)} agents are named '{safe_text(name, max_length=60)}'; "
+            f"pass one of their uids with --agent: {uids}"
+        )
+    agent = matches[0]
+    if not agent.available:
+        raise UsageError(
+            f"the agent '{safe_text(agent.name, max_length=60)}' is not available on the "
+            "team's plan"
+        )
+    return agent
+
+
 async def cmd_create(
     backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
 ) -> int:
     client = backend.client
     expiration = _expiration(args, settings, client.clock())
+    agent_uid = getattr(args, "agent", None)
+    agent_name = getattr(args, "agent_name", None)
+    if agent_name is not None:
+        agent_uid = resolve_agent(await client.list_agents(), agent_name).uid
+    if agent_uid is not None:
+        created = await client.create_key(args.name.strip(), expiration, agent_uid=agent_uid.strip())
+        output.created(created)
+        return EXIT_OK
     team_id = getattr(args, "team_id", None)
     wants_team = (
         bool(team_id)
