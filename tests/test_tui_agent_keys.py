@@ -1,6 +1,7 @@
 """Agent keys in the panel, through Pilot: the opening requests (keys, account, agents) run
-side by side and never wait on one another, a failed agents load leaves the page whole, and
-the create dialog offers the team's agents as soon as they are known."""
+side by side and never wait on one another, a failed agents load leaves the page whole, the
+create dialog offers the team's agents as soon as they are known; and, against the local key
+service, an Agent key made end to end, the table naming agents, the search finding them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from textual.widgets import RadioButton, Static
+from rich.text import Text
+from textual.widgets import OptionList, RadioButton, Static
 
 from oz_tui.api.errors import NetworkError
 from oz_tui.api.models import (
@@ -18,16 +20,18 @@ from oz_tui.api.models import (
     CreatedKey,
     Expiration,
     KeyScope,
+    KeyType,
     Team,
     Workspace,
 )
 from oz_tui.backend import Backend
-from oz_tui.tui.screens import CreateKeyScreen
+from oz_tui.local.demo import DEFAULT_AGENT_UID, DEPLOY_BOT_UID
+from oz_tui.tui.screens import CreateKeyScreen, ShowKeyScreen
 from oz_tui.tui.screens.create_key import AgentPicker
 from oz_tui.tui.widgets import ErrorBanner, KeyTable
 
-from conftest import FIXED_NOW, FakeClock
-from scenarios import make_app, settle
+from conftest import FIXED_NOW, FakeClock, deterministic_tokens
+from scenarios import demo_backend, make_app, settle
 
 WIDE = (120, 36)
 AGENTS = [
@@ -216,3 +220,95 @@ async def test_a_hung_agents_load_can_be_stopped_and_says_so() -> None:
         await pilot.press("n")
         await pilot.pause()
         assert "Stopped waiting for the server" in agent_help(app)
+
+
+# -- against the local key service (demo data: default-agent, deploy-bot, gpu-runner) ----------
+
+
+def demo_panel() -> tuple[Any, Backend]:
+    clock = FakeClock()
+    backend = demo_backend(clock, deterministic_tokens())
+    return make_app(backend, clock), backend
+
+
+async def test_an_agent_key_end_to_end_through_the_local_service() -> None:
+    app, backend = demo_panel()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, CreateKeyScreen)
+        await pilot.press(*"Release runner")
+        await pilot.press("shift+tab", "right", "right")  # the type: Personal -> Team -> Agent
+        await pilot.pause()
+        assert dialog.key_type is KeyType.AGENT
+        picker = dialog.query_one("#agent", AgentPicker)
+        assert picker.value == DEFAULT_AGENT_UID  # the team's default agent comes first
+        # The unavailable gpu-runner is listed, disabled, with why.
+        options = picker.query_one(OptionList)
+        listed = {
+            Text.assemble(options.get_option_at_index(i).prompt).plain:
+                options.get_option_at_index(i).disabled
+            for i in range(options.option_count)
+        }
+        assert listed == {
+            "default-agent": False,
+            "deploy-bot": False,
+            "gpu-runner (unavailable on the team's plan)": True,
+        }
+        await pilot.press("tab", "enter")  # to the agent list, and open it
+        await pilot.press("down", "enter")  # deploy-bot
+        await pilot.pause()
+        assert picker.value == DEPLOY_BOT_UID
+        await pilot.click("#create")
+        await settle(pilot)
+        assert isinstance(app.screen, ShowKeyScreen)
+        await pilot.press("c", "enter")  # copy, then Done
+        await settle(pilot)
+
+        table = app.screen.query_one(KeyTable)
+        new = next(key for key in table.keys if key.name == "Release runner")
+        assert new.scope is KeyScope.AGENT and new.agent_uid == DEPLOY_BOT_UID
+        assert table.highlighted_key == new
+        cells = table.displayed_cells(new.uid)
+        assert cells is not None and cells[2] == "Agent · deploy-bot"
+        # The service holds it as deploy-bot's key, and a fresh list says so too.
+        listed_keys = {key.uid: key for key in await backend.client.list_keys()}
+        assert listed_keys[new.uid].agent_name == "deploy-bot"
+        await pilot.press("r")
+        await settle(pilot)
+        assert table.displayed_cells(new.uid)[2] == "Agent · deploy-bot"  # type: ignore[index]
+
+
+async def test_search_finds_keys_by_their_agents_name() -> None:
+    app, _backend = demo_panel()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(KeyTable)
+        await pilot.press("slash", *"DEFAULT-agent")
+        await pilot.pause(0.3)
+        # "Nightly agent runs" has no such words in its name: its agent has.
+        assert [key.name for key in table.visible_keys] == ["Nightly agent runs"]
+        await pilot.press(*["backspace"] * len("DEFAULT-agent"), *"deploy")
+        await pilot.pause(0.3)
+        assert [key.name for key in table.visible_keys] == ["Staging deploy bot"]
+        await pilot.press(*["backspace"] * len("deploy"), *"gpu")
+        await pilot.pause(0.3)
+        assert table.visible_keys == ()
+
+
+async def test_agent_names_in_the_scope_column_give_way_last() -> None:
+    """At 120 columns times go short before agents' names; at 80 only "Agent" fits."""
+    for size, scope, compact in (((160, 40), "Agent · deploy-bot", False),
+                                 ((120, 36), "Agent · deploy-bot", True),
+                                 ((80, 24), "Agent", True)):
+        app, _backend = demo_panel()
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            table = app.screen.query_one(KeyTable)
+            uid = next(key.uid for key in table.keys if key.name == "Staging deploy bot")
+            cells = table.displayed_cells(uid)
+            assert cells is not None and cells[2] == scope and table.compact is compact
+            grid = table.query_one("#key-grid")
+            assert grid.virtual_size.width <= grid.scrollable_content_region.width

@@ -37,6 +37,8 @@ from scenarios import (
 
 WIDE = (120, 36)
 NARROW = (80, 24)
+#: Room for every column at its fullest (relative times in words, agents' names, Delete).
+WIDEST = (160, 40)
 DEMO_NAMES = {
     "CI pipeline",
     "Staging deploy bot",
@@ -89,7 +91,7 @@ def uid_of(table: KeyTable, name: str) -> str:
 
 async def test_table_shows_demo_rows_with_relative_times_and_marks() -> None:
     app, _backend = demo_app()
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=WIDEST) as pilot:
         await settle(pilot)
         table = table_of(app)
         assert set(names(table)) == DEMO_NAMES
@@ -118,6 +120,10 @@ async def test_table_shows_demo_rows_with_relative_times_and_marks() -> None:
 
         soon = table.displayed_cells(uid_of(table, "Nightly agent runs"))
         assert soon is not None and soon[5] == "Nov 29, 2026 · soon"
+        # Agent keys name their agent.
+        assert soon[2] == "Agent · default-agent"
+        deploys = table.displayed_cells(uid_of(table, "Staging deploy bot"))
+        assert deploys is not None and deploys[2] == "Agent · deploy-bot"
 
         status = app.screen.query_one(StatusLine)
         assert status.source_plain == "Demo data (in memory)"
@@ -735,7 +741,7 @@ async def test_cursor_blink_off_reaches_dialog_inputs() -> None:
 
 async def test_relative_times_follow_the_clock() -> None:
     app, _backend = demo_app()
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=WIDEST) as pilot:
         await settle(pilot)
         table = table_of(app)
         assert isinstance(app.clock, FakeClock)

@@ -308,7 +308,8 @@ async def test_an_unavailable_agent_is_listed_disabled_with_why_and_never_sent()
         options = picker.query_one(OptionList)
         listed = [options.get_option_at_index(index) for index in range(options.option_count)]
         assert [option.disabled for option in listed] == [False, True, False]
-        assert Text.assemble(listed[1].prompt).plain == "legacy-bot — unavailable on the team's plan"
+        reason = "legacy-bot (unavailable on the team's plan)"
+        assert Text.assemble(listed[1].prompt).plain == reason
         # Even set behind the list's back, an unavailable agent is not sent.
         picker.value = LEGACY_BOT.uid
         await pilot.press("enter")

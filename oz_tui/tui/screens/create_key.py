@@ -197,7 +197,7 @@ def agent_label(agent: Agent) -> Text:
     """An agent as listed: its name, literally, and why it can't be chosen when it can't."""
     label = literal(agent.name, max_length=40)
     if not agent.available:
-        label.append(f" — {UNAVAILABLE_AGENT_REASON}", style="italic")
+        label.append(" ").append(f"({UNAVAILABLE_AGENT_REASON})", style="italic")
     return label
 
 

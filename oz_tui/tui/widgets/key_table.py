@@ -31,7 +31,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from oz_tui.api.models import ApiKey
+from oz_tui.api.models import ApiKey, KeyScope
 from oz_tui.display import date_label, expiring_soon, relative_time, scope_label
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.literal import literal
@@ -49,6 +49,8 @@ EMPTY_TITLE = "No API Keys"
 DEFAULT_EMPTY_HINT = "Create one with + Create API Key."
 NO_MATCH = "No API keys match your search"
 
+#: The Scope column's width when agents' names are left out (the narrowest layout).
+SCOPE_WORD_WIDTH = max(cell_len(scope.value) for scope in KeyScope)
 _FAR_PAST = datetime.min.replace(tzinfo=timezone.utc)
 _FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 
@@ -173,12 +175,16 @@ def key_cells(
     compact: bool = False,
     name_max: int = NAME_MAX,
     action: bool = True,
+    agent_names: bool = True,
 ) -> tuple[Text, ...]:
     """One row of the table as Rich Text: the data cells, then (unless `action` is False) the
-    Delete cell. Untrusted text goes through `literal()`: never markup, never escapes."""
+    Delete cell. Untrusted text goes through `literal()`: never markup, never escapes.
+    `agent_names` False leaves the agent's name out of an Agent key's Scope."""
     strings = cell_strings(key, now, compact=compact)
     state = _expires_words(key, now, compact=compact)[1]
-    return _cells_from_strings(key, strings, state, styles, name_max=name_max, action=action)
+    return _cells_from_strings(
+        key, strings, state, styles, name_max=name_max, action=action, agent_names=agent_names
+    )
 
 
 def _cells_from_strings(
@@ -189,8 +195,11 @@ def _cells_from_strings(
     *,
     name_max: int,
     action: bool,
+    agent_names: bool,
 ) -> tuple[Text, ...]:
     _name, masked, scope, created, last_used, expires = strings
+    if not agent_names:
+        scope = key.scope.value
     if state == SOON_WORD:
         expires_text = Text(expires, style=styles.soon)
     elif state == EXPIRED_WORD:
@@ -222,9 +231,18 @@ class _Layout:
     compact: bool
     name_max: int
     action: bool
+    #: Agent keys' Scope names the agent ("Agent · deploy-bot"), or is just "Agent".
+    agent_names: bool = True
 
 
 _DEFAULT_LAYOUT = _Layout(compact=False, name_max=NAME_MAX, action=True)
+#: The layouts tried, widest first: (compact, Delete column, agents' names).
+_LAYOUT_STEPS = (
+    (False, True, True),
+    (True, True, True),
+    (True, False, True),
+    (True, False, False),
+)
 
 
 class KeyTable(Vertical, can_focus=False):
@@ -580,7 +598,8 @@ class KeyTable(Vertical, can_focus=False):
 
     def _choose_layout(self, keys: list[ApiKey]) -> _Layout:
         """The widest layout that fits: full, then compact, then compact without the Delete
-        column. Names are cut to what room is left, but not below NAME_MIN."""
+        column, then also without agents' names in the Scope column. Names are cut to what
+        room is left, but not below NAME_MIN."""
         width = self.size.width
         if width <= 0 or not keys:
             return _DEFAULT_LAYOUT
@@ -588,14 +607,22 @@ class KeyTable(Vertical, can_focus=False):
             width -= self._grid.styles.scrollbar_size_vertical
         pad = 2 * self._grid.cell_padding
         headers = [self._header(column).cell_len for column in Column]
-        for compact, action in ((False, True), (True, True), (True, False)):
-            widths = [max(pair) for pair in zip(headers, self._column_widths(keys, compact))]
+        for compact, action, agent_names in _LAYOUT_STEPS:
+            maxima = self._column_widths(keys, compact)
+            if not agent_names:
+                maxima = _without_agent_names(maxima)
+            widths = [max(pair) for pair in zip(headers, maxima)]
             columns = len(widths) + (1 if action else 0)
             others = sum(widths[1:]) + (cell_len(DELETE_LABEL) if action else 0)
             room = width - others - pad * columns
             if room >= min(NAME_MIN, widths[0]):
-                return _Layout(compact=compact, name_max=min(NAME_MAX, room), action=action)
-        return _Layout(compact=True, name_max=NAME_MIN, action=False)
+                return _Layout(
+                    compact=compact,
+                    name_max=min(NAME_MAX, room),
+                    action=action,
+                    agent_names=agent_names,
+                )
+        return _Layout(compact=True, name_max=NAME_MIN, action=False, agent_names=False)
 
     def _rebuild(self, *, highlight_uid: str | None = None) -> None:
         """Recompute what is shown (order, filter, layout) and show it."""
@@ -628,6 +655,8 @@ class KeyTable(Vertical, can_focus=False):
         keys = self._visible
         headers = [self._header(column) for column in Column]
         maxima = self._column_widths(keys, layout.compact)
+        if not layout.agent_names:
+            maxima = _without_agent_names(maxima)
         widths = [max(header.cell_len, width) for header, width in zip(headers, maxima)]
         if keys and maxima[-1] > layout.name_max:
             # Some names are cut: the column is as wide as the widest name *as shown*.
@@ -650,7 +679,13 @@ class KeyTable(Vertical, can_focus=False):
         strings = self._cell_texts(key, layout.compact)
         state = _expires_words(key, self._now, compact=layout.compact)[1]
         return _cells_from_strings(
-            key, strings, state, self._styles, name_max=layout.name_max, action=layout.action
+            key,
+            strings,
+            state,
+            self._styles,
+            name_max=layout.name_max,
+            action=layout.action,
+            agent_names=layout.agent_names,
         )
 
     def _show_message(self) -> None:
@@ -686,6 +721,13 @@ class KeyTable(Vertical, can_focus=False):
             self.reverse_sort()
         else:
             self.sort_by(column)
+
+
+def _without_agent_names(maxima: list[int]) -> list[int]:
+    """Column maxima with the Scope column as wide as its widest word, agents left out."""
+    maxima = list(maxima)
+    maxima[list(Column).index(Column.SCOPE)] = SCOPE_WORD_WIDTH
+    return maxima
 
 
 class _Uids(Sequence[str]):
