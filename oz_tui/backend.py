@@ -49,6 +49,10 @@ class KeyService(Protocol):
 
     async def expire_key(self, uid: str) -> None: ...
 
+    def is_credential(self, key: ApiKey) -> bool:
+        """Whether `key` is the credential these calls are signed in with."""
+        ...
+
 
 LOCAL_SERVER_ROOT = "http://oz-keys.local"
 #: However long a request may take, a single read waits at most this long, and connecting this.
@@ -154,6 +158,11 @@ class DeferredBackend:
     def service(self) -> LocalService | None:
         return self._backend.service if self._backend is not None else None
 
+    @property
+    def built(self) -> Backend | None:
+        """The backend, if it has been built (never builds it)."""
+        return self._backend
+
     def first_frame_shown(self) -> None:
         if self._shown is None:
             self._shown = asyncio.Event()
@@ -216,3 +225,8 @@ class _DeferredClient:
 
     async def expire_key(self, uid: str) -> None:
         await (await self._client()).expire_key(uid)
+
+    def is_credential(self, key: ApiKey) -> bool:
+        # Keys are listed only by a built backend, so one that isn't built yet signs in with none.
+        backend = self._owner.built
+        return backend is not None and backend.client.is_credential(key)

@@ -98,7 +98,8 @@ class StagedTransport(httpx.AsyncBaseTransport):
             )
         if operation in self.failing:
             return httpx.Response(self.failing[operation], content=b"")
-        if operation == "GetUser":
+        if operation in ("GetUser", "GetWorkspacesMetadataForUser"):
+            # The full user: each of who-am-I's two queries reads its own part.
             return httpx.Response(200, json=SIGNED_IN_USER)
         # The made-up credential means nothing to the local service: don't show it one.
         del request.headers["Authorization"]

@@ -32,7 +32,10 @@ from oz_tui.api.models import Expiration, KeyType, OwnerType
 
 RAW_KEY = re.compile(r"^wk-1\.[0-9a-f]{64}$")
 RAW_KEY_ANYWHERE = re.compile(r"wk-1\.[0-9a-f]{64}")
-KEY_FIELDS = {"uid", "name", "key_suffix", "scope", "created_at", "last_used_at", "expires_at"}
+#: Warp's list item fields plus oz-keys' `agent`.
+KEY_FIELDS = {
+    "uid", "name", "key_suffix", "scope", "created_at", "last_used_at", "expires_at", "agent"
+}
 SCRUBBED_ENV = (
     "WARP_API_KEY",
     "WARP_SERVER_ROOT_URL",
@@ -156,7 +159,7 @@ def test_subcommands_do_not_import_textual(run_cli: Cli, data_dir: Path) -> None
         "codes = [run(['--local', '--data-dir', d, '--output-format', 'json', *a]) for a in (\n"
         "    ['create', 'ci'], ['list'], ['whoami'], ['expire', 'ci', '--force'])]\n"
         "mods = sorted(m for m in sys.modules\n"
-        "              if m.split('.')[0] == 'textual' or m.startswith('oz_tui.tui'))\n"
+        "              if m.split('.')[0] in ('textual', 'jq') or m.startswith('oz_tui.tui'))\n"
         "print(json.dumps({'codes': codes, 'mods': mods}), file=sys.stderr)\n"
     )
     result = subprocess.run(
@@ -205,6 +208,113 @@ def test_the_panel_gets_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         "source": "Demo data (in memory)",
         "ran": True,
     }
+
+
+# -- for the person typing ------------------------------------------------------------------------
+
+
+def _run_in_process(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.run(list(argv), env={}, stdin=io.StringIO(), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["lsit"], "unknown command 'lsit'; did you mean 'list'? (see 'oz-keys --help')"),
+        (["expire", "x", "--forse"],
+         "unknown option '--forse'; did you mean '--force'? (see 'oz-keys expire --help')"),
+        (["list", "--ouput-format", "json"],
+         "unknown option '--ouput-format'; did you mean '--output-format'? "
+         "(see 'oz-keys list --help')"),
+        (["create", "x", "--expires", "1d"],
+         "unknown option '--expires'; did you mean '--expires-in'? "
+         "(see 'oz-keys create --help')"),
+        (["list", "--sort-by", "nme"],
+         "--sort-by: invalid choice 'nme'; did you mean 'name'? (see 'oz-keys list --help')"),
+        (["list", "-o", "jsno"],
+         "-o/--output-format: invalid choice 'jsno'; did you mean 'json'? "
+         "(see 'oz-keys list --help')"),
+        (["help", "creat"], "unknown command 'creat'; did you mean 'create'? "
+         "(see 'oz-keys --help')"),
+        (["create"], "the following arguments are required: NAME (see 'oz-keys create --help')"),
+        (["--demo", "serve"], "--demo does not apply to 'serve' (see 'oz-keys serve --help')"),
+        (["serve", "--api-key", "wk-1.x"],
+         "--api-key does not apply to 'serve' (see 'oz-keys serve --help')"),
+        (["--jq", ".", "--demo"], "--jq applies to subcommands, not the panel "
+         "(see 'oz-keys --help')"),
+        (["--demo", "create", "x", "--expires-in", "3 parsecs"],
+         "--expires-in: unknown unit 'parsecs' in '3 parsecs'; use a number and a unit "
+         "(m, h, d, w, M, y; e.g. 90m, 12h, 30d, 1w), or several (1w 2d) "
+         "(see 'oz-keys create --help')"),
+    ],
+)
+def test_usage_errors_suggest_and_point_at_the_right_help(argv: list[str], line: str) -> None:
+    code, out, err = _run_in_process(*argv)
+    assert (code, out) == (2, "")
+    assert err == f"oz-keys: {line}\n"
+
+
+def test_help_command_and_each_subcommands_help() -> None:
+    code, top, _ = _run_in_process("help")
+    assert code == 0 and top == _run_in_process("--help")[1]
+    for name in ("list", "create", "expire", "whoami", "serve"):
+        code, text, _ = _run_in_process("help", name)
+        assert code == 0
+        assert text == _run_in_process(name, "--help")[1]
+        assert text.startswith(f"usage: oz-keys {name} ")
+        assert "examples:" in text
+    create = _run_in_process("help", "create")[1]
+    for example in ("| jq -r .raw_api_key", "--expires-in 1w", "--team-id"):
+        assert example in create
+    assert "--force" in _run_in_process("help", "expire")[1].split("examples:")[1]
+    # Only the global options that apply: serve takes --data-dir, not a credential or format.
+    serve = _run_in_process("serve", "--help")[1]
+    assert "--data-dir" in serve
+    for flag in ("--api-key", "--output-format", "--jq", "--demo"):
+        assert flag not in serve
+    for flag in ("--api-key", "-o FORMAT, --output-format", "--jq FILTER"):
+        assert flag in _run_in_process("list", "--help")[1]
+
+
+def test_panel_without_a_terminal_points_at_help(run_cli: Cli) -> None:
+    result = run_cli("--demo")
+    assert result.returncode == 2
+    assert one_line(result.stderr).endswith("(see 'oz-keys --help')")
+
+
+def test_jq_filters_with_jq_semantics(run_cli: Cli) -> None:
+    run_cli.create("alpha", "--no-expiration")
+    run_cli.create("bravo", "--expires-in", "12h")
+    names = run_cli.local("list", "--sort-by", "name", "--jq", ".[].name")
+    assert (names.returncode, names.stdout) == (0, "alpha\nbravo\n")
+    never = run_cli.local("list", "--jq", "[.[] | select(.expires_at == null)] | length")
+    assert never.stdout == "1\n"
+    raw = run_cli.local("create", "ci", "--jq", ".raw_api_key")
+    assert raw.returncode == 0 and RAW_KEY.match(raw.stdout.rstrip("\n"))
+
+
+@pytest.mark.parametrize("command", [["list"], ["create", "ci"], ["whoami"],
+                                     ["expire", "x", "--force"]])
+def test_a_bad_jq_filter_is_one_line_exit_2_before_anything_happens(
+    run_cli: Cli, command: list[str]
+) -> None:
+    result = run_cli.local(*command, "--jq", ".[")
+    assert result.returncode == 2 and result.stdout == ""
+    line = one_line(result.stderr)
+    assert line.startswith("oz-keys: --jq: syntax error")
+    assert line.endswith(f"(see 'oz-keys {command[0]} --help')")
+    assert run_cli.list() == []  # create made no key
+
+
+def test_a_jq_error_on_a_created_key_still_delivers_it(run_cli: Cli) -> None:
+    result = run_cli.local("create", "ci", "--jq", ".api_key.name | tonumber")
+    assert result.returncode == 2
+    assert "--jq:" in one_line(result.stderr)
+    doc = json.loads(result.stdout)  # the key is not lost to the filter
+    assert RAW_KEY.match(doc["raw_api_key"])
+    assert [k["uid"] for k in run_cli.list()] == [doc["api_key"]["uid"]]
 
 
 # -- create ------------------------------------------------------------------------------------
@@ -264,12 +374,13 @@ def test_create_ndjson_text_team_and_defaults(run_cli: Cli, env: dict[str, str])
     ("args", "message"),
     [
         (["create", "x", "--expires-in", "30d", "--no-expiration"], "not allowed with"),
-        (["create", "x", "--expires-in", "7d"], "invalid choice"),
+        (["create", "x", "--expires-in", "7 fortnights"], "unknown unit 'fortnights'"),
+        (["create", "x", "--expires-in", "soon"], "e.g. 90m, 12h, 30d, 1w"),
         (["create", "x", "--expires-at", "tomorrow"], "RFC 3339"),
         (["create", "x", "--expires-at", "2001-01-01T00:00:00Z"], "in the future"),
         (["create", "  "], "cannot be blank"),
         (["list", "--sort-by", "colour"], "invalid choice"),
-        (["frobnicate"], "invalid choice"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(run_cli: Cli, args: list[str], message: str) -> None:
@@ -288,9 +399,11 @@ def test_list_shapes_and_flags_before_or_after(run_cli: Cli) -> None:
     run_cli.create("bravo", "--no-expiration")
     data = run_cli.data_dir
     # Global flags before the subcommand ...
-    before = run_cli("--output-format", "json", "--local", "--data-dir", str(data), "list")
+    before = run_cli("--output-format", "json", "--local", "--data-dir", str(data), "list",
+                     "--sort-by", "created-at")
     # ... and after it.
-    after = run_cli("list", "--local", "--data-dir", str(data), "--output-format", "ndjson")
+    after = run_cli("list", "--local", "--data-dir", str(data), "-o", "ndjson",
+                    "--sort-by", "created-at")
     assert before.returncode == after.returncode == 0
     items = json.loads(before.stdout)
     assert [item["name"] for item in items] == ["alpha", "bravo"]
@@ -299,11 +412,12 @@ def test_list_shapes_and_flags_before_or_after(run_cli: Cli) -> None:
     assert [json.loads(line) for line in after.stdout.splitlines()] == items
 
     text = run_cli.local("list", "--output-format", "text", "--sort-by", "name", "--sort-order", "desc")
-    rows = [line.split("\t") for line in text.stdout.splitlines()]
+    header, *rows = [line.split("\t") for line in text.stdout.splitlines()]
+    assert header == ["UID", "Name", "Key", "Scope", "Created", "Last Used", "Expires At"]
     assert [row[1] for row in rows] == ["bravo", "alpha"]
-    assert rows[0][6] == "never" and all(len(row) == 7 for row in rows)
+    assert rows[0][6] == "Never" and all(len(row) == 7 for row in rows)
 
-    pretty = run_cli.local("list")
+    pretty = run_cli.local("list", "--sort-by", "created-at")
     header, *lines = pretty.stdout.splitlines()
     assert header.split() == ["NAME", "KEY", "SCOPE", "CREATED", "LAST", "USED", "EXPIRES", "AT", "UID"]
     assert "Never" in lines[1] and "just now" in lines[0]
@@ -344,14 +458,21 @@ def _seed_sortable(data_dir: Path) -> None:
         store.close()
 
 
+#: The local service's order (newest first), which `list` keeps without --sort-by.
+SERVER_ORDER = ["delta", "charlie", "alpha", "Bravo"]
 ASCENDING = {
-    "name": ["alpha", "Bravo", "charlie", "delta"],
+    "name": ["alpha", "Bravo", "charlie", "delta"],  # names compare lowercased
     "created-at": ["Bravo", "alpha", "charlie", "delta"],
-    # "Never" used sorts as the earliest use ...
+    # A missing last use or expiry sorts first in ascending order, as in Warp's CLI.
     "last-used-at": ["Bravo", "charlie", "alpha", "delta"],
-    # ... and "Never" expires as the latest expiry.
-    "expires-at": ["delta", "alpha", "charlie", "Bravo"],
-    "scope": ["alpha", "charlie", "Bravo", "delta"],
+    "expires-at": ["Bravo", "delta", "alpha", "charlie"],
+    # Stable: keys of one scope keep the server's order ...
+    "scope": ["charlie", "alpha", "delta", "Bravo"],
+}
+DESCENDING = {
+    **{field: names[::-1] for field, names in ASCENDING.items()},
+    # ... in both directions.
+    "scope": ["delta", "Bravo", "charlie", "alpha"],
 }
 
 
@@ -365,16 +486,16 @@ def test_list_sorting(data_dir: Path, sort_by: str, order: str) -> None:
             "--sort-by", sort_by, "--sort-order", order]
     assert cli.run(argv, env={}, stdin=io.StringIO(), stdout=out, stderr=err) == 0, err.getvalue()
     names = [item["name"] for item in json.loads(out.getvalue())]
-    expected = ASCENDING[sort_by]
-    assert names == (expected if order == "asc" else expected[::-1])
+    assert names == (ASCENDING if order == "asc" else DESCENDING)[sort_by]
 
 
 def test_list_sorting_in_a_subprocess(run_cli: Cli) -> None:
     _seed_sortable(run_cli.data_dir)
     names = [k["name"] for k in run_cli.list("--sort-by", "expires-at", "--sort-order", "desc")]
-    assert names == ASCENDING["expires-at"][::-1]
-    # The default: created-at, ascending (oldest first).
-    assert [k["name"] for k in run_cli.list()] == ASCENDING["created-at"]
+    assert names == DESCENDING["expires-at"]
+    # Without --sort-by: the server's order, as Warp's CLI keeps it.
+    assert [k["name"] for k in run_cli.list()] == SERVER_ORDER
+    assert [k["name"] for k in run_cli.list("--sort-order", "desc")] == SERVER_ORDER
 
 
 def test_untrusted_names_cannot_reach_the_terminal(run_cli: Cli) -> None:
@@ -408,10 +529,12 @@ def test_expire_without_a_terminal_needs_force(run_cli: Cli) -> None:
 def test_expire_ambiguous_name_and_not_found(run_cli: Cli) -> None:
     one = run_cli.create("dup")["api_key"]["uid"]
     two = run_cli.create("dup")["api_key"]["uid"]
-    ambiguous = run_cli.local("expire", "dup", "--force")
+    ambiguous = run_cli.local("expire", "dup", "--force", "-o", "json")
     assert ambiguous.returncode == 2
     line = one_line(ambiguous.stderr)
-    assert one in line and two in line
+    assert one in line and two in line and "(see 'oz-keys expire --help')" in line
+    # Listed on stdout, newest first, for a script or person to take a uid from.
+    assert [k["uid"] for k in json.loads(ambiguous.stdout)] == [two, one]
     assert len(run_cli.list()) == 2
 
     missing = run_cli.local("expire", "nope", "--force")
@@ -420,8 +543,13 @@ def test_expire_ambiguous_name_and_not_found(run_cli: Cli) -> None:
     assert_no_traceback(missing)
 
 
-def _run_in_pty(args: list[str], env: dict[str, str], answer: bytes) -> tuple[int, str]:
-    """Run oz-keys on a pseudo-terminal, answer its prompt, return (exit code, all output)."""
+def _run_in_pty(
+    args: list[str], env: dict[str, str], answer: bytes | None,
+    *, before: tuple[tuple[bytes, bytes], ...] = (),
+) -> tuple[int, str]:
+    """Run oz-keys on a pseudo-terminal, answer its prompts (each of `before`, a prompt's
+    marker and the answer, then the [y/N] question unless `answer` is None), return (exit
+    code, all output)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "oz_tui", *args],
@@ -447,10 +575,14 @@ def _run_in_pty(args: list[str], env: dict[str, str], answer: bytes) -> tuple[in
 
     try:
         deadline = time.monotonic() + TIMEOUT
-        while b"[y/N]" not in output:
-            assert time.monotonic() < deadline, output
-            assert read_some(0.2), output
-        os.write(master, answer + b"\r")
+        position = 0  # answered prompts lie before this
+        question = () if answer is None else ((b"[y/N]", answer),)
+        for marker, reply in (*before, *question):
+            while marker not in output[position:]:
+                assert time.monotonic() < deadline, output
+                assert read_some(0.2), output
+            position = output.index(marker, position) + len(marker)
+            os.write(master, reply + b"\r")
         while read_some(0.2):
             if proc.poll() is not None and not select.select([master], [], [], 0.1)[0]:
                 break
@@ -469,10 +601,93 @@ def test_expire_asks_on_a_terminal(run_cli: Cli, answer: bytes, expired: bool) -
             "--output-format", "text"]
     code, output = _run_in_pty(args, run_cli.env, answer)
     assert code == 0, output
-    assert "Expire API key 'laptop'? [y/N]" in output
-    assert f"{uid}\t{'true' if expired else 'false'}" in output
+    # Warp's prompt: the key's name, uid and age, and that it takes effect at once.
+    assert (f"Expire API key 'laptop ({uid}, created just now)'? "
+            "This takes effect immediately. [y/N]") in output
     if expired:
+        assert f"{uid}\ttrue" in output
         assert run_cli.list() == []
+    else:
+        # Declining: Warp's line, exit 0, and no result (a pty mixes stdout and stderr).
+        assert output.rstrip().endswith("Expiration cancelled")
+        assert uid not in output.split("[y/N]")[1]
+        assert len(run_cli.list()) == 1
+
+
+def test_expire_picker_on_a_terminal_newest_first(run_cli: Cli) -> None:
+    older = run_cli.create("dup")["api_key"]["uid"]
+    time.sleep(0.01)
+    newer = run_cli.create("dup")["api_key"]["uid"]
+    args = ["--local", "--data-dir", str(run_cli.data_dir), "expire", "dup", "-o", "text"]
+    code, output = _run_in_pty(args, run_cli.env, b"y", before=((b"Which one?", b"2"),))
+    assert code == 0, output
+    assert "2 API keys are named 'dup' (newest first):" in output
+    assert output.index(f"1) {newer}") < output.index(f"2) {older}")
+    assert f"Expire API key 'dup ({older}, created just now)'?" in output
+    assert [k["uid"] for k in run_cli.list()] == [newer]
+
+
+def test_expire_picker_cancelled_with_enter(run_cli: Cli) -> None:
+    run_cli.create("dup")
+    run_cli.create("dup")
+    args = ["--local", "--data-dir", str(run_cli.data_dir), "expire", "dup"]
+    # Enter at the picker: nothing is asked after it.
+    code, output = _run_in_pty(args, run_cli.env, None, before=((b"Which one?", b""),))
+    assert code == 0, output
+    assert "Expiration cancelled" in output
+    assert len(run_cli.list()) == 2
+
+
+class _TtyInput(io.StringIO):
+    """Answers typed on a terminal (in process: stdout stays separate from the prompt)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("fmt", ["pretty", "json", "ndjson", "text"])
+def test_declining_prints_cancelled_and_nothing_on_stdout(data_dir: Path, fmt: str) -> None:
+    argv = ["--local", "--data-dir", str(data_dir), "-o", "json", "create", "ci"]
+    assert cli.run(argv, env={}, stdin=io.StringIO(), stdout=io.StringIO(),
+                   stderr=io.StringIO()) == 0
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--local", "--data-dir", str(data_dir), "expire", "ci", "-o", fmt]
+    assert cli.run(argv, env={}, stdin=_TtyInput("n\n"), stdout=out, stderr=err) == 0
+    assert out.getvalue() == ""
+    assert err.getvalue().endswith("[y/N] Expiration cancelled\n")
+
+
+def test_expire_several_keys_with_one_question(run_cli: Cli, data_dir: Path) -> None:
+    uids = [run_cli.create(name)["api_key"]["uid"] for name in ("a", "b", "c")]
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--local", "--data-dir", str(data_dir), "expire", "a", uids[1], "-o", "json"]
+    assert cli.run(argv, env={}, stdin=_TtyInput("y\n"), stdout=out, stderr=err) == 0
+    assert err.getvalue().count("[y/N]") == 1
+    assert "Expire these 2 API keys? This takes effect immediately. [y/N]" in err.getvalue()
+    assert f"  a ({uids[0]}, created just now)" in err.getvalue()
+    assert json.loads(out.getvalue()) == [
+        {"key_uid": uids[0], "expired": True}, {"key_uid": uids[1], "expired": True},
+    ]
+    assert [k["uid"] for k in run_cli.list()] == [uids[2]]
+
+
+def test_expire_several_without_a_terminal(run_cli: Cli) -> None:
+    uid = run_cli.create("a")["api_key"]["uid"]
+    run_cli.create("b")
+    refused = run_cli.local("expire", "a", "b")
+    assert refused.returncode == 2
+    assert one_line(refused.stderr) == (
+        "oz-keys: not expiring 2 keys without a terminal to confirm on; pass --force "
+        "(see 'oz-keys expire --help')"
+    )
+    # One unknown key: nothing is expired, exit 4 (not found).
+    missing = run_cli.local("expire", "a", "nope", "--force")
+    assert missing.returncode == 4 and "'nope'" in one_line(missing.stderr)
+    assert len(run_cli.list()) == 2
+    forced = run_cli.local("expire", uid, "b", "--force", "-o", "ndjson")
+    assert forced.returncode == 0, forced.stderr
+    assert [json.loads(line)["expired"] for line in forced.stdout.splitlines()] == [True, True]
+    assert run_cli.list() == []
 
 
 def test_ctrl_c_at_the_prompt_exits_130(run_cli: Cli) -> None:
@@ -595,7 +810,15 @@ def test_keyboard_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, data_dir:
     async def interrupted(*_args: Any) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(cli.COMMANDS, "list", interrupted)
+    import dataclasses
+
+    from oz_tui.cli import subcommands
+
+    specs = tuple(
+        dataclasses.replace(spec, handler=interrupted) if spec.name == "list" else spec
+        for spec in subcommands.SUBCOMMANDS
+    )
+    monkeypatch.setattr(cli, "SUBCOMMANDS", specs)
     err = io.StringIO()
     argv = ["--local", "--data-dir", str(data_dir), "list"]
     assert cli.run(argv, env={}, stdin=io.StringIO(), stdout=io.StringIO(), stderr=err) == 130

@@ -747,3 +747,29 @@ async def test_expire_retried_after_a_refused_connection_still_reports_not_found
     async with OzClient(SERVER, API_KEY, transport=httpx.MockTransport(handler), sleep=sleep) as client:
         with pytest.raises(UserFacingError, match="not found"):
             await client.expire_key("k")
+
+
+def test_is_credential_matches_the_key_in_use_by_its_suffix() -> None:
+    from datetime import datetime, timezone
+
+    from oz_tui.api.models import ApiKey, KeyScope
+    from oz_tui.backend import DeferredBackend, remote_backend
+
+    def key(suffix: str) -> ApiKey:
+        return ApiKey(uid="k", name="n", key_suffix=suffix, scope=KeyScope.PERSONAL,
+                      created_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+    credential = "wk-1." + "ab" * 30 + "c0de"
+    client = OzClient("https://app.warp.dev", credential)
+    assert client.is_credential(key("c0de"))
+    assert not client.is_credential(key("c0df"))
+    assert not OzClient("https://app.warp.dev", None).is_credential(key("c0de"))
+    # Too short to be a key: its last four characters would be most of it, so nothing matches.
+    assert not OzClient("https://app.warp.dev", "wk-1.c0de").is_credential(key("c0de"))
+
+    deferred = DeferredBackend(lambda: remote_backend("https://app.warp.dev", credential),
+                               source="app.warp.dev", is_local=False)
+    assert not deferred.client.is_credential(key("c0de"))  # not built: signed in with nothing
+    deferred.build_now()
+    assert deferred.client.is_credential(key("c0de"))
+    assert not deferred.client.is_credential(key("0000"))

@@ -46,6 +46,7 @@ from oz_tui.api.models import (
     Clock,
     CreatedKey,
     Expiration,
+    credential_matches,
     format_time,
     system_clock,
 )
@@ -186,6 +187,10 @@ class OzClient:
         if len(self._api_key) < 12:
             return "wk-**"
         return f"wk-**{self._api_key[-4:]}"
+
+    def is_credential(self, key: ApiKey) -> bool:
+        """Whether `key` is (by its suffix, all a listing shows) the credential in use."""
+        return credential_matches(self._api_key, key)
 
     async def __aenter__(self) -> OzClient:
         return self

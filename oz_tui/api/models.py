@@ -88,16 +88,27 @@ class ApiKey:
     def masked(self) -> str:
         return f"wk-**{self.key_suffix}"
 
+    @property
+    def owner_scope(self) -> str:
+        """"Personal" or "Team", from the owner type alone, as Warp's CLI writes `scope`: an
+        Agent key is owned by its team, so it is "Team" there (`agent` says which agent)."""
+        return "Personal" if self.scope is KeyScope.PERSONAL else "Team"
+
     def to_json(self) -> dict[str, Any]:
-        """The shape of `oz api-key list --output-format json` items."""
+        """The shape of `oz api-key list --output-format json` items, plus `agent`."""
         return {
             "uid": self.uid,
             "name": self.name,
             "key_suffix": self.key_suffix,
-            "scope": self.scope.value,
+            "scope": self.owner_scope,
             "created_at": _iso(self.created_at),
             "last_used_at": _iso(self.last_used_at),
             "expires_at": _iso(self.expires_at),
+            "agent": (
+                {"uid": self.agent_uid, "name": self.agent_name}
+                if self.scope is KeyScope.AGENT
+                else None
+            ),
         }
 
 
@@ -168,10 +179,23 @@ class Account:
             return "team key"
         return "session"
 
+    @property
+    def principal(self) -> str:
+        """`user` or `service_account`, as Warp's `oz whoami` writes `type`."""
+        return "service_account" if self.principal_type == "SERVICE_ACCOUNT" else "user"
+
     def to_json(self) -> dict[str, Any]:
+        """Warp's `oz whoami` fields first, then oz-keys' fuller picture (every workspace)."""
+        first = self.workspaces[0] if self.workspaces else None
         return {
             "uid": self.uid,
+            "type": self.principal,
             "display_name": self.display_name,
+            "email": self.email,
+            "team_uids": [team.uid for team in self.teams],
+            "team_names": [team.name for team in self.teams],
+            "workspace_uid": first.uid if first else None,
+            "workspace_name": first.name if first else None,
             "email": self.email,
             "principal_type": self.principal_type,
             "api_key_owner_type": (
@@ -197,6 +221,12 @@ def _iso(value: datetime | None) -> str | None:
 def format_time(value: datetime) -> str:
     """RFC 3339 in UTC with a `Z`, as `Time` is sent on the wire."""
     return _iso(value)  # type: ignore[return-value]
+
+
+def credential_matches(credential: str | None, key: ApiKey) -> bool:
+    """Whether `key` may be the credential in use: its last four characters are the key's
+    suffix (all a listing shows of a key). A too-short credential matches nothing."""
+    return bool(credential) and len(credential) >= 12 and credential[-4:] == key.key_suffix
 
 
 def parse_time(text: str) -> datetime:

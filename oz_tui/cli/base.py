@@ -22,3 +22,12 @@ def is_tty(stream: TextIO | None) -> bool:
         return stream is not None and stream.isatty()
     except (ValueError, OSError):
         return False
+
+
+def fail(stderr: TextIO, message: str, code: int = EXIT_ERROR) -> int:
+    """Say `message` as the one line `oz-keys: …` on stderr; return `code`."""
+    from oz_tui.sanitize import safe_text
+
+    stderr.write(f"{PROG}: {safe_text(message)}\n")
+    stderr.flush()
+    return code

@@ -2,7 +2,8 @@
 
 Each runs on a built `Backend` and prints through `Output`; a mistake in its arguments raises
 `UsageError`, a failure on the server's side an `OzError`, and the command line (`oz_tui.cli`) turns
-both into one line and an exit code. No Textual here.
+both into one line and an exit code. Each is declared by a `Subcommand` at the end of this file
+(see `registry` for how to add one). No Textual here.
 """
 
 from __future__ import annotations
@@ -24,79 +25,112 @@ from oz_tui.api.models import (
     parse_time,
 )
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
-from oz_tui.cli.output import Output
+from oz_tui.cli.output import ExpireResult, Output
+from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
+from oz_tui.display import relative_time
+from oz_tui.durations import DurationError, parse_duration
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
     from oz_tui.backend import Backend
 
 SORT_FIELDS = ("name", "created-at", "last-used-at", "expires-at", "scope")
-EXPIRES_IN = {choice.code: choice for choice in Expiration if choice.days is not None}
 
-Handler = Callable[["Backend", Settings, Output, argparse.Namespace, TextIO], Any]
-
-
-def check_args(command: str, args: argparse.Namespace) -> None:
-    """What argparse can't check: a usable name for create, and no contradicting flags."""
-    if command == "create":
-        name = args.name
-        if not name.strip():
-            raise UsageError("the key name cannot be blank")
-        if len(name.strip()) > MAX_KEY_NAME_LENGTH:
-            raise UsageError(
-                f"the key name is {len(name.strip())} characters long; "
-                f"use at most {MAX_KEY_NAME_LENGTH}"
-            )
-        if getattr(args, "team_id", None):
-            for flag in ("personal", "agent", "agent_name"):
-                if getattr(args, flag, None):
-                    raise UsageError(
-                        f"--{flag.replace('_', '-')} and --team-id cannot be used together"
-                    )
-        for flag in ("agent", "agent_name"):
-            value = getattr(args, flag, None)
-            if value is not None and not value.strip():
-                raise UsageError(f"--{flag.replace('_', '-')} is empty")
+#: The line a declined confirmation (or a cancelled picker) prints, as Warp's CLI does.
+CANCELLED = "Expiration cancelled"
 
 
-def sort_keys(keys: list[ApiKey], sort_by: str, order: str) -> list[ApiKey]:
-    """Sort like the panel's columns. "Never" sorts as the earliest use and the latest expiry."""
-    def stamp(value: datetime | None, *, none_last: bool) -> tuple[int, float]:
-        if value is None:
-            return (1, 0.0) if none_last else (-1, 0.0)
-        return (0, value.timestamp())
+# -- list --------------------------------------------------------------------------------------
+
+
+def sort_keys(keys: Sequence[ApiKey], sort_by: str | None, order: str) -> list[ApiKey]:
+    """Warp's CLI order: without `sort_by` the server's; else a stable sort (ties keep the
+    server's order in both directions), names lowercased, and a missing last use or expiry
+    first in ascending order."""
+    if sort_by is None:
+        return list(keys)
+
+    def stamp(value: datetime | None) -> tuple[int, float]:
+        return (0, 0.0) if value is None else (1, value.timestamp())
 
     primary: Callable[[ApiKey], Any] = {
-        "name": lambda k: k.name.casefold(),
+        "name": lambda k: k.name.lower(),
         "created-at": lambda k: k.created_at.timestamp(),
-        "last-used-at": lambda k: stamp(k.last_used_at, none_last=False),
-        "expires-at": lambda k: stamp(k.expires_at, none_last=True),
-        "scope": lambda k: k.scope.value,
+        "last-used-at": lambda k: stamp(k.last_used_at),
+        "expires-at": lambda k: stamp(k.expires_at),
+        "scope": lambda k: k.owner_scope,
     }[sort_by]
-    return sorted(
-        keys,
-        key=lambda k: (primary(k), k.name.casefold(), k.created_at.timestamp(), k.uid),
-        reverse=order == "desc",
-    )
+    return sorted(keys, key=primary, reverse=order == "desc")
 
 
 async def cmd_list(
     backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
 ) -> int:
     keys = await backend.client.list_keys()
-    keys = sort_keys(
-        keys, getattr(args, "sort_by", "created-at"), getattr(args, "sort_order", "asc")
-    )
+    keys = sort_keys(keys, getattr(args, "sort_by", None), getattr(args, "sort_order", "asc"))
     output.keys(keys, backend.client.clock())
     return EXIT_OK
+
+
+def _list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sort-by", choices=SORT_FIELDS, metavar="FIELD",
+        help=f"{', '.join(SORT_FIELDS)} (default: the server's order)",
+    )
+    parser.add_argument(
+        "--sort-order", choices=("asc", "desc"), metavar="ORDER",
+        help="asc or desc (default: asc); a missing last use or expiry sorts first in asc",
+    )
+
+
+LIST = Subcommand(
+    name="list",
+    summary="List active API keys.",
+    arguments=_list_arguments,
+    handler=cmd_list,
+    examples=(
+        (f"{PROG} list --sort-by last-used-at", "least recently used first (never used on top)"),
+        (f"{PROG} list -o json | jq -r '.[].name'", "every key's name, for a script"),
+        (f"{PROG} list --jq '.[] | select(.expires_at == null) | .uid'",
+         "the uids of keys that never expire"),
+    ),
+)
+
+
+# -- create ------------------------------------------------------------------------------------
+
+
+def check_create(args: argparse.Namespace) -> None:
+    """What argparse can't check: a usable name, a readable duration, no contradicting flags."""
+    name = args.name
+    if not name.strip():
+        raise UsageError("the key name cannot be blank")
+    if len(name.strip()) > MAX_KEY_NAME_LENGTH:
+        raise UsageError(
+            f"the key name is {len(name.strip())} characters long; "
+            f"use at most {MAX_KEY_NAME_LENGTH}"
+        )
+    if getattr(args, "team_id", None):
+        for flag in ("personal", "agent", "agent_name"):
+            if getattr(args, flag, None):
+                raise UsageError(f"--{flag.replace('_', '-')} and --team-id cannot be used together")
+    for flag in ("agent", "agent_name"):
+        value = getattr(args, flag, None)
+        if value is not None and not value.strip():
+            raise UsageError(f"--{flag.replace('_', '-')} is empty")
+    if getattr(args, "expires_in", None) is not None:
+        try:
+            parse_duration(args.expires_in)
+        except DurationError as exc:
+            raise UsageError(f"--expires-in: {exc}") from None
 
 
 def _expiration(args: argparse.Namespace, settings: Settings, now: datetime) -> Expiration | datetime:
     if getattr(args, "no_expiration", False):
         return Expiration.NEVER
-    if getattr(args, "expires_in", None):
-        return EXPIRES_IN[args.expires_in]
+    if getattr(args, "expires_in", None) is not None:
+        return now + parse_duration(args.expires_in)
     text = getattr(args, "expires_at", None)
     if text is not None:
         try:
@@ -172,32 +206,93 @@ async def cmd_create(
     return EXIT_OK
 
 
-def resolve_target(keys: Sequence[ApiKey], target: str) -> ApiKey:
-    """The key `target` names: an exact uid, else exactly one key with that exact name."""
+def _create_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="a name for the key")
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--team", action="store_true",
+        help="a team key (the account's first team); oz-keys extension",
+    )
+    scope.add_argument("--personal", action="store_true", help="a personal key (the default)")
+    scope.add_argument(
+        "--agent", metavar="UID", help="an agent key: runs as this cloud agent of your team"
+    )
+    scope.add_argument(
+        "--agent-name", metavar="NAME",
+        help="an agent key for the team's agent with this name; oz-keys extension",
+    )
+    parser.add_argument(
+        "--team-id", metavar="ID", help="the team for a team key (implies --team); oz-keys extension"
+    )
+    expiry = parser.add_mutually_exclusive_group()
+    expiry.add_argument(
+        "--expires-in", metavar="DURATION",
+        help="expire after a duration: 90m, 12h, 30d, 1w, or several like '1w 2d'",
+    )
+    expiry.add_argument("--expires-at", metavar="TIME", help="expire at an RFC 3339 time")
+    expiry.add_argument("--no-expiration", action="store_true", help="never expire")
+
+
+CREATE = Subcommand(
+    name="create",
+    summary="Create an API key and print the raw key once (on stdout).",
+    arguments=_create_arguments,
+    handler=cmd_create,
+    check=check_create,
+    notes=(
+        "Without an expiration option the config file's default_expiration is used (90d unless\n"
+        "configured); without --team/--personal, its default_key_type (personal). The raw key is\n"
+        "shown only once: pretty and text print it alone on stdout, json and ndjson as\n"
+        "raw_api_key."
+    ),
+    examples=(
+        (f"{PROG} create ci-deploy -o json | jq -r .raw_api_key",
+         "create a key and keep only the secret"),
+        (f"{PROG} create nightly --expires-in 1w", "a key that expires in a week"),
+        (f"{PROG} create laptop --no-expiration --team",
+         "a team key that never expires (oz-keys' --team)"),
+    ),
+)
+
+
+# -- expire ------------------------------------------------------------------------------------
+
+
+def resolve_target(keys: Sequence[ApiKey], target: str) -> list[ApiKey]:
+    """The keys `target` may mean: an exact uid, else every key with that exact name, newest
+    first. `NotFoundError` when none."""
     by_uid = [key for key in keys if key.uid == target]
     if by_uid:
-        return by_uid[0]
+        return by_uid[:1]
     by_name = [key for key in keys if key.name == target]
     if not by_name:
-        raise NotFoundError(f"no active API key has the uid or name '{target}'")
-    if len(by_name) > 1:
-        uids = ", ".join(key.uid for key in by_name)
-        raise UsageError(
-            f"{len(by_name)} API keys are named '{safe_text(target)}'; "
-            f"pass one of their uids: {uids}"
-        )
-    return by_name[0]
+        raise NotFoundError(f"no active API key has the uid or name '{safe_text(target)}'")
+    return sorted(by_name, key=lambda key: key.created_at, reverse=True)
+
+
+def describe(key: ApiKey, now: datetime) -> str:
+    """`name (uid, created 3 days ago)`: how a prompt names a key."""
+    return (
+        f"{safe_text(key.name)} ({safe_text(key.uid)}, "
+        f"created {relative_time(key.created_at, now)})"
+    )
 
 
 async def confirm(question: str, stdin: TextIO, stderr: TextIO) -> bool:
     """Ask a yes/no question on the terminal; No unless the answer is y or yes."""
-    stderr.write(f"{question} [y/N] ")
+    answer = await ask(f"{question} [y/N] ", stdin, stderr)
+    return answer.strip().lower() in ("y", "yes")
+
+
+async def ask(prompt: str, stdin: TextIO, stderr: TextIO) -> str:
+    """Show `prompt` on stderr and read one line (empty at end of input)."""
+    stderr.write(prompt)
     stderr.flush()
     answer = await _read_line(stdin)
     if not answer.endswith("\n"):
         stderr.write("\n")  # EOF (Ctrl-D): leave the cursor on a fresh line
         stderr.flush()
-    return answer.strip().lower() in ("y", "yes")
+    return answer
 
 
 async def _read_line(stdin: TextIO) -> str:
@@ -229,24 +324,136 @@ async def _read_line(stdin: TextIO) -> str:
     return data.decode("utf-8", "replace")
 
 
+class _Cancelled(Exception):
+    """The person left the picker without choosing."""
+
+
+async def _pick(
+    name: str, candidates: Sequence[ApiKey], now: datetime, stdin: TextIO, stderr: TextIO
+) -> ApiKey:
+    """On a terminal: which of several keys with one name (newest first)."""
+    stderr.write(f"{len(candidates)} API keys are named '{safe_text(name)}' (newest first):\n")
+    for number, key in enumerate(candidates, start=1):
+        created = relative_time(key.created_at, now)
+        used = relative_time(key.last_used_at, now, never="never")
+        stderr.write(f"  {number}) {safe_text(key.uid)}  {safe_text(key.masked)}  "
+                     f"created {created}, last used {used}\n")
+    while True:
+        answer = (await ask(f"Which one? [1-{len(candidates)}, Enter to cancel] ", stdin,
+                            stderr)).strip()
+        if not answer:
+            raise _Cancelled
+        if answer.isdigit() and 1 <= int(answer) <= len(candidates):
+            return candidates[int(answer) - 1]
+
+
+def _credential_warning(key: ApiKey, settings: Settings) -> str:
+    source = f" from {settings.api_key_source}" if settings.api_key_source else ""
+    return (
+        f"Warning: '{safe_text(key.name)}' ({safe_text(key.masked)}) is the API key oz-keys is "
+        f"signed in with{source}; once it expires, oz-keys and everything using it lose access."
+    )
+
+
 async def cmd_expire(
     backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
 ) -> int:
     client = backend.client
-    key = resolve_target(await client.list_keys(), args.target)
+    now = client.clock()
+    keys = await client.list_keys()
+    interactive = is_tty(stdin)
+    chosen: list[ApiKey] = []
+    for target in args.targets:
+        candidates = resolve_target(keys, target)
+        if len(candidates) > 1:
+            if not interactive:
+                # Listed on stdout (in the chosen format) for the script or person to pick from.
+                output.keys(candidates, now)
+                raise UsageError(
+                    f"{len(candidates)} API keys are named '{safe_text(target)}' (listed on "
+                    f"stdout, newest first); pass one of their uids: "
+                    + ", ".join(safe_text(key.uid) for key in candidates)
+                )
+            try:
+                candidates = [await _pick(target, candidates, now, stdin, output.stderr)]
+            except _Cancelled:
+                output.note(CANCELLED)
+                return EXIT_OK
+        if candidates[0] not in chosen:
+            chosen.append(candidates[0])
+
+    in_use = [key for key in chosen if client.is_credential(key)]
     if not getattr(args, "force", False):
-        if not is_tty(stdin):
-            raise UsageError(
-                f"not expiring '{safe_text(key.name)}' without a terminal to confirm on; "
-                "pass --force"
+        if not interactive:
+            what = f"'{safe_text(chosen[0].name)}'" if len(chosen) == 1 else f"{len(chosen)} keys"
+            raise UsageError(f"not expiring {what} without a terminal to confirm on; pass --force")
+        for key in in_use:
+            output.note(_credential_warning(key, settings))
+        if len(chosen) == 1:
+            question = (
+                f"Expire API key '{describe(chosen[0], now)}'? This takes effect immediately."
             )
-        question = f"Expire API key '{safe_text(key.name)}'?"
+        else:
+            for key in chosen:
+                output.note(f"  {describe(key, now)}")
+            question = f"Expire these {len(chosen)} API keys? This takes effect immediately."
         if not await confirm(question, stdin, output.stderr):
-            output.expired(key, expired=False)
+            output.note(CANCELLED)
             return EXIT_OK
-    await client.expire_key(key.uid)
-    output.expired(key, expired=True)
-    return EXIT_OK
+    elif in_use:
+        for key in in_use:
+            output.note(f"{PROG}: warning: expiring '{safe_text(key.name)}', the API key oz-keys "
+                        "is signed in with")
+
+    several = len(args.targets) > 1
+    results: list[ExpireResult] = []
+    for key in chosen:
+        try:
+            await client.expire_key(key.uid)
+        except OzError as exc:
+            if not several:
+                raise
+            results.append(ExpireResult(key, expired=False, error=exc))
+        else:
+            results.append(ExpireResult(key, expired=True))
+    output.expired(results, several=several)
+    failed = [result.error for result in results if result.error is not None]
+    return failed[0].exit_code if failed else EXIT_OK
+
+
+def _expire_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "targets", metavar="KEY", nargs="+",
+        help="a key's uid or exact name; several keys are expired after one confirmation",
+    )
+    parser.add_argument("--force", action="store_true", help="do not ask for confirmation")
+
+
+EXPIRE = Subcommand(
+    name="expire",
+    aliases=("delete",),
+    summary="Expire (delete) API keys at once.",
+    arguments=_expire_arguments,
+    handler=cmd_expire,
+    notes=(
+        "KEY is a uid, else a name. Asks for confirmation on a terminal (declining prints\n"
+        "'Expiration cancelled' and exits 0); without one, --force is required. Several keys\n"
+        "with the name: on a terminal you pick one (newest first); without one they are listed\n"
+        "on stdout and the command fails asking for a uid.\n"
+        "\n"
+        "One KEY prints Warp's {key_uid, expired}; several print a list of them (a failed one\n"
+        "also has error, and the exit code is non-zero)."
+    ),
+    examples=(
+        (f"{PROG} expire ci-deploy", "asks first, naming the key, its uid and its age"),
+        (f"{PROG} expire 3f2c9a1e-... old-laptop --force", "two keys, no question (scripts)"),
+        (f"{PROG} list --jq '.[] | select(.last_used_at == null) | .uid' | xargs -r {PROG} expire --force",
+         "expire every key that was never used"),
+    ),
+)
+
+
+# -- whoami ------------------------------------------------------------------------------------
 
 
 async def cmd_whoami(
@@ -276,10 +483,17 @@ async def cmd_whoami(
     return EXIT_OK
 
 
-COMMANDS: dict[str, Handler] = {
-    "list": cmd_list,
-    "create": cmd_create,
-    "expire": cmd_expire,
-    "delete": cmd_expire,
-    "whoami": cmd_whoami,
-}
+WHOAMI = Subcommand(
+    name="whoami",
+    summary="Show the server, account, teams and kind of credential in use.",
+    handler=cmd_whoami,
+    notes=(
+        "json has Warp's `oz whoami` fields (uid, type, display_name, email, team_uids,\n"
+        "team_names, workspace_uid, workspace_name) plus server and credential; text prints\n"
+        "type:uid."
+    ),
+    examples=(
+        (f"{PROG} whoami", "who the credential acts as, on which server"),
+        (f"{PROG} whoami --jq .team_names[0]", "the first team's name"),
+    ),
+)

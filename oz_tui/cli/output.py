@@ -11,10 +11,12 @@ import json
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from oz_tui.api.models import Account, ApiKey, CreatedKey, format_time
+from oz_tui.api.errors import OzError
+from oz_tui.api.models import Account, ApiKey, CreatedKey
+from oz_tui.cli.jq_filter import JqError, JqFilter
 from oz_tui.display import date_label, expiring_soon, relative_time
 from oz_tui.sanitize import safe_text
 
@@ -54,21 +56,44 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], *, gap: int = 2)
     return lines
 
 
-def _time_or_never(value: datetime | None) -> str:
-    return format_time(value) if value is not None else "never"
+#: `--output-format text` list columns, as Warp's CLI writes them.
+TEXT_HEADER = ("UID", "Name", "Key", "Scope", "Created", "Last Used", "Expires At")
+
+
+def text_time(value: datetime | None) -> str:
+    """An exact time in the `text` format's layout: `2026-11-26 12:00:00 UTC`, or Never."""
+    if value is None:
+        return "Never"
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class ExpireResult:
+    """One key of an `expire`: expired, declined, or failed with `error`."""
+
+    key: ApiKey
+    expired: bool
+    error: OzError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"key_uid": self.key.uid, "expired": self.expired}
+        if self.error is not None:
+            doc["error"] = self.error.message
+        return doc
 
 
 @dataclass
 class Output:
-    """Writes one command's results in the chosen format."""
+    """Writes one command's results in the chosen format (or through `--jq`)."""
 
     format: str
     stdout: TextIO
     stderr: TextIO
+    jq: JqFilter | None = None
 
     @property
     def is_json(self) -> bool:
-        return self.format in ("json", "ndjson")
+        return self.jq is not None or self.format in ("json", "ndjson")
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -80,32 +105,38 @@ class Output:
         self.stderr.write(text + "\n")
         self.stderr.flush()
 
-    def json_doc(self, obj: Any) -> None:
-        self.out(dumps(obj, pretty=self.format == "json"))
+    def document(self, obj: Any) -> None:
+        """A JSON result as Warp's CLI lays it out: `json` writes a list compact on one line and
+        an object indented by two; `ndjson` one compact value per line (a list's items)."""
+        if self.jq is not None:
+            for value in self.jq.apply(obj):
+                self.out(self.jq.render(value))
+        elif self.format == "ndjson":
+            for item in obj if isinstance(obj, list) else [obj]:
+                self.out(dumps(item, pretty=False))
+        else:
+            self.out(dumps(obj, pretty=not isinstance(obj, list)))
 
     # -- list ------------------------------------------------------------------------------
 
     def keys(self, keys: Sequence[ApiKey], now: datetime) -> None:
-        if self.format == "json":
-            self.json_doc([key.to_json() for key in keys])
-        elif self.format == "ndjson":
-            for key in keys:
-                self.json_doc(key.to_json())
+        if self.is_json:
+            self.document([key.to_json() for key in keys])
         elif self.format == "text":
-            for key in keys:
-                self.out(
-                    "\t".join(
-                        (
-                            safe_text(key.uid),
-                            safe_text(key.name),
-                            safe_text(key.masked),
-                            key.scope.value,
-                            format_time(key.created_at),
-                            _time_or_never(key.last_used_at),
-                            _time_or_never(key.expires_at),
-                        )
-                    )
+            rows = (
+                (
+                    safe_text(key.uid),
+                    safe_text(key.name),
+                    safe_text(key.masked),
+                    key.owner_scope,
+                    relative_time(key.created_at, now),
+                    relative_time(key.last_used_at, now),
+                    text_time(key.expires_at),
                 )
+                for key in keys
+            )
+            for row in (TEXT_HEADER, *rows):
+                self.out("\t".join(row))
         elif not keys:
             self.note("No API keys. Create one with: oz-keys create NAME")
         else:
@@ -113,7 +144,7 @@ class Output:
                 (
                     safe_text(key.name, max_length=NAME_COLUMN_MAX),
                     safe_text(key.masked),
-                    key.scope.value,
+                    _scope_label(key),
                     relative_time(key.created_at, now),
                     relative_time(key.last_used_at, now),
                     _expires(key.expires_at, now),
@@ -129,8 +160,23 @@ class Output:
 
     def created(self, created: CreatedKey) -> None:
         key = created.api_key
+        if self.jq is not None:
+            try:
+                results = [self.jq.render(value) for value in self.jq.apply(created.to_json())]
+            except JqError:
+                # The key exists now and is shown only here: never lose it to a filter.
+                self.out(dumps(created.to_json(), pretty=True))
+                raise
+            for line in results:
+                self.out(line)
+            if not any(created.raw_key in line for line in results):
+                self.note(
+                    f"oz-keys: note: --jq left out the raw key; '{safe_text(key.name)}' "
+                    f"(uid {safe_text(key.uid)}) is active and its secret can't be shown again"
+                )
+            return
         if self.is_json:
-            self.json_doc(created.to_json())
+            self.document(created.to_json())
             return
         # pretty and text: stdout holds the raw key and nothing else.
         self.out(created.raw_key)
@@ -142,40 +188,46 @@ class Output:
                 else f"expires {date_label(key.expires_at)}"
             )
             self.note(
-                f"Created {key.scope.value.lower()} API key '{safe_text(key.name)}' "
+                f"Created {_scope_label(key).lower()} API key '{safe_text(key.name)}' "
                 f"({safe_text(key.masked)}, {expires}, uid {safe_text(key.uid)})."
             )
             self.note("Store it now: it won't be shown again.")
 
     # -- expire ------------------------------------------------------------------------------
 
-    def expired(self, key: ApiKey, *, expired: bool) -> None:
+    def expired(self, results: Sequence[ExpireResult], *, several: bool) -> None:
+        """One key: Warp's `{key_uid, expired}` object. Several: a list of them, each failed
+        one with its `error` (also said on stderr)."""
         if self.is_json:
-            self.json_doc({"key_uid": key.uid, "expired": expired})
-        elif self.format == "text":
-            self.out(f"{safe_text(key.uid)}\t{'true' if expired else 'false'}")
-        elif expired:
-            self.out(
-                f"Expired API key '{safe_text(key.name)}' ({safe_text(key.masked)}, "
-                f"uid {safe_text(key.uid)})."
-            )
-        else:
-            self.note(f"Kept API key '{safe_text(key.name)}'; nothing was expired.")
+            docs = [result.to_json() for result in results]
+            self.document(docs if several else docs[0])
+        for result in results:
+            key = result.key
+            if result.error is not None:
+                self.note(
+                    f"oz-keys: could not expire '{safe_text(key.name)}' ({safe_text(key.uid)}): "
+                    f"{safe_text(result.error.message)}"
+                )
+            elif self.is_json:
+                continue
+            elif self.format == "text":
+                self.out(f"{safe_text(key.uid)}\t{'true' if result.expired else 'false'}")
+            else:
+                self.out(
+                    f"Expired API key '{safe_text(key.name)}' ({safe_text(key.masked)}, "
+                    f"uid {safe_text(key.uid)})."
+                )
 
     # -- whoami ------------------------------------------------------------------------------
 
     def whoami(self, account: Account, server: dict[str, Any], credential: dict[str, Any]) -> None:
         if self.is_json:
-            self.json_doc({**account.to_json(), "server": server, "credential": credential})
+            self.document({**account.to_json(), "server": server, "credential": credential})
+            return
+        if self.format == "text":
+            self.out(f"{account.principal}:{safe_text(account.uid)}")
             return
         teams = [(team.uid, team.name) for team in account.teams]
-        if self.format == "text":
-            self.out(f"server\t{safe_text(server['url'] or server['source'])}")
-            self.out(f"account\t{safe_text(account.uid)}\t{safe_text(account.label)}")
-            for uid, name in teams:
-                self.out(f"team\t{safe_text(uid)}\t{safe_text(name)}")
-            self.out(f"credential\t{credential['kind']}\t{credential['hint'] or ''}".rstrip("\t"))
-            return
         if server["local"]:
             where = safe_text(server["source"])
         else:
@@ -194,6 +246,11 @@ class Output:
         rows = [("Server:", where), ("Account:", who), ("Teams:", team_text), ("Credential:", cred)]
         for line in table(("", ""), rows)[1:]:
             self.out(line)
+
+
+def _scope_label(key: ApiKey) -> str:
+    """The scope as the panel shows it (Personal / Team / Agent)."""
+    return key.scope.value
 
 
 def _expires(value: datetime | None, now: datetime) -> str:

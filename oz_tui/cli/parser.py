@@ -1,0 +1,305 @@
+"""The command line's grammar, built from the `Subcommand` registry (see `registry`).
+
+Every mistake becomes a `UsageError`: one line that names the mistake, suggests the nearest
+subcommand, option or choice when there is one, and points at the right `--help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from oz_tui import __version__
+from oz_tui.cli.base import PROG, UsageError
+from oz_tui.cli.registry import OUTPUT_OPTIONS, Subcommand
+from oz_tui.config import (
+    ENV_API_KEY,
+    ENV_CLIENT_ID,
+    ENV_CONFIG,
+    ENV_OUTPUT_FORMAT,
+    ENV_REQUEST_TIMEOUT,
+    ENV_SERVER_ROOT,
+    ENV_USER_AGENT,
+    OUTPUT_FORMATS,
+)
+
+HELP_COMMAND = "help"
+
+EPILOG = f"""\
+With no subcommand, oz-keys opens the full-screen panel. '{PROG} help COMMAND' (or
+'{PROG} COMMAND --help') shows a subcommand's options and examples.
+
+where the keys come from:
+  --server-root-url / {ENV_SERVER_ROOT} / server_root_url in the config file, with the
+  credential from {ENV_API_KEY} (recommended) or --api-key; a credential without a server
+  means https://app.warp.dev. With neither, the local key service in the user data dir
+  (--data-dir to pick another, --local to force it, --demo for in-memory demo data).
+
+environment:
+  {ENV_API_KEY:<25}API key (wk-...) sent as a Bearer token
+  {ENV_SERVER_ROOT:<25}server root URL
+  {ENV_OUTPUT_FORMAT:<25}pretty | json | ndjson | text
+  {ENV_CONFIG:<25}config file to read instead of the default config.toml
+  {ENV_REQUEST_TIMEOUT:<25}seconds one request attempt may take (at most 600; default 60)
+  {ENV_CLIENT_ID:<25}X-Warp-Client-ID sent with every request (default warp-cli)
+  {ENV_USER_AGENT:<25}User-Agent sent with every request (default: none)
+
+exit codes:
+  0 ok (also a declined prompt), 1 API or network error, 2 usage or config error,
+  3 authentication failed, 4 not found, 130 interrupted
+"""
+
+
+class ParserExit(Exception):
+    """--help or --version was printed; exit with `code`."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def help_hint(command: str | None = None) -> str:
+    """`(see 'oz-keys list --help')`: where a usage error points."""
+    target = f"{PROG} {command}" if command else PROG
+    return f"(see '{target} --help')"
+
+
+def closest(word: str, candidates: Sequence[str]) -> str | None:
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors on one line with a hint, and raises instead of exiting."""
+
+    #: The subcommand this parser is for (None: the top level).
+    command: str | None = None
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} {help_hint(self.command)}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        raise ParserExit(status)
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse's own message lists every choice; name the nearest one instead.
+        if action.choices is None or value in action.choices:
+            return
+        choices = [str(choice) for choice in action.choices]
+        guess = closest(str(value), choices)
+        if isinstance(action, argparse._SubParsersAction):
+            message = f"unknown command '{value}'"
+        else:
+            message = f"{'/'.join(action.option_strings)}: invalid choice '{value}'"
+        if guess:
+            message += f"; did you mean '{guess}'?"
+        else:
+            message += f" (choose from {', '.join(choices)})"
+        raise argparse.ArgumentError(None, message)
+
+
+# -- global options ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _GlobalOption:
+    dest: str
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def _global_options() -> tuple[_GlobalOption, ...]:
+    return (
+        _GlobalOption("api_key", ("--api-key",), dict(
+            metavar="KEY",
+            help=f"API key to authenticate with (prefer the {ENV_API_KEY} environment variable)",
+        )),
+        _GlobalOption("server_root_url", ("--server-root-url",), dict(
+            metavar="URL",
+            help=f"server to talk to (env {ENV_SERVER_ROOT}; default https://app.warp.dev "
+            "when there is a credential)",
+        )),
+        _GlobalOption("local", ("--local",), dict(
+            action="store_true",
+            help="use the embedded local key service (in the user data dir, or --data-dir)",
+        )),
+        _GlobalOption("demo", ("--demo",), dict(
+            action="store_true", help="use an in-memory demo data set (nothing is saved)",
+        )),
+        _GlobalOption("data_dir", ("--data-dir",), dict(
+            metavar="DIR", help="the local key service's directory",
+        )),
+        _GlobalOption("request_timeout", ("--request-timeout",), dict(
+            metavar="SECONDS",
+            help=f"how long one request attempt to a server may take, up to 600 (env "
+            f"{ENV_REQUEST_TIMEOUT}; config request_timeout; default 60)",
+        )),
+        _GlobalOption("output_format", ("-o", "--output-format"), dict(
+            choices=OUTPUT_FORMATS,
+            metavar="FORMAT",
+            help=f"pretty, json, ndjson or text (env {ENV_OUTPUT_FORMAT}; default pretty)",
+        )),
+        _GlobalOption("jq", ("--jq",), dict(
+            metavar="FILTER",
+            help="a jq program applied to the JSON output; each result on its own line, "
+            "strings without quotes (as jq -r)",
+        )),
+    )
+
+
+GLOBAL_OPTIONS = {option.dest: option for option in _global_options()}
+
+
+def _add_global_options(parser: argparse.ArgumentParser, dests: Sequence[str]) -> None:
+    # Every default is SUPPRESS (set on each parser), so a flag given before the subcommand is
+    # not reset by the subparser's default (argparse's known pitfall), and "given" is
+    # `hasattr(args, dest)`.
+    group = parser.add_argument_group("global options")
+    for dest in dests:
+        option = GLOBAL_OPTIONS[dest]
+        group.add_argument(*option.flags, dest=dest, **option.options)
+
+
+def option_flag(dest: str) -> str:
+    return GLOBAL_OPTIONS[dest].flags[-1]
+
+
+# -- the parser --------------------------------------------------------------------------------
+
+
+def _epilog(spec: Subcommand) -> str | None:
+    parts = []
+    if spec.notes:
+        parts.append(spec.notes.strip())
+    if spec.examples:
+        lines = ["examples:"]
+        for command_line, what in spec.examples:
+            lines.append(f"  {command_line}")
+            lines.append(f"      {what}")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) or None
+
+
+@dataclass
+class CommandLine:
+    """The built parser and, per subcommand name (aliases included), its spec and parser."""
+
+    parser: argparse.ArgumentParser
+    specs: dict[str, Subcommand]
+    parsers: dict[str, argparse.ArgumentParser]
+
+    def parser_for(self, command: str | None) -> argparse.ArgumentParser:
+        if command is None:
+            return self.parser
+        return self.parsers[command]
+
+    def parse(self, argv: Sequence[str] | None) -> tuple[argparse.Namespace, Subcommand | None]:
+        """Parse, or raise `UsageError` (one line with a hint) or `ParserExit` (help shown)."""
+        args, extras = self.parser.parse_known_args(argv)
+        command = getattr(args, "command", None)
+        spec = self.specs.get(command) if command else None
+        name = spec.name if spec else None
+        if extras:
+            raise UsageError(self._unknown(extras, spec))
+        if spec is not None:
+            for dest in GLOBAL_OPTIONS:
+                if dest not in spec.options and hasattr(args, dest):
+                    raise UsageError(
+                        f"{option_flag(dest)} does not apply to '{name}' {help_hint(name)}"
+                    )
+        elif command is None:
+            for dest in OUTPUT_OPTIONS:
+                if hasattr(args, dest):
+                    raise UsageError(
+                        f"{option_flag(dest)} applies to subcommands, not the panel "
+                        f"{help_hint()}"
+                    )
+        return args, spec
+
+    def _unknown(self, extras: list[str], spec: Subcommand | None) -> str:
+        name = spec.name if spec else None
+        word = next((item for item in extras if item.startswith("-")), extras[0])
+        if not word.startswith("-"):
+            return f"unexpected argument '{word}' {help_hint(name)}"
+        flag = word.split("=", 1)[0]
+        parser = self.parser_for(name)
+        known = [s for action in parser._actions for s in action.option_strings]
+        if spec is not None and flag in self.parser._option_string_actions:
+            return f"{flag} does not apply to '{name}' {help_hint(name)}"
+        guess = closest(flag, [s for s in known if s.startswith("--")] if flag.startswith("--")
+                        else known)
+        suggestion = f"; did you mean '{guess}'?" if guess else ""
+        return f"unknown option '{flag}'{suggestion} {help_hint(name)}"
+
+    def help_text(self, command: str | None) -> str:
+        return self.parser_for(command).format_help()
+
+
+def build(subcommands: Sequence[Subcommand]) -> CommandLine:
+    parser = _Parser(
+        prog=PROG,
+        description="Manage Warp's Oz Cloud API keys: a full-screen panel and scripting commands.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        argument_default=argparse.SUPPRESS,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    _add_global_options(parser, list(GLOBAL_OPTIONS))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    specs: dict[str, Subcommand] = {}
+    parsers: dict[str, argparse.ArgumentParser] = {}
+
+    def add(name: str, summary: str, epilog: str | None, aliases: Sequence[str],
+            arguments: Callable[[argparse.ArgumentParser], None],
+            options: Sequence[str]) -> argparse.ArgumentParser:
+        child = sub.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=epilog,
+            aliases=list(aliases),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            argument_default=argparse.SUPPRESS,
+            allow_abbrev=False,
+        )
+        child.command = name  # type: ignore[attr-defined]
+        arguments(child)
+        _add_global_options(child, options)
+        return child
+
+    for spec in subcommands:
+        child = add(spec.name, spec.summary, _epilog(spec), spec.aliases, spec.arguments,
+                    spec.options)
+        for alias in spec.names:
+            specs[alias] = spec
+            parsers[alias] = child
+
+    def help_arguments(child: argparse.ArgumentParser) -> None:
+        child.add_argument("topic", metavar="COMMAND", nargs="?",
+                           help="the subcommand to explain")
+
+    parsers[HELP_COMMAND] = add(
+        HELP_COMMAND, "Show the help of oz-keys or of one subcommand.",
+        f"examples:\n  {PROG} help create\n      create's options and examples",
+        (), help_arguments, (),
+    )
+    return CommandLine(parser, specs, parsers)
+
+
+def help_topic(line: CommandLine, args: argparse.Namespace) -> str:
+    """The text `oz-keys help [COMMAND]` prints, or `UsageError` for an unknown COMMAND."""
+    topic = getattr(args, "topic", None)
+    if topic is None:
+        return line.help_text(None)
+    spec = line.specs.get(topic)
+    if spec is None:
+        guess = closest(topic, list(line.specs))
+        suggestion = f"; did you mean '{guess}'?" if guess else ""
+        raise UsageError(f"unknown command '{topic}'{suggestion} {help_hint()}")
+    return line.help_text(spec.name)

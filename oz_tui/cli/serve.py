@@ -1,0 +1,70 @@
+"""`oz-keys serve`: the local key service on a socket, for other programs and machines' tools."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from oz_tui.api.errors import OzError
+from oz_tui.cli.base import EXIT_OK, PROG, fail
+from oz_tui.cli.registry import Invocation, Subcommand
+from oz_tui.config import ENV_API_KEY
+from oz_tui.sanitize import safe_text
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
+
+
+def run_serve(invocation: Invocation) -> int:
+    from oz_tui.local import default_data_dir, serve
+
+    args, stderr = invocation.args, invocation.stderr
+    host = getattr(args, "host", DEFAULT_HOST)
+    port = getattr(args, "port", DEFAULT_PORT)
+    data_dir = invocation.settings.data_dir or default_data_dir()
+    data_flag = f" --data-dir {safe_text(shlex.quote(str(data_dir)))}"
+
+    def ready(url: str) -> None:
+        # Printed once the socket listens: a busy port or a bad store prints only its error.
+        stderr.write(
+            f"{PROG}: local key service on {url} (keys in {safe_text(str(data_dir))}); "
+            "Ctrl-C stops it\n"
+            f"  issue the first key:  {PROG} create NAME --local{data_flag}\n"
+            f"  then point at it:     {ENV_API_KEY}=wk-... {PROG} --server-root-url {url}\n"
+        )
+        stderr.flush()
+
+    try:
+        serve(host=host, port=port, data_dir=data_dir, on_ready=ready)
+    except OzError as exc:  # cannot listen, or the store cannot be opened
+        return fail(stderr, exc.message, exc.exit_code)
+    stderr.write(f"{PROG}: local key service stopped\n")
+    return EXIT_OK
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 1 and 65535, not {port}")
+    return port
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help=f"address to listen on (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=_port, help=f"port to listen on (default {DEFAULT_PORT})")
+
+
+SERVE = Subcommand(
+    name="serve",
+    summary="Run the local key service on a socket (every request needs a key it issued).",
+    arguments=_serve_arguments,
+    standalone=run_serve,
+    options=("data_dir",),
+    examples=(
+        (f"{PROG} serve --port 8787", "serve the keys in the user data dir on 127.0.0.1:8787"),
+        (f"{PROG} serve --data-dir ./keys", "serve another directory's keys"),
+    ),
+)
