@@ -429,7 +429,7 @@ async def test_an_open_dialog_shows_its_own_keys_at_the_bottom_not_the_pages() -
 
 async def test_clicking_a_rows_delete_cell_asks_about_that_key() -> None:
     app, _backend = demo_app()
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=WIDEST) as pilot:
         await settle(pilot)
         table = table_of(app)
         grid = table.query_one("#key-grid")

@@ -10,6 +10,7 @@ The app owns the backend from then on and closes it when it exits.
 from __future__ import annotations
 
 import logging
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Iterable
 
@@ -54,6 +55,7 @@ class OzKeysApp(App[None]):
         theme: str | None = None,
         cursor_blink: bool = True,
         clipboard_clear_seconds: float = 45.0,
+        local_zone: tzinfo | None = None,
     ) -> None:
         """
         Args:
@@ -65,6 +67,8 @@ class OzKeysApp(App[None]):
             cursor_blink: False keeps text cursors steady (snapshots, screenshots, demos).
             clipboard_clear_seconds: A new key copied to the system clipboard is cleared from
                 it after this long, if it is still there; 0 never clears.
+            local_zone: The zone a key's details show exact times in, besides UTC; None:
+                this machine's.
         """
         super().__init__()
         self.backend = backend
@@ -73,6 +77,7 @@ class OzKeysApp(App[None]):
         self.default_key_type = default_key_type
         self.cursor_blink = cursor_blink
         self.clipboard_clear_seconds = clipboard_clear_seconds
+        self.local_zone = local_zone
         self._requested_theme = theme
         self._backend_closed = False
 

@@ -12,13 +12,19 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from oz_tui.display import EXPIRING_SOON
+from oz_tui.hygiene import FREE_TEXT_HELP, QUALIFIERS
 from oz_tui.tui.screens.dialog import DialogScreen
 
 #: (keys, what they do). Kept as data so the list reads like the panel's keymap.
 KEY_BINDINGS: tuple[tuple[str, str], ...] = (
     ("n  +", "Create a new API key"),
-    ("/", "Search keys by name or agent name"),
-    ("d  Delete", "Delete the highlighted key (asks first)"),
+    ("/", "Search keys (see Search below); Esc leaves the box, Esc again clears it"),
+    ("ctrl+u", "Clear the search"),
+    ("Enter", "Details of the highlighted key (or click its name)"),
+    ("↑ ↓  j k", "Move in the table; g / G (Home / End) to the first / last key"),
+    ("Space", "Mark or unmark the highlighted key (or click its mark column)"),
+    ("a  A", "Mark every key shown / clear all marks"),
+    ("d  Delete", "Delete the marked keys, or else the highlighted key (asks first)"),
     ("r", "Refresh the list"),
     ("s", "Sort by the next column"),
     ("S", "Reverse the sort order (or click a column header)"),
@@ -31,6 +37,7 @@ KEY_BINDINGS: tuple[tuple[str, str], ...] = (
 
 #: (column, what it shows).
 COLUMNS: tuple[tuple[str, str], ...] = (
+    ("●  !", "A marked key (Space); ! marks one whose delete failed (see its details)"),
     ("Name", "The name given when the key was created"),
     ("Key", "wk-** and the key's last four characters; the full key is never listed"),
     (
@@ -42,9 +49,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("Last used", "When the key last authenticated, or Never"),
     (
         "Expires at",
-        f"The expiry date, or Never; \"soon\" marks a key that expires within "
-        f"{EXPIRING_SOON.days} days",
+        f"The expiry date (wide terminals: and time, UTC), or Never; \"soon\" marks a key "
+        f"that expires within {EXPIRING_SOON.days} days",
     ),
+    ("Uid", "The key's id (terminals from about 160 columns; always in its details)"),
 )
 
 
@@ -74,7 +82,7 @@ class HelpScreen(DialogScreen[None]):
     HelpScreen #title {
         padding: 1 0;
     }
-    HelpScreen #columns {
+    HelpScreen #columns, HelpScreen #search-help {
         margin-top: 1;
     }
     HelpScreen #footer {
@@ -88,4 +96,6 @@ class HelpScreen(DialogScreen[None]):
             yield Static("Help: Oz Cloud API keys", id="title", markup=False)
             yield Static(two_column_table(KEY_BINDINGS, "Keys"), id="keys")
             yield Static(two_column_table(COLUMNS, "Columns"), id="columns")
+            yield Static(two_column_table(QUALIFIERS, "Search"), id="search-help")
+            yield Static(FREE_TEXT_HELP, id="free-text", markup=False)
             yield Static("Esc, ? or q closes this help.", id="footer", markup=False)
