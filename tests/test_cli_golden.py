@@ -72,8 +72,8 @@ class FixedServer(httpx.AsyncBaseTransport):
         variables = body["variables"]
         if op == "ApiKeys":
             data = {"apiKeys": {"__typename": "APIKeyPropertiesOutput", "apiKeys": self.keys}}
-        elif op == "GetUser":
-            data = {"user": self.user}
+        elif op in ("GetUser", "GetWorkspacesMetadataForUser"):
+            data = {"user": self.user}  # the whole user: each query reads its own part
         elif op == "GenerateApiKey":
             payload = variables["input"]
             self.created.append(payload)
