@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta, timezone, tzinfo
-from urllib.parse import urlsplit
 
 from oz_tui.api.models import ApiKey, KeyScope
 from oz_tui.sanitize import safe_text
@@ -98,6 +97,8 @@ def local_source(db_path: str) -> str:
 
 def server_host(server_root: str) -> str:
     """`host[:port]` of a server root URL, for people: never any user:password part."""
+    from urllib.parse import urlsplit
+
     try:
         netloc = urlsplit(server_root).netloc.rpartition("@")[2]
     except ValueError:  # e.g. an unclosed IPv6 bracket

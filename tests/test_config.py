@@ -205,7 +205,7 @@ def test_explicit_config_must_exist(tmp_path: Path) -> None:
 
 
 def test_unreadable_config(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="cannot read it"):
+    with pytest.raises(SettingsError, match="not a regular file"):
         load_config(tmp_path)  # a directory
 
 
@@ -332,6 +332,7 @@ def test_remote_backends_get_the_request_timeout(monkeypatch: pytest.MonkeyPatch
         "total_timeout": 3.0,
         "client_id": "warp-cli",
         "user_agent": None,
+        "preconnect": None,  # (a subcommand opens its connection before building the backend)
     }
 
 
@@ -398,20 +399,27 @@ def test_bad_identity_in_the_environment_names_the_variable(
 
 
 @pytest.mark.parametrize("mode", ["remote", "local", "demo"])
-def test_every_backend_gets_the_identity(mode: str) -> None:
+def test_every_backend_gets_the_identity(mode: str, tmp_path: Path) -> None:
     import asyncio
 
     from oz_tui.cli import make_backend
 
     flags = {
         "remote": Flags(server_root_url="http://127.0.0.1:9"),
-        "local": Flags(local=True, data_dir=None),
+        "local": Flags(local=True, data_dir=str(tmp_path)),
         "demo": Flags(demo=True),
     }[mode]
     env = {"OZ_KEYS_CLIENT_ID": "oz-keys-test", "OZ_KEYS_USER_AGENT": "Warp/1.0"}
     backend = make_backend(resolve(flags, env, FileConfig()))
     try:
-        assert backend.client.identity.client_id == "oz-keys-test"
-        assert backend.client.identity.user_agent == "Warp/1.0"
+        if mode == "remote":
+            assert backend.client.identity.client_id == "oz-keys-test"
+            assert backend.client.identity.user_agent == "Warp/1.0"
+        else:
+            # The local store in process: no request, so no header to carry an identity
+            # (`serve` is reached like any server, with the identity).
+            from oz_tui.local.direct import DirectClient
+
+            assert isinstance(backend.client, DirectClient)
     finally:
         asyncio.run(backend.aclose())

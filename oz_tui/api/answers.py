@@ -87,17 +87,24 @@ def unwrap(operation: Operation, payload: Any) -> dict[str, Any]:
         message = error.get("message") if isinstance(error, dict) else None
         if not isinstance(message, str):
             raise errors.ProtocolError("The server sent an error without a message.")
-        if not message.strip():
-            message = f"The server refused {operation.name} without saying why."
-        if len(message) > MAX_USER_MESSAGE:
-            message = message[: MAX_USER_MESSAGE - 1] + "…"
-        if _is_auth_message(message):
-            raise errors.AuthenticationError(message)
-        raise errors.UserFacingError(message)
+        raise user_facing_error(operation.name, message)
     kind = typename[:60] if isinstance(typename, str) else type(typename).__name__
     raise errors.ProtocolError(
         f"The answer to {operation.name} is of an unknown kind ({kind})."
     )
+
+
+def user_facing_error(operation_name: str, message: str) -> errors.OzError:
+    """The typed error for a refusal in the server's own words (a `UserFacingError` result):
+    `AuthenticationError` when it is about the credential, else `UserFacingError`. The local
+    store's refusals reach the user through here on both paths (GraphQL and direct)."""
+    if not message.strip():
+        message = f"The server refused {operation_name} without saying why."
+    if len(message) > MAX_USER_MESSAGE:
+        message = message[: MAX_USER_MESSAGE - 1] + "…"
+    if _is_auth_message(message):
+        return errors.AuthenticationError(message)
+    return errors.UserFacingError(message)
 
 
 def _field(obj: Any, name: str, kind: type) -> Any:

@@ -24,8 +24,10 @@ from typing import Any, Awaitable, Callable, TypeVar
 # fall back to its stub `main`; nothing else changes.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
+import httpcore  # noqa: E402
 import httpx  # noqa: E402
 
+from oz_tui.addresses import is_loopback_host
 from oz_tui.api import errors
 from oz_tui.api.answers import (
     MAX_DETAIL,
@@ -46,7 +48,9 @@ from oz_tui.api.models import (
     Clock,
     CreatedKey,
     Expiration,
+    check_key_owner,
     credential_matches,
+    expiry_time,
     format_time,
     system_clock,
 )
@@ -58,6 +62,7 @@ from oz_tui.api.operations import (
     GET_WORKSPACES_METADATA_FOR_USER,
     Operation,
 )
+from oz_tui.api.preconnect import Preconnect
 from oz_tui.display import server_host
 
 log = logging.getLogger(__name__)
@@ -140,6 +145,7 @@ class OzClient:
         jitter: Callable[[], float] = random.random,
         client_id: str = DEFAULT_CLIENT_ID,
         user_agent: str | None = None,
+        preconnect: Preconnect | None = None,
     ) -> None:
         self.server_root = server_root.rstrip("/")
         self.clock = clock
@@ -163,8 +169,20 @@ class OzClient:
             self._valid_root = bool(self.server_root)
         except httpx.InvalidURL:
             base_url, self._valid_root = httpx.URL(""), False
+        self._preconnect = preconnect
+        if preconnect is not None and transport is None:
+            # The connections (and TLS context) opened at start-up, then httpx's usual ones.
+            http = httpx.AsyncHTTPTransport(verify=preconnect.ssl_context())
+            http._pool._network_backend = PreconnectedBackend(preconnect)  # httpcore 1.x
+            transport = http
+        # A proxy from the environment (HTTP(S)_PROXY, ALL_PROXY) is for leaving this machine:
+        # a loopback server is reached directly, so a dead or foreign proxy cannot break or see it.
         self._http = httpx.AsyncClient(
-            base_url=base_url, transport=transport, timeout=timeout, headers=headers
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            headers=headers,
+            trust_env=not is_loopback_host(base_url.host),
         )
         if "User-Agent" not in headers:
             # httpx adds `python-httpx/<version>` to every client; Warp's client sends none.
@@ -200,6 +218,8 @@ class OzClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._preconnect is not None:
+            self._preconnect.close()
 
     # -- operations -------------------------------------------------------------------------
 
@@ -224,16 +244,8 @@ class OzClient:
 
         Never retried. When the outcome is unknown the error has `may_have_succeeded=True`.
         """
-        if team_id and agent_uid:
-            raise ValueError("a key is a team key or an agent key, not both")
-        if isinstance(expiration, Expiration):
-            expires_at = expiration.expires_at(self.clock())
-        elif isinstance(expiration, datetime):
-            if expiration.tzinfo is None or expiration.utcoffset() is None:
-                raise ValueError("expiration must be an aware datetime (with a time zone)")
-            expires_at = expiration
-        else:
-            raise TypeError(f"expiration must be an Expiration or a datetime, not {expiration!r}")
+        check_key_owner(team_id, agent_uid)
+        expires_at = expiry_time(expiration, self.clock())
         payload: dict[str, Any] = {
             "name": name,
             "expiresAt": format_time(expires_at) if expires_at is not None else None,
@@ -670,3 +682,52 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)  # HTTP dates are GMT
     return max(0.0, when.timestamp() - time.time())
+
+
+# -- connections opened at start-up -------------------------------------------------------
+
+
+class PreconnectedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend (AnyIO), except that a connection to the preconnected host
+    is the early one (`Preconnect`) while there is one left."""
+
+    def __init__(self, preconnect: Preconnect) -> None:
+        self._preconnect = preconnect
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        early = self._preconnect.take(host, port) if local_address is None else None
+        if early is not None:
+            try:
+                sock = await asyncio.wait_for(asyncio.wrap_future(early), timeout)
+            except (OSError, asyncio.TimeoutError):
+                pass  # connect again below: httpcore reports the failure as it always does
+            else:
+                return await _stream(sock, socket_options)
+        return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(*args, **kwargs)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+async def _stream(sock: socket.socket, socket_options: Any) -> httpcore.AsyncNetworkStream:
+    """The socket as httpcore's own AnyIO stream (so reads, writes and TLS behave, and fail,
+    exactly as on a connection httpcore opened itself)."""
+    import anyio.abc
+    from httpcore._backends.anyio import AnyIOStream  # httpcore 1.x; pinned in pyproject
+
+    sock.settimeout(None)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio's own connections
+    for option in socket_options or ():
+        sock.setsockopt(*option)
+    return AnyIOStream(await anyio.abc.SocketStream.from_socket(sock))

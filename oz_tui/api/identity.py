@@ -9,7 +9,6 @@ into every operation's `requestContext`. No httpx here, so the settings can chec
 from __future__ import annotations
 
 import functools
-import platform
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +36,8 @@ class OsInfo:
 @functools.cache
 def os_info() -> OsInfo:
     """This machine's OS, as Warp's client reports it. Computed once per process."""
+    import platform  # only when a request is made
+
     system = platform.system()
     category = _CATEGORIES.get(system, system or "Unknown")
     if system == "Linux":

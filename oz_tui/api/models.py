@@ -70,6 +70,24 @@ class Expiration(enum.Enum):
         )
 
 
+def check_key_owner(team_id: str | None, agent_uid: str | None) -> None:
+    """A key is a team key or an agent key (or personal), never both."""
+    if team_id and agent_uid:
+        raise ValueError("a key is a team key or an agent key, not both")
+
+
+def expiry_time(expiration: Expiration | datetime, now: datetime) -> datetime | None:
+    """When a key created `now` with `expiration` (a dialog choice or an aware datetime)
+    expires; None for never."""
+    if isinstance(expiration, Expiration):
+        return expiration.expires_at(now)
+    if isinstance(expiration, datetime):
+        if expiration.tzinfo is None or expiration.utcoffset() is None:
+            raise ValueError("expiration must be an aware datetime (with a time zone)")
+        return expiration
+    raise TypeError(f"expiration must be an Expiration or a datetime, not {expiration!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     """One key as listed: never holds the secret, only its last four characters."""
@@ -230,8 +248,12 @@ def credential_matches(credential: str | None, key: ApiKey) -> bool:
 
 
 def parse_time(text: str) -> datetime:
-    """Parse an RFC 3339 `Time`; naive values are rejected, not guessed."""
+    """Parse an RFC 3339 `Time`; naive values are rejected, not guessed. Raises ValueError,
+    also for a time that is out of range once in UTC (year 9999 with a negative offset)."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError(f"time without a zone: {text!r}")
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"time out of range: {text!r}") from None

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+import errno
+import os
+from collections.abc import Coroutine
+from typing import Any, TextIO, TypeVar
+
+T = TypeVar("T")
 
 PROG = "oz-keys"
 # Exit codes. 3 (authentication) and 4 (not found) come with the error: `OzError.exit_code`.
@@ -16,6 +21,43 @@ class UsageError(Exception):
     """A mistake on the command line. One line for the user; exit 2."""
 
 
+class ClosedStream:
+    """Stands in for a standard stream that was closed before oz-keys started (`>&-`), which
+    Python gives as None: every write fails as on a closed descriptor."""
+
+    closed = True
+
+    def write(self, _text: str) -> int:
+        raise OSError(errno.EBADF, "standard stream is closed")
+
+    def flush(self) -> None:
+        raise OSError(errno.EBADF, "standard stream is closed")
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, "standard stream is closed")
+
+    def readline(self) -> str:
+        return ""
+
+
+def is_writable(stream: TextIO) -> bool:
+    """Whether `stream` can take output: not closed, and its descriptor (if any) open."""
+    if isinstance(stream, ClosedStream) or getattr(stream, "closed", False):
+        return False
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return True  # not a real file (tests: StringIO)
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
 def is_tty(stream: TextIO | None) -> bool:
     """Whether `stream` is a terminal (a closed or odd stream is not)."""
     try:
@@ -24,10 +66,28 @@ def is_tty(stream: TextIO | None) -> bool:
         return False
 
 
+def run_inline(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command that never waits to its end, without an event loop.
+
+    A command on the in-process store (its client `blocking`) awaits only coroutines that finish
+    at once; asyncio's import alone would cost more than the whole command. A coroutine that
+    does wait for something is a bug here, and says so.
+    """
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError(f"{coroutine.__qualname__} waited for something; it needs an event loop")
+
+
 def fail(stderr: TextIO, message: str, code: int = EXIT_ERROR) -> int:
     """Say `message` as the one line `oz-keys: …` on stderr; return `code`."""
     from oz_tui.sanitize import safe_text
 
-    stderr.write(f"{PROG}: {safe_text(message)}\n")
-    stderr.flush()
+    try:
+        stderr.write(f"{PROG}: {safe_text(message)}\n")
+        stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr is closed too: the exit code is all that is left
     return code

@@ -9,8 +9,8 @@ both into one line and an exit code. Each is declared by a `Subcommand` at the e
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
+import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -33,6 +33,8 @@ from oz_tui.durations import DurationError, parse_duration
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
+    import asyncio
+
     from oz_tui.backend import Backend
 
 SORT_FIELDS = ("name", "created-at", "last-used-at", "expires-at", "scope")
@@ -301,11 +303,15 @@ async def _read_line(stdin: TextIO) -> str:
     Waiting on the file descriptor (not in a worker thread) keeps Ctrl-C working: asyncio.run
     cancels this wait and the command ends with exit 130 at once.
     """
-    loop = asyncio.get_running_loop()
     try:
         fd = stdin.fileno()
     except (AttributeError, OSError, ValueError):
         return stdin.readline()  # not a real file (tests): it does not block
+    loop = _running_loop()
+    if loop is None:
+        # Run without an event loop (the in-process store): nothing else to do meanwhile, and
+        # Ctrl-C interrupts the read.
+        return os.read(fd, 4096).decode("utf-8", "replace")
     done: asyncio.Future[bytes] = loop.create_future()
 
     def readable() -> None:
@@ -322,6 +328,17 @@ async def _read_line(stdin: TextIO) -> str:
     finally:
         loop.remove_reader(fd)
     return data.decode("utf-8", "replace")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop, if any (none under `run_inline`, which never imports asyncio)."""
+    module = sys.modules.get("asyncio")
+    if module is None:
+        return None
+    try:
+        return module.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class _Cancelled(Exception):
@@ -466,7 +483,7 @@ async def cmd_whoami(
             "url": None,
             "source": backend.source,
             "local": True,
-            "location": backend.service.location if backend.service is not None else None,
+            "location": backend.store.location if backend.store is not None else None,
         }
         kind = "none (in-process local service)"
     else:

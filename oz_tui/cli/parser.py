@@ -7,7 +7,6 @@ subcommand, option or choice when there is one, and points at the right `--help`
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -68,6 +67,8 @@ def help_hint(command: str | None = None) -> str:
 
 
 def closest(word: str, candidates: Sequence[str]) -> str | None:
+    import difflib  # only for a mistyped word
+
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
 

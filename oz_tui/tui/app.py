@@ -24,7 +24,7 @@ from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen
 
 if TYPE_CHECKING:
-    from oz_tui.backend import Backend, DeferredBackend
+    from oz_tui.backend import Backend, DeferredBackend, RemoteSession
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class OzKeysApp(App[None]):
 
     def __init__(
         self,
-        backend: Backend | DeferredBackend,
+        backend: Backend | DeferredBackend | RemoteSession,
         *,
         clock: Clock = system_clock,
         default_expiration: Expiration = Expiration.DAYS_90,
@@ -83,11 +83,6 @@ class OzKeysApp(App[None]):
 
     def get_default_screen(self) -> Screen:
         return KeysScreen()
-
-    def on_ready(self) -> None:
-        # The first frame is on screen: a `DeferredBackend` (httpx and the local service load
-        # after the first frame, not before it) may build now.
-        self.backend.first_frame_shown()
 
     def on_mount(self) -> None:
         theme = self._requested_theme
@@ -129,8 +124,18 @@ class OzKeysApp(App[None]):
                                 screen.action_create)
             yield SystemCommand("Delete API key", "Delete the highlighted key (d)",
                                 screen.action_delete)
-            yield SystemCommand("Search API keys", "Filter the keys by name (/)",
+            yield SystemCommand("Key details", "Everything about the highlighted key (Enter)",
+                                screen.action_details)
+            yield SystemCommand("Mark or unmark key", "Mark the highlighted key (Space)",
+                                screen.action_toggle_mark)
+            yield SystemCommand("Mark every key shown", "Mark the keys the search shows (a)",
+                                screen.action_mark_visible)
+            yield SystemCommand("Clear marks", "Unmark every key (A)", screen.action_clear_marks)
+            yield SystemCommand("Search API keys",
+                                "Filter by name, last four, uid or qualifiers (/)",
                                 screen.action_search)
+            yield SystemCommand("Clear search", "Show every key again (ctrl+u)",
+                                screen.action_clear_search)
             yield SystemCommand("Refresh", "Reload the list of keys (r)", screen.action_refresh)
             yield SystemCommand("Sort by next column", "Cycle the sort column (s)",
                                 screen.action_cycle_sort)

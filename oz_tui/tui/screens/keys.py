@@ -548,6 +548,11 @@ class KeysScreen(Screen[None]):
 
     # -- details ----------------------------------------------------------------------------
 
+    def action_details(self) -> None:
+        key = self.table.highlighted_key
+        if key is not None and not self.auth_panel.shown:
+            self.show_details(key)
+
     def show_details(self, key: ApiKey) -> None:
         """The details dialog of `key` (the highlighted key): copy its uid, rotate, delete."""
         from oz_tui.tui.screens.key_details import KeyDetailsScreen
@@ -586,7 +591,7 @@ class KeysScreen(Screen[None]):
         if choice is DetailsChoice.DELETE:
             self._confirm_delete(key)
         elif choice is DetailsChoice.ROTATE and self._can_rotate:
-            self.run_action("rotate")
+            self.call_later(self.run_action, "rotate")
 
     # -- deleting the marked keys -----------------------------------------------------------
 
@@ -600,7 +605,17 @@ class KeysScreen(Screen[None]):
             return
         from oz_tui.tui.screens.bulk_delete import ConfirmBulkDeleteScreen
 
-        keys = self.table.marked_keys
+        # Keys already being deleted are not sent again (their outcome is still to come).
+        busy = {
+            key.uid
+            for worker, keys in self._bulk_deleting.items()
+            if worker.state in _IN_FLIGHT
+            for key in keys
+        }
+        keys = tuple(key for key in self.table.marked_keys if key.uid not in busy)
+        if not keys:
+            self.notify("The marked keys are being deleted.", markup=False)
+            return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
