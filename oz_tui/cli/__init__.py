@@ -292,9 +292,9 @@ def _panel_backend(settings: Settings) -> DeferredBackend | RemoteSession:
     if settings.mode == "remote":
         from oz_tui.backend import RemoteSession
 
-        # Three connections: the panel's opening requests go out together (the list, and
-        # who-am-I's two: GetUser and GetWorkspacesMetadataForUser).
-        preconnect = _preconnect(settings, 3)
+        # Four connections: the panel's opening requests go out together (the list, who-am-I's
+        # two: GetUser and GetWorkspacesMetadataForUser, and the agents), one connection each.
+        preconnect = _preconnect(settings, 4)
         return RemoteSession(
             lambda: make_backend(settings, preconnect=preconnect),
             source=server_host(settings.server_root_url or ""),
