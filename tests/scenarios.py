@@ -250,6 +250,12 @@ async def confirm_delete(pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
+async def open_rotate_dialog(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("R")  # the highlighted key: the newest
+    await settle(pilot)
+
+
 async def open_details(pilot: Pilot[Any]) -> None:
     await settle(pilot)
     await pilot.press("down", "down", "down", "down", "down")  # "Nightly agent runs"
@@ -348,6 +354,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("show-key-once", "Save your key: the secret, shown once", (120, 36),
              _demo(create_key)),
     Scenario("confirm-delete", "Deleting asks first", (120, 36), _demo(confirm_delete)),
+    Scenario("rotate-key", "Rotating a key: the new key's name, type and expiry; the old key "
+             "expired afterwards unless unticked", (120, 36), _demo(open_rotate_dialog)),
     Scenario("auth-error", "The server refused the credential", (120, 36), _auth_error),
     Scenario("network-error", "A refresh failed; the last good list stays", (120, 36),
              _network_error),

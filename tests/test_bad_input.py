@@ -299,7 +299,12 @@ def test_generated_argv_and_config_get_one_line_and_a_documented_code(
         path = tmp_path / "config.toml"
         path.write_text("".join(f"{k} = {v}\n" for k, v in config.items()), encoding="utf-8")
         env["OZ_KEYS_CONFIG"] = str(path)
-    code, _out, err = run(*argv, env=env)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)  # a generated relative --data-dir lands here, not in the checkout
+    try:
+        code, _out, err = run(*argv, env=env)
+    finally:
+        os.chdir(cwd)
     assert code in EXIT_CODES, (argv, config, code, err)
     assert "Traceback" not in err and "internal error" not in err, (argv, config, err)
     if code != 0:  # a success may add its notes ("Store it now…"); a failure is its line

@@ -13,6 +13,8 @@ PROG = "oz-keys"
 # Exit codes. 3 (authentication) and 4 (not found) come with the error: `OzError.exit_code`.
 EXIT_OK = 0
 EXIT_ERROR = 1
+#: `audit` found keys that need attention (so `oz-keys audit || notify` works in cron).
+EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 

@@ -124,6 +124,8 @@ class OzKeysApp(App[None]):
                                 screen.action_create)
             yield SystemCommand("Delete API key", "Delete the highlighted key (d)",
                                 screen.action_delete)
+            yield SystemCommand("Rotate API key", "Replace the highlighted key with a new one (R)",
+                                screen.action_rotate)
             yield SystemCommand("Key details", "Everything about the highlighted key (Enter)",
                                 screen.action_details)
             yield SystemCommand("Mark or unmark key", "Mark the highlighted key (Space)",

@@ -25,6 +25,7 @@ KEY_BINDINGS: tuple[tuple[str, str], ...] = (
     ("Space", "Mark or unmark the highlighted key (or click its mark column)"),
     ("a  A", "Mark every key shown / clear all marks"),
     ("d  Delete", "Delete the marked keys, or else the highlighted key (asks first)"),
+    ("R", "Rotate the highlighted key: a new key like it, shown once, then the old one expired"),
     ("r", "Refresh the list"),
     ("s", "Sort by the next column"),
     ("S", "Reverse the sort order (or click a column header)"),
