@@ -637,7 +637,9 @@ async def test_the_delete_column_goes_before_any_name_is_cut() -> None:
         assert cut.endswith("…") and long_name.startswith(cut[:-1])
 
 
-@pytest.mark.parametrize("width", [160, 200])
+# 180 and up: the demo's Agent keys name their agent in the Scope column ("Agent · triage-agent"),
+# which the layouts keep before the uid (at 160 the uid gives way to the agent's name).
+@pytest.mark.parametrize("width", [180, 200])
 async def test_wide_terminals_show_the_uid_and_the_expiry_time(width: int) -> None:
     app, _backend = demo_app()
     async with app.run_test(size=(width, 40)) as pilot:
