@@ -149,6 +149,34 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("oz-keys ")
 
 
+def test_version_names_oz_keys_python_and_textual(run_cli: Cli) -> None:
+    import platform
+    from importlib.metadata import version
+
+    from oz_tui import __version__
+
+    result = run_cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == (
+        f"oz-keys {__version__} (Python {platform.python_version()}, "
+        f"Textual {version('textual')})\n"
+    )
+
+
+def test_version_does_not_import_textual() -> None:
+    code = (
+        "import sys\n"
+        "from oz_tui.cli import run\n"
+        "assert run(['--version']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=TIMEOUT, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "[]"
+
+
 def test_subcommands_do_not_import_textual(run_cli: Cli, data_dir: Path) -> None:
     code = (
         "import json, sys\n"
@@ -157,7 +185,7 @@ def test_subcommands_do_not_import_textual(run_cli: Cli, data_dir: Path) -> None
         "codes = [run(['--local', '--data-dir', d, '--output-format', 'json', *a]) for a in (\n"
         "    ['create', 'ci'], ['list'], ['whoami'], ['expire', 'ci', '--force'])]\n"
         "mods = sorted(m for m in sys.modules\n"
-        "              if m.split('.')[0] in ('textual', 'jq') or m.startswith('oz_tui.tui'))\n"
+        "              if m.split('.')[0] in ('textual', 'jq', 'argcomplete') or m.startswith('oz_tui.tui'))\n"
         "print(json.dumps({'codes': codes, 'mods': mods}), file=sys.stderr)\n"
     )
     result = subprocess.run(

@@ -30,6 +30,7 @@ from oz_tui.cli.base import (
     fail,
     is_tty,
 )
+from oz_tui.cli.completion import answer_completion_request, is_completion_request
 from oz_tui.cli.jq_filter import JqError, JqFilter
 from oz_tui.cli.output import Output
 from oz_tui.cli.parser import HELP_COMMAND, CommandLine, ParserExit, build, help_hint, help_topic
@@ -68,6 +69,8 @@ def _flags(args: argparse.Namespace) -> Flags:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script: run and exit with the code."""
+    if is_completion_request():  # the shell asks for completions (`oz-keys completion`)
+        answer_completion_request(build_parser().parser)
     sys.exit(run(argv))
 
 
