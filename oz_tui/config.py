@@ -19,6 +19,10 @@ The config file is `config.toml` in the user config dir (`~/.config/oz-keys/` on
     request_timeout    = 60                       # seconds one request attempt may take
                                                   # (each read at most 30 s of it, connecting
                                                   # at most 5 s); raise it for slow links
+
+    [keymap]                                      # the panel's keys (see oz_tui/keymap.py)
+    create = "c"
+    delete = "x,delete"
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from oz_tui.api.models import Expiration, KeyType
+from oz_tui.keymap import KeymapError, parse_keymap
 
 APP_NAME = "oz-keys"
 CONFIG_FILENAME = "config.toml"
@@ -53,6 +58,7 @@ CONFIG_KEYS = (
     "data_dir",
     "clipboard_clear_seconds",
     "request_timeout",
+    "keymap",
 )
 #: How long a copied key may stay on the system clipboard, unless configured.
 DEFAULT_CLIPBOARD_CLEAR_SECONDS = 45.0
@@ -94,6 +100,8 @@ class FileConfig:
     data_dir: Path | None = None
     clipboard_clear_seconds: float | None = None
     request_timeout: float | None = None
+    #: The `[keymap]` table, checked: {action id: keys}.
+    keymap: Mapping[str, str] | None = None
 
 
 def default_config_path() -> Path:
@@ -191,8 +199,15 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
             )
         if not _valid_request_timeout(request_timeout):
             raise problem(f"request_timeout {_REQUEST_TIMEOUT_RANGE}, not {request_timeout}")
+    keymap = None
+    if "keymap" in data:
+        try:
+            keymap = parse_keymap(data["keymap"])
+        except KeymapError as exc:
+            raise problem(str(exc)) from None
     return FileConfig(
         path=path,
+        keymap=keymap,
         server_root_url=(
             normalize_server_url(server, f"{path}: server_root_url") if server is not None else None
         ),
@@ -309,6 +324,8 @@ class Settings:
     #: Seconds one request attempt to a server may take (remote mode; each read and the connect
     #: are bounded by it too).
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    #: The panel's rebound actions: {action id: keys} (oz_tui/keymap.py).
+    keymap: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def credential_hint(self) -> str | None:
@@ -409,6 +426,7 @@ def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Setting
             else DEFAULT_CLIPBOARD_CLEAR_SECONDS
         ),
         request_timeout=request_timeout,
+        keymap=dict(config.keymap or {}),
     )
 
 

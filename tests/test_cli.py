@@ -52,7 +52,7 @@ TIMEOUT = 30
 @pytest.fixture(autouse=True)
 def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """In-process runs read the config and data dirs from here, never from the real home."""
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(name, str(tmp_path / f"inproc-{name.lower()}"))
     for name in SCRUBBED_ENV:
         monkeypatch.delenv(name, raising=False)
@@ -62,7 +62,7 @@ def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def env(tmp_path: Path) -> dict[str, str]:
     """A clean environment whose home, config and data dirs are throwaway."""
     environ = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "HOME"):
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "HOME"):
         path = tmp_path / name.lower()
         path.mkdir()
         environ[name] = str(path)
@@ -220,17 +220,20 @@ def test_the_panel_gets_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
     monkeypatch.setattr(app_module, "OzKeysApp", FakeApp)
     config = tmp_path / "config.toml"
-    config.write_text('theme = "nord"\ndefault_key_type = "team"\ndefault_expiration = "1d"\n')
+    config.write_text('theme = "nord"\ndefault_key_type = "team"\ndefault_expiration = "1d"\n'
+                      '[keymap]\ncreate = "c"\n')
     err = io.StringIO()
     code = cli.run(["--demo"], env={"OZ_KEYS_CONFIG": str(config)}, stdin=_Tty(), stdout=_Tty(),
                    stderr=err)
     assert code == 0, err.getvalue()
     assert seen.pop("clock") is not None
+    assert callable(seen.pop("remember_theme"))
     assert seen == {
         "default_expiration": Expiration.DAY_1,
         "default_key_type": KeyType.TEAM,
         "theme": "nord",
         "clipboard_clear_seconds": 45.0,
+        "keymap": {"create": "c"},
         "source": "Demo data (in memory)",
         "ran": True,
     }

@@ -246,15 +246,20 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
     backend = _panel_backend(settings)
     try:
         from oz_tui.api.models import system_clock
+        from oz_tui.state import PanelState, default_state_path
         from oz_tui.tui.app import OzKeysApp  # Textual loads here, and only here
 
+        # The config's theme wins; else the one last picked in the command palette.
+        state = PanelState(default_state_path())
         app = OzKeysApp(
             backend,
             clock=system_clock,
             default_expiration=settings.default_expiration,
             default_key_type=settings.default_key_type,
-            theme=settings.theme,
+            theme=settings.theme or state.theme(),
             clipboard_clear_seconds=settings.clipboard_clear_seconds,
+            keymap=settings.keymap,
+            remember_theme=state.remember_theme,
         )
         app.run()
         return app.return_code or 0

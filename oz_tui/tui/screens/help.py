@@ -2,32 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from oz_tui.display import EXPIRING_SOON
+from oz_tui.keymap import ACTIONS
 from oz_tui.tui.screens.dialog import DialogScreen
 
-#: (keys, what they do). Kept as data so the list reads like the panel's keymap.
-KEY_BINDINGS: tuple[tuple[str, str], ...] = (
-    ("n  +", "Create a new API key"),
-    ("/", "Search keys by name"),
-    ("d  Delete", "Delete the highlighted key (asks first)"),
-    ("r", "Refresh the list"),
-    ("s", "Sort by the next column"),
-    ("S", "Reverse the sort order (or click a column header)"),
+#: The help's key list, in its order: a panel action (keys from the keymap in effect) or fixed
+#: (keys, what they do) for keys no keymap changes.
+KEY_ROWS: tuple[str | tuple[str, str], ...] = (
+    "create",
+    "search",
+    "delete",
+    "refresh",
+    "sort",
+    "reverse_sort",
     ("c", "Copy the new key (in the \"Save your key\" dialog)"),
     ("Enter / Esc", "Submit / cancel a dialog"),
-    ("?", "Show this help"),
-    ("ctrl+p", "Command palette"),
-    ("q  ctrl+q", "Quit"),
+    "help",
+    ("^p", "Command palette"),
+    "quit",
 )
+#: Keys an action has besides its rebindable ones (bound by the app, not the page).
+EXTRA_KEYS = {"quit": "^q"}
+
+
+def key_rows(app: App[object], keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(keys, what they do) with each action's keys as in effect, shown as the footer shows them."""
+    rows = []
+    for row in KEY_ROWS:
+        if isinstance(row, tuple):
+            rows.append(row)
+            continue
+        action = ACTIONS[row]
+        keys = keymap.get(row) or action.keys
+        shown = [app.get_key_display(Binding(key, action.id)) for key in keys.split(",")]
+        if row in EXTRA_KEYS:
+            shown.append(EXTRA_KEYS[row])
+        rows.append(("  ".join(shown), action.help))
+    return tuple(rows)
+
 
 #: (column, what it shows).
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -82,6 +104,7 @@ class HelpScreen(DialogScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dialog"):
             yield Static("Help: Oz Cloud API keys", id="title", markup=False)
-            yield Static(two_column_table(KEY_BINDINGS, "Keys"), id="keys")
+            keymap = getattr(self.app, "keymap", {})
+            yield Static(two_column_table(key_rows(self.app, keymap), "Keys"), id="keys")
             yield Static(two_column_table(COLUMNS, "Columns"), id="columns")
             yield Static("Esc, ? or q closes this help.", id="footer", markup=False)
