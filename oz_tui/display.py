@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from urllib.parse import urlsplit
 
 #: A key that expires within this window is flagged in the table.
@@ -50,6 +50,17 @@ def date_label(when: datetime | None, *, never: str = "Never") -> str:
     if when is None:
         return never
     return f"{when:%b} {when.day}, {when.year}"
+
+
+def exact_time(when: datetime, zone: tzinfo | None = None) -> str:
+    """`when` to the second in `zone` (None: this machine's zone) and, unless that is UTC, in
+    UTC too: "2026-11-24 13:00:00 CET · 2026-11-24 12:00:00 UTC"."""
+    utc = when.astimezone(timezone.utc)
+    local = when.astimezone(zone) if zone is not None else when.astimezone()
+    utc_text = f"{utc:%Y-%m-%d %H:%M:%S} UTC"
+    if local.utcoffset() == timedelta(0):
+        return utc_text
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname() or local.strftime('%z')} · {utc_text}"
 
 
 def expiring_soon(expires_at: datetime | None, now: datetime) -> bool:

@@ -31,8 +31,16 @@ class PanelAction:
 
 PANEL_ACTIONS: tuple[PanelAction, ...] = (
     PanelAction("create", "n,plus", "Create a new API key"),
-    PanelAction("search", "slash", "Search keys by name"),
-    PanelAction("delete", "d,delete", "Delete the highlighted key (asks first)"),
+    PanelAction(
+        "search", "slash",
+        "Search keys (see Search below); Esc leaves the box, Esc again clears it",
+    ),
+    PanelAction("mark", "space", "Mark or unmark the highlighted key (or click its mark column)"),
+    PanelAction("mark_all", "a", "Mark every key shown"),
+    PanelAction("clear_marks", "A", "Clear all marks"),
+    PanelAction(
+        "delete", "d,delete", "Delete the marked keys, or else the highlighted key (asks first)"
+    ),
     PanelAction("refresh", "r", "Refresh the list"),
     PanelAction("sort", "s", "Sort by the next column"),
     PanelAction("reverse_sort", "S", "Reverse the sort order (or click a column header)"),
@@ -52,12 +60,14 @@ NAMED_KEYS = frozenset(
         *(f"f{number}" for number in range(1, 25)),
     )
 )
-#: Keys the panel keeps for itself: moving in the table and between widgets, leaving search,
-#: dialogs and waits (Esc), the command palette and quitting from anywhere.
+#: Keys the panel keeps for itself: moving in the table (arrows, j k g G) and between widgets,
+#: details (Enter), leaving search, dialogs and waits (Esc), clearing the search (ctrl+u), the
+#: command palette and quitting from anywhere.
 RESERVED_KEYS = frozenset(
     (
         "escape", "enter", "tab", "shift+tab", "up", "down", "left", "right", "pageup",
-        "pagedown", "home", "end", "ctrl+p", "ctrl+q", "ctrl+c",
+        "pagedown", "home", "end", "ctrl+home", "ctrl+end", "j", "k", "g", "G", "ctrl+u",
+        "ctrl+p", "ctrl+q", "ctrl+c",
     )
 )
 

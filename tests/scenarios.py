@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from typing import Any, Awaitable, Callable
 
 import httpx
@@ -27,6 +28,9 @@ from oz_tui.tui.app import OzKeysApp
 from conftest import FakeClock, deterministic_tokens
 
 SERVER_ROOT = "https://app.warp.dev"
+#: The "local" zone of every scenario app: exact times in a key's details don't depend on the
+#: machine running the tests.
+LOCAL_ZONE = timezone(timedelta(hours=1), "CET")
 #: A made-up credential for the remote-looking backends (never sent anywhere real).
 FAKE_API_KEY = "wk-1." + "0" * 60 + "c0de"
 
@@ -175,6 +179,7 @@ def make_app(backend: Backend, clock: FakeClock) -> OzKeysApp:
         default_key_type=KeyType.PERSONAL,
         theme=None,
         cursor_blink=False,
+        local_zone=LOCAL_ZONE,
     )
 
 
@@ -215,6 +220,35 @@ async def confirm_delete(pilot: Pilot[Any]) -> None:
     await settle(pilot)
     await pilot.press("down", "down", "down", "down", "down")  # "Nightly agent runs"
     await pilot.press("d")
+    await settle(pilot)
+
+
+async def open_details(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("down", "down", "down", "down", "down")  # "Nightly agent runs"
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def mark_some(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("down", "space", "down", "down", "space", "down", "space")
+    await settle(pilot)
+
+
+async def qualifier_search(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("slash")
+    await type_text(pilot, "scope:team expires:<30d")
+    await pilot.pause(0.3)
+    await settle(pilot)
+
+
+async def bad_qualifier(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("slash")
+    await type_text(pilot, "idle:>90x scope:team")
+    await pilot.pause(0.3)
     await settle(pilot)
 
 
@@ -269,6 +303,15 @@ def _network_error() -> tuple[OzKeysApp, RunBefore]:
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("keys-table", "The key table with demo data", (120, 36), _demo(settle)),
     Scenario("keys-table-80x24", "The key table on an 80x24 terminal", (80, 24), _demo(settle)),
+    Scenario("keys-table-200x40", "A wide terminal: the uid and expiry times to the minute",
+             (200, 40), _demo(settle)),
+    Scenario("key-details", "A key's details: exact times, badges, copy / rotate / delete",
+             (120, 36), _demo(open_details)),
+    Scenario("marked-keys", "Three keys marked for one delete", (120, 36), _demo(mark_some)),
+    Scenario("qualifier-search", "Searching with qualifiers: Team keys expiring within 30 days",
+             (120, 36), _demo(qualifier_search)),
+    Scenario("search-hint", "A search qualifier that can't be read: a hint, not an error",
+             (80, 24), _demo(bad_qualifier)),
     Scenario("empty", "No keys yet", (120, 36), _empty),
     Scenario("create-key", "The New API key dialog", (120, 36), _demo(open_create_dialog)),
     Scenario("create-key-80x24", "The New API key dialog on an 80x24 terminal: compact, no "

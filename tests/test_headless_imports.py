@@ -39,7 +39,14 @@ def _top(modules: set[str]) -> set[str]:
 
 def test_headless_modules_do_not_import_textual() -> None:
     loaded = _loaded_after(
-        ["oz_tui.api", "oz_tui.api.client", "oz_tui.backend", "oz_tui.display", "oz_tui.sanitize"]
+        [
+            "oz_tui.api",
+            "oz_tui.api.client",
+            "oz_tui.backend",
+            "oz_tui.display",
+            "oz_tui.sanitize",
+            "oz_tui.hygiene",
+        ]
     )
     assert "oz_tui.api.client" in loaded and "oz_tui.backend" in loaded
     # (rich may load: httpx imports its optional command-line entry point, which uses it.)

@@ -47,6 +47,7 @@ from oz_tui.backend import remote_backend
 from oz_tui.cli.output import TEXT_HEADER, ExpireResult, Output
 from oz_tui.sanitize import MAX_COMBINING, safe_text, visible
 from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, ShowKeyScreen
+from oz_tui.tui.screens.key_details import KeyDetailsScreen
 from oz_tui.tui.screens.keys import DOCS_URL, KeysScreen
 from oz_tui.tui.screens.show_key import CloseUnsavedKeyScreen
 from oz_tui.tui.widgets import ErrorBanner, KeyTable, StatusLine
@@ -366,14 +367,22 @@ async def test_the_panel_shows_every_hostile_input_literally(reliability: Any) -
             server.current = key
             clean = safe_text(name)
 
-            # The table: the name as text, sanitised, cut to the column; clicking does nothing.
+            # The table: the name as text, sanitised, cut to the column. A click on it opens
+            # the key's details (the name whole there, as text) and nothing else.
             cells = table.displayed_cells(uid_of(key))
             assert cells is not None and is_cut_from(cells[0], clean), (key, cells[0])
             assert len(cells[0]) <= 33
             table.filter(name)
             await pilot.pause()
             if key in CLICKED:
-                await click_everything(pilot, table, y=1, width=len(cells[0]))  # the name cell
+                for x in sorted({2, len(cells[0]) // 2 + 1}):  # the name's start and middle
+                    await pilot.click(table, offset=(x, 1))
+                    await done(pilot)
+                    assert isinstance(app.screen, KeyDetailsScreen) and app.is_running
+                    assert clean[:40] in "\n".join(screen_lines(app))
+                    check_screen(app)
+                    await pilot.press("escape")
+                    await pilot.pause()
             assert isinstance(app.screen, KeysScreen)
             reliability.passed("hostile", key, "table", "literal, one line, inert")
 

@@ -118,7 +118,7 @@ async def test_ten_thousand_keys_are_all_listed_newest_first(many: list[ApiKey])
         last = table.visible_keys[-1]
         cells = table.displayed_cells(last.uid)
         assert cells is not None and cells[0] == last.name and cells[-1] == "Delete"
-        assert cells[:6] == cell_strings(last, NOW, compact=table.compact)
+        assert cells[:6] == cell_strings(last, NOW, compact=table.compact, exact=table.wide)
 
 
 async def test_only_the_rows_on_screen_are_drawn(
@@ -163,12 +163,21 @@ async def test_filter_ten_thousand_by_name_case_insensitively(many: list[ApiKey]
         for text in ("d", "DEPLOY", "  deploy  ", "Deploy 12", "nightly agent 9998"):
             table.filter(text)
             await pilot.pause()
-            needle = text.strip().casefold()
-            matching = {key.uid for key in many if needle in key.name.casefold()}
+            # Each word, wherever it is in the name (no word here starts a uid or is a suffix).
+            words = text.casefold().split()
+            matching = {
+                key.uid for key in many if all(word in key.name.casefold() for word in words)
+            }
             assert uids(table) == [uid for uid in newest_first if uid in matching]
             assert table.filter_text == text.strip()
             assert table.message == ""
         assert len(table.visible_keys) == 1
+        # A quoted phrase is matched as a whole.
+        table.filter('"deploy 12"')
+        await pilot.pause()
+        assert {key.name.casefold() for key in table.visible_keys} == {
+            key.name.casefold() for key in many if "deploy 12" in key.name.casefold()
+        }
         table.filter("no such key")
         await pilot.pause()
         assert table.visible_keys == () and table.message == NO_MATCH
@@ -211,13 +220,16 @@ async def test_the_sorted_header_shows_its_arrow() -> None:
         await pilot.pause()
         grid = table.query_one(KeyGrid)
         labels = [column.label.plain for column in grid.ordered_columns]
-        assert labels[:6] == ["Name", "Key", "Scope", "Created ▼", "Last used", "Expires at"]
+        # The marks column (no header) first; 160 columns are wide: expiry times are in UTC.
+        assert labels[:7] == [
+            "", "Name", "Key", "Scope", "Created ▼", "Last used", "Expires at (UTC)"
+        ]
         table.sort_by(Column.NAME)
         await pilot.pause()
-        assert [c.label.plain for c in grid.ordered_columns][0] == "Name ▲"
+        assert [c.label.plain for c in grid.ordered_columns][1] == "Name ▲"
         table.reverse_sort()
         await pilot.pause()
-        assert [c.label.plain for c in grid.ordered_columns][0] == "Name ▼"
+        assert [c.label.plain for c in grid.ordered_columns][1] == "Name ▼"
 
 
 async def test_the_highlighted_key_survives_filter_sort_and_reload(many: list[ApiKey]) -> None:
@@ -382,7 +394,7 @@ async def test_narrow_terminal_goes_compact_with_many_keys(many: list[ApiKey]) -
         assert cells is not None
         assert cells[3] == cell_strings(first, NOW, compact=True)[3]  # "3d ago"
         # Names are cut to the room left, with an ellipsis, never below what was promised.
-        name_width = grid.ordered_columns[0].content_width
+        name_width = grid.ordered_columns[1].content_width
         assert name_width <= NAME_MAX
         assert all(cell_len(table.displayed_cells(k.uid)[0]) <= name_width  # type: ignore[index]
                    for k in table.visible_keys[:50])

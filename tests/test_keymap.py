@@ -16,7 +16,7 @@ import pytest
 from textual.widgets import Static
 
 from oz_tui.config import SettingsError, load_config
-from oz_tui.keymap import PANEL_ACTIONS, parse_keymap
+from oz_tui.keymap import ACTIONS, PANEL_ACTIONS, parse_keymap
 from oz_tui.state import PanelState
 from oz_tui.tui.app import OzKeysApp
 from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, HelpScreen
@@ -73,7 +73,9 @@ def test_a_keymap_is_read_and_normalized(tmp_path: Path) -> None:
     [
         ('[keymap]\ndelte = "x"\n',
          "keymap.delte: no such action; did you mean 'delete'? actions are create, search, "
-         "delete, refresh, sort, reverse_sort, help, quit"),
+         "mark, mark_all, clear_marks, delete, refresh, sort, reverse_sort, help, quit"),
+        ('[keymap]\ncreate = "j"\n', "keymap.create: 'j' is kept by the panel itself"),
+        ('[keymap]\nsearch = "space"\n', "keymap.search: 'space' is mark's key"),
         ('[keymap]\ncreate = "ctrl+"\n', "keymap.create: 'ctrl+' is not a key"),
         ('[keymap]\ncreate = "c,,x"\n', "keymap.create: '' is not a key"),
         ('[keymap]\ncreate = "Ctrl+x"\n', "keymap.create: 'Ctrl+x' is not a key"),
@@ -154,20 +156,25 @@ async def test_footer_and_help_show_the_keys_in_effect() -> None:
         assert ("f1", "Help") in shown and ("^f", "Search") in shown
         assert ("n", "Create") not in shown and ("d", "Delete") not in shown
         # Each action keeps its place: rebinding doesn't move it to the end.
-        assert [description for _key, description in shown][:6] == [
-            "Create", "Delete", "Search", "Refresh", "Sort", "Help",
+        assert [description for _key, description in shown][:7] == [
+            "Create", "Delete", "Mark", "Search", "Refresh", "Sort", "Help",
         ]
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = help_text(app)
-        lines = {line.strip().split("  ")[-1].strip(): line.strip()
-                 for line in text.splitlines() if line.strip()}
-        assert lines["Create a new API key"].split()[0] == "c"
-        assert lines["Delete the highlighted key (asks first)"].split()[:2] == ["x", "del"]
-        assert lines["Show this help"].split()[0] == "f1"
-        assert lines["Search keys by name"].split()[0] == "^f"
-        assert lines["Refresh the list"].split()[0] == "r"  # not rebound: the default
+
+        def keys_of(action_id: str) -> list[str]:
+            """The keys the help lists beside the action's description."""
+            line = next(line for line in text.splitlines() if ACTIONS[action_id].help[:30] in line)
+            return line.strip().split(ACTIONS[action_id].help[:30])[0].split()
+
+        assert keys_of("create") == ["c"]
+        assert keys_of("delete") == ["x", "del"]
+        assert keys_of("help") == ["f1"]
+        assert keys_of("search") == ["^f"]
+        assert keys_of("refresh") == ["r"]  # not rebound: the default
+        assert keys_of("mark") == ["space"]
 
 
 async def test_without_a_keymap_help_shows_the_default_keys() -> None:
@@ -177,7 +184,7 @@ async def test_without_a_keymap_help_shows_the_default_keys() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         text = help_text(app)
-        for keys, what in (("n  +", "Create a new API key"), ("d  del", "Delete the highlighted"),
+        for keys, what in (("n  +", "Create a new API key"), ("d  del", "Delete the marked keys"),
                            ("?", "Show this help"), ("q  ^q", "Quit")):
             assert any(line.strip().startswith(keys) and what in line
                        for line in text.splitlines()), (keys, text)

@@ -10,8 +10,9 @@ The app owns the backend from then on and closes it when it exits.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping
+from datetime import tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
@@ -56,6 +57,7 @@ class OzKeysApp(App[None]):
         theme: str | None = None,
         cursor_blink: bool = True,
         clipboard_clear_seconds: float = 45.0,
+        local_zone: tzinfo | None = None,
         keymap: Mapping[str, str] | None = None,
         remember_theme: Callable[[str], None] | None = None,
     ) -> None:
@@ -69,6 +71,8 @@ class OzKeysApp(App[None]):
             cursor_blink: False keeps text cursors steady (snapshots, screenshots, demos).
             clipboard_clear_seconds: A new key copied to the system clipboard is cleared from
                 it after this long, if it is still there; 0 never clears.
+            local_zone: The zone a key's details show exact times in, besides UTC; None:
+                this machine's.
             keymap: Rebound actions, {binding id: keys}, checked by `oz_tui.keymap`.
             remember_theme: Called with the theme's name when the user picks another one (the
                 CLI keeps it in the state file for next time); None remembers nothing.
@@ -80,6 +84,7 @@ class OzKeysApp(App[None]):
         self.default_key_type = default_key_type
         self.cursor_blink = cursor_blink
         self.clipboard_clear_seconds = clipboard_clear_seconds
+        self.local_zone = local_zone
         self._requested_theme = theme
         self._backend_closed = False
         self.keymap: Mapping[str, str] = dict(keymap or {})

@@ -13,14 +13,21 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from oz_tui.display import EXPIRING_SOON
+from oz_tui.hygiene import FREE_TEXT_HELP, QUALIFIERS
 from oz_tui.keymap import ACTIONS
 from oz_tui.tui.screens.dialog import DialogScreen
 
 #: The help's key list, in its order: a panel action (keys from the keymap in effect) or fixed
-#: (keys, what they do) for keys no keymap changes.
+#: (keys, what they do) for keys no keymap changes, shown as the footer shows keys.
 KEY_ROWS: tuple[str | tuple[str, str], ...] = (
     "create",
     "search",
+    ("^u", "Clear the search"),
+    ("Enter", "Details of the highlighted key (or click its name)"),
+    ("↑ ↓  j k", "Move in the table; g / G (Home / End) to the first / last key"),
+    "mark",
+    "mark_all",
+    "clear_marks",
     "delete",
     "refresh",
     "sort",
@@ -53,6 +60,7 @@ def key_rows(app: App[object], keymap: Mapping[str, str]) -> tuple[tuple[str, st
 
 #: (column, what it shows).
 COLUMNS: tuple[tuple[str, str], ...] = (
+    ("●  !", "A marked key (Space); ! marks one whose delete failed (see its details)"),
     ("Name", "The name given when the key was created"),
     ("Key", "wk-** and the key's last four characters; the full key is never listed"),
     ("Scope", "Personal (acts as you), Team (belongs to a team), or Agent (an agent's key)"),
@@ -60,9 +68,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("Last used", "When the key last authenticated, or Never"),
     (
         "Expires at",
-        f"The expiry date, or Never; \"soon\" marks a key that expires within "
-        f"{EXPIRING_SOON.days} days",
+        f"The expiry date (wide terminals: and time, UTC), or Never; \"soon\" marks a key "
+        f"that expires within {EXPIRING_SOON.days} days",
     ),
+    ("Uid", "The key's id (terminals from about 160 columns; always in its details)"),
 )
 
 
@@ -92,7 +101,7 @@ class HelpScreen(DialogScreen[None]):
     HelpScreen #title {
         padding: 1 0;
     }
-    HelpScreen #columns {
+    HelpScreen #columns, HelpScreen #search-help {
         margin-top: 1;
     }
     HelpScreen #footer {
@@ -107,4 +116,6 @@ class HelpScreen(DialogScreen[None]):
             keymap = getattr(self.app, "keymap", {})
             yield Static(two_column_table(key_rows(self.app, keymap), "Keys"), id="keys")
             yield Static(two_column_table(COLUMNS, "Columns"), id="columns")
+            yield Static(two_column_table(QUALIFIERS, "Search"), id="search-help")
+            yield Static(FREE_TEXT_HELP, id="free-text", markup=False)
             yield Static("Esc, ? or q closes this help.", id="footer", markup=False)

@@ -23,7 +23,7 @@ from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
 from oz_tui.api.errors import AuthenticationError, OzError
-from oz_tui.api.models import Account, ApiKey, CreatedKey, Expiration
+from oz_tui.api.models import Account, ApiKey, CreatedKey, Expiration, KeyScope
 from oz_tui.keymap import ACTIONS
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer
@@ -33,6 +33,7 @@ from oz_tui.tui.widgets import (
     ErrorBanner,
     KeyTable,
     RetryRequested,
+    SearchHint,
     SettingsSidebar,
     StatusLine,
     source_text,
@@ -40,7 +41,9 @@ from oz_tui.tui.widgets import (
 from oz_tui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
+    from oz_tui.api.bulk import ExpireOutcome
     from oz_tui.tui.app import OzKeysApp
+    from oz_tui.tui.screens.key_details import DetailsChoice
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,6 +62,10 @@ STOPPED_DELETING = (
     "Stopped waiting for the server: “{name}” may have been deleted anyway. "
     "Refresh (r) to check."
 )
+STOPPED_BULK_DELETING = (
+    "Stopped waiting for the server: some of the {count} marked keys may have been deleted "
+    "anyway. Refresh (r) to check."
+)
 #: Worker groups on this screen that wait for the server (Esc stops waiting for them).
 _NETWORK_GROUPS = ("load", "whoami", "delete")
 _IN_FLIGHT = (WorkerState.PENDING, WorkerState.RUNNING)
@@ -68,11 +75,21 @@ SEARCH_DEBOUNCE = 0.15
 TICK_SECONDS = 30.0
 
 #: Actions that need the key list (not offered while the credential is refused).
-_LIST_ACTIONS = frozenset({"create", "delete", "search", "cycle_sort", "reverse_sort"})
+_LIST_ACTIONS = frozenset(
+    {
+        "create", "delete", "search", "cycle_sort", "reverse_sort", "clear_search",
+        "toggle_mark", "mark_visible", "clear_marks",
+    }
+)
+#: Below this width the footer has no room to list Space (Mark); the key still works.
+FOOTER_MARK_MIN_WIDTH = 100
 #: Single-key bindings, hidden from the footer while the search box has focus (the box takes
 #: those keys as text anyway).
 _LETTER_ACTIONS = frozenset(
-    {"create", "delete", "search", "refresh", "cycle_sort", "reverse_sort", "help", "quit"}
+    {
+        "create", "delete", "search", "refresh", "cycle_sort", "reverse_sort", "help", "quit",
+        "toggle_mark", "mark_visible", "clear_marks",
+    }
 )
 
 
@@ -103,6 +120,14 @@ class KeysScreen(Screen[None]):
                 id="create"),
         Binding(ACTIONS["delete"].keys, "delete", "Delete", tooltip="Delete the highlighted key",
                 id="delete"),
+        Binding(ACTIONS["mark"].keys, "toggle_mark", "Mark",
+                tooltip="Mark or unmark the highlighted key", id="mark"),
+        # The same key, unlisted: what a narrow terminal's footer uses (see check_action).
+        Binding(ACTIONS["mark"].keys, "toggle_mark(False)", "Mark", show=False, id="mark"),
+        Binding(ACTIONS["mark_all"].keys, "mark_visible", "Mark all", show=False,
+                id="mark_all"),
+        Binding(ACTIONS["clear_marks"].keys, "clear_marks", "Clear marks", show=False,
+                id="clear_marks"),
         Binding(ACTIONS["search"].keys, "search", "Search", tooltip="Search keys by name",
                 id="search"),
         Binding(ACTIONS["refresh"].keys, "refresh", "Refresh", tooltip="Reload the list",
@@ -116,6 +141,9 @@ class KeysScreen(Screen[None]):
         Binding("escape", "leave_search", "Back to keys", show=True),
         # Shown only while a request is in flight (a slow or hung server never traps the user).
         Binding("escape", "stop_waiting", "Stop waiting", show=True),
+        # Out of the search box, Esc again clears it (ctrl+u too, in the box or out of it).
+        Binding("escape", "clear_search", "Clear search", show=True),
+        Binding("ctrl+u", "clear_search", "Clear search", show=False, priority=True),
     ]
 
     def __init__(self) -> None:
@@ -124,6 +152,8 @@ class KeysScreen(Screen[None]):
         self._search_timer: Timer | None = None
         self._last_keystroke = float("-inf")
         self._deleting: dict[Worker[None], ApiKey] = {}
+        #: Bulk deletes in flight: worker -> the marked keys it is deleting.
+        self._bulk_deleting: dict[Worker[None], tuple[ApiKey, ...]] = {}
         self._clipboard_clearer: ClipboardClearer | None = None
 
     @property
@@ -145,6 +175,7 @@ class KeysScreen(Screen[None]):
                     yield Button(CREATE_LABEL, id="create", variant="primary", compact=True)
                 yield Static(self._description(), id="description")
                 yield LiteralInput(placeholder=SEARCH_PLACEHOLDER, id="search")
+                yield SearchHint(id="search-hint")
                 yield ErrorBanner(id="banner")
                 yield AuthPanel(id="auth")
                 yield KeyTable(id="keys", empty_hint=EMPTY_HINT)
@@ -164,6 +195,10 @@ class KeysScreen(Screen[None]):
     @property
     def search_box(self) -> Input:
         return self.query_one("#search", Input)
+
+    @property
+    def search_hint(self) -> SearchHint:
+        return self.query_one("#search-hint", SearchHint)
 
     @property
     def banner(self) -> ErrorBanner:
@@ -191,6 +226,9 @@ class KeysScreen(Screen[None]):
         self.table.focus()
         self.set_interval(TICK_SECONDS, self._tick)
         self.load_keys()
+
+    def on_resize(self) -> None:
+        self.refresh_bindings()  # the footer lists Space only where it has room
 
     def on_unmount(self) -> None:
         # The session is ending: a key still on the system clipboard is cleared now, not later.
@@ -263,9 +301,10 @@ class KeysScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The footer's "Stop waiting" follows the requests in flight.
         if event.worker.node is self and event.worker.group in _NETWORK_GROUPS:
-            if event.worker in self._deleting:
+            if event.worker in self._deleting or event.worker in self._bulk_deleting:
                 if event.state not in _IN_FLIGHT:
-                    self._deleting.pop(event.worker)  # type: ignore[call-overload]
+                    self._deleting.pop(event.worker, None)  # type: ignore[call-overload]
+                    self._bulk_deleting.pop(event.worker, None)  # type: ignore[call-overload]
                 self._update_summary()
             self.refresh_bindings()
 
@@ -309,6 +348,7 @@ class KeysScreen(Screen[None]):
 
     @on(KeyTable.ViewChanged)
     def _view_changed(self) -> None:
+        self.search_hint.show_hint(self.table.search_hint)
         self._update_summary()
         self.refresh_bindings()
 
@@ -323,13 +363,24 @@ class KeysScreen(Screen[None]):
             summary = f"{shown} of {total} {noun}"
         else:
             summary = f"{total} {noun}"
-        if any(worker.state in _IN_FLIGHT for worker in self._deleting):
+        marked = len(table.marked_keys)
+        if marked:
+            summary += f" · {marked} marked"
+            failed = len(table.mark_failures)
+            if failed:
+                summary += f" ({failed} failed)"
+        deleting = (*self._deleting, *self._bulk_deleting)
+        if any(worker.state in _IN_FLIGHT for worker in deleting):
             summary = f"Deleting… · {summary}"
         self.status_line.show_summary(summary)
 
     @on(KeyTable.DeleteRequested)
     def _delete_requested(self, event: KeyTable.DeleteRequested) -> None:
         self._confirm_delete(event.key)
+
+    @on(KeyTable.DetailsRequested)
+    def _details_requested(self, event: KeyTable.DetailsRequested) -> None:
+        self.show_details(event.key)
 
     @on(RetryRequested)
     def _retry(self) -> None:
@@ -369,11 +420,20 @@ class KeysScreen(Screen[None]):
             return search_focused
         if action == "stop_waiting":
             return not search_focused and self.waiting
+        if action == "toggle_mark" and not parameters:
+            # The listed Space: only where the footer has room for it.
+            if self.size.width < FOOTER_MARK_MIN_WIDTH:
+                return False
+        if action == "clear_search":
+            if not self.search_box.value:
+                return False
+            # Esc stops waiting first; ctrl+u clears whatever has focus.
+            return True if search_focused else not self.waiting
         if search_focused and action in _LETTER_ACTIONS:
             return False
         if action in _LIST_ACTIONS and self.auth_panel.shown:
             return None
-        if action == "delete" and self.table.highlighted_key is None:
+        if action == "delete" and not self.table.marked_keys and not self.table.highlighted_key:
             return None
         return True
 
@@ -422,6 +482,10 @@ class KeysScreen(Screen[None]):
         self.notify("API key created", markup=False)
 
     def action_delete(self) -> None:
+        """Delete the marked keys (one confirmation for all), else the highlighted one."""
+        if self.table.marked_keys:
+            self._confirm_bulk_delete()
+            return
         key = self.table.highlighted_key
         if key is not None:
             self._confirm_delete(key)
@@ -460,13 +524,121 @@ class KeysScreen(Screen[None]):
         self.table.remove_key(key.uid)
         self.notify(DELETED_TOAST, markup=False)
 
+    # -- details ----------------------------------------------------------------------------
+
+    def show_details(self, key: ApiKey) -> None:
+        """The details dialog of `key` (the highlighted key): copy its uid, rotate, delete."""
+        from oz_tui.tui.screens.key_details import KeyDetailsScreen
+
+        app = self.oz_app
+        teams = self._account.teams if self._account is not None else ()
+        team_name = teams[0].name if key.scope is KeyScope.TEAM and len(teams) == 1 else None
+        self.app.push_screen(
+            KeyDetailsScreen(
+                key,
+                app.clock(),
+                zone=app.local_zone,
+                team_name=team_name,
+                can_rotate=self._can_rotate,
+                in_use=key in self._credentials_in_use([key]),
+                failure=self.table.mark_failures.get(key.uid),
+            ),
+            callback=lambda choice: self._details_closed(key, choice),
+        )
+
+    @property
+    def _can_rotate(self) -> bool:
+        return callable(getattr(self, "action_rotate", None))
+
+    def _details_closed(self, key: ApiKey, choice: DetailsChoice | None) -> None:
+        from oz_tui.tui.screens.key_details import DetailsChoice
+
+        self.table.focus()
+        if choice is None:
+            return
+        highlighted = self.table.highlighted_key
+        if highlighted is None or highlighted.uid != key.uid:
+            # The list changed under the dialog (a refresh dropped the key).
+            self.notify("That key is no longer listed.", severity="warning", markup=False)
+            return
+        if choice is DetailsChoice.DELETE:
+            self._confirm_delete(key)
+        elif choice is DetailsChoice.ROTATE and self._can_rotate:
+            self.run_action("rotate")
+
+    # -- deleting the marked keys -----------------------------------------------------------
+
+    def _credentials_in_use(self, keys: list[ApiKey] | tuple[ApiKey, ...]) -> list[ApiKey]:
+        """Those of `keys` that are the credential oz-keys is signed in with."""
+        client = self.oz_app.backend.client
+        return [key for key in keys if client.is_credential(key)]
+
+    def _confirm_bulk_delete(self) -> None:
+        if self.auth_panel.shown:
+            return
+        from oz_tui.tui.screens.bulk_delete import ConfirmBulkDeleteScreen
+
+        keys = self.table.marked_keys
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._bulk_deleting[self.expire_marked(keys)] = keys
+                self._update_summary()
+
+        self.app.push_screen(
+            ConfirmBulkDeleteScreen(keys, self._credentials_in_use(keys)), callback=confirmed
+        )
+
+    @work(group="delete", exit_on_error=False)
+    async def expire_marked(self, keys: tuple[ApiKey, ...]) -> None:
+        """Delete `keys`, a few at a time, each once: a deleted key leaves the table as soon as
+        it is done; a failed one stays marked with its reason."""
+        from oz_tui.api.bulk import expire_each
+
+        table = self.table
+        reasons: dict[str, str] = {}
+
+        def settled(outcome: ExpireOutcome) -> None:
+            if outcome.error is None:
+                table.remove_key(outcome.key.uid)
+                return
+            if not isinstance(outcome.error, OzError):
+                log.error("deleting a key failed unexpectedly", exc_info=outcome.error)
+            reasons[outcome.key.uid] = describe_error(outcome.error)
+            table.set_mark_failure(outcome.key.uid, reasons[outcome.key.uid])
+
+        outcomes = await expire_each(
+            self.oz_app.backend.client.expire_key, keys, on_outcome=settled
+        )
+        self._show_bulk_outcome(outcomes, reasons)
+
+    def _show_bulk_outcome(self, outcomes: list[ExpireOutcome], reasons: dict[str, str]) -> None:
+        from oz_tui.tui.screens.bulk_delete import BulkDeleteOutcomeScreen, outcome_summary
+
+        if all(outcome.expired for outcome in outcomes):
+            self.notify(outcome_summary(outcomes), markup=False)
+            return
+        self.app.push_screen(BulkDeleteOutcomeScreen(outcomes, reasons))
+
     def action_stop_waiting(self) -> None:
         """Esc while requests are in flight: stop waiting for them and say what that means."""
         loading = bool(self._in_flight("load"))
         deleting = [key for worker, key in self._deleting.items() if worker.state in _IN_FLIGHT]
+        bulk = [
+            keys for worker, keys in self._bulk_deleting.items() if worker.state in _IN_FLIGHT
+        ]
         for group in _NETWORK_GROUPS:
             self.workers.cancel_group(self, group)
         self._deleting.clear()
+        self._bulk_deleting.clear()
+        for keys in bulk:
+            self.notify(
+                STOPPED_BULK_DELETING.format(count=len(keys)),
+                title="Delete",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
         self.table.loading = False
         if loading:
             title = "Stopped refreshing:" if self.table.loaded else "Stopped loading:"
@@ -496,6 +668,23 @@ class KeysScreen(Screen[None]):
 
     def action_search(self) -> None:
         self.search_box.focus()
+
+    def action_toggle_mark(self, _listed: bool = True) -> None:
+        self.table.toggle_mark()
+
+    def action_mark_visible(self) -> None:
+        self.table.mark_visible()
+
+    def action_clear_marks(self) -> None:
+        self.table.clear_marks()
+
+    def action_clear_search(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+            self._search_timer = None
+        with self.search_box.prevent(Input.Changed):
+            self.search_box.value = ""
+        self.table.filter("")
 
     def action_leave_search(self) -> None:
         if self.table.visible_keys:

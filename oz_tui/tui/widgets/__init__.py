@@ -3,6 +3,7 @@
 from oz_tui.tui.widgets.banner import AuthPanel, ErrorBanner, RetryRequested
 from oz_tui.tui.widgets.footer import KeysFooter
 from oz_tui.tui.widgets.key_table import Column, KeyTable
+from oz_tui.tui.widgets.search_hint import SearchHint
 from oz_tui.tui.widgets.sidebar import SettingsSidebar
 from oz_tui.tui.widgets.status import StatusLine, source_text
 
@@ -13,6 +14,7 @@ __all__ = [
     "KeyTable",
     "KeysFooter",
     "RetryRequested",
+    "SearchHint",
     "SettingsSidebar",
     "StatusLine",
     "source_text",

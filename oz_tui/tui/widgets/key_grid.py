@@ -34,15 +34,20 @@ RowCells = Callable[[int], Sequence[Text]]
 
 @dataclass
 class GridColumn:
-    """A column: its key, header label and content width (cells, without padding)."""
+    """A column: its key, header label and content width (cells, without padding); `padding`
+    overrides the grid's cell padding (e.g. 0 for a one-character marks column)."""
 
     key: str
     label: Text
     content_width: int = field(default=0)
+    padding: int | None = None
+
+    def get_padding(self, grid: KeyGrid) -> int:
+        return grid.cell_padding if self.padding is None else self.padding
 
     def get_render_width(self, grid: KeyGrid) -> int:
         """Width with padding, as drawn (DataTable's `Column.get_render_width`)."""
-        return self.content_width + 2 * grid.cell_padding
+        return self.content_width + 2 * self.get_padding(grid)
 
 
 class KeyGrid(ScrollView, can_focus=True):
@@ -52,14 +57,15 @@ class KeyGrid(ScrollView, can_focus=True):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Select", show=False),
-        Binding("up", "cursor_up", "Cursor up", show=False),
-        Binding("down", "cursor_down", "Cursor down", show=False),
+        # The arrows, and j / k / g / G as in lazygit, k9s and less.
+        Binding("up,k", "cursor_up", "Cursor up", show=False),
+        Binding("down,j", "cursor_down", "Cursor down", show=False),
         Binding("right", "scroll_right", "Scroll right", show=False),
         Binding("left", "scroll_left", "Scroll left", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home,ctrl+home", "first_row", "First row", show=False),
-        Binding("end,ctrl+end", "last_row", "Last row", show=False),
+        Binding("home,ctrl+home,g", "first_row", "First row", show=False),
+        Binding("end,ctrl+end,G", "last_row", "Last row", show=False),
     ]
 
     # DataTable's component classes and CSS, so the grid looks the same and themes style it
@@ -136,6 +142,13 @@ class KeyGrid(ScrollView, can_focus=True):
             super().__init__()
             self.column_key = column_key
 
+    class RowSelected(Message):
+        """Enter on the cursor row."""
+
+        def __init__(self, row: int) -> None:
+            super().__init__()
+            self.row = row
+
     class CellClicked(Message):
         """A data cell was clicked (after the cursor moved to its row)."""
 
@@ -195,6 +208,10 @@ class KeyGrid(ScrollView, can_focus=True):
         self._cursor_row = self._clamp(self._cursor_row)
         width = sum(column.get_render_width(self) for column in self._columns)
         self.virtual_size = Size(width, self._row_count + 1)
+
+    def redraw(self) -> None:
+        """Draw the rows again (their cells changed, not the rows or columns)."""
+        self._invalidate()
 
     def _invalidate(self) -> None:
         self._generation += 1
@@ -284,6 +301,8 @@ class KeyGrid(ScrollView, can_focus=True):
 
     def action_select_cursor(self) -> None:
         self._set_hover(False)
+        if self._row_count:
+            self.post_message(self.RowSelected(self._cursor_row))
 
     # -- mouse ------------------------------------------------------------------------------
 
@@ -386,7 +405,11 @@ class KeyGrid(ScrollView, can_focus=True):
             extend(
                 Segment(text, style + meta if style else meta)
                 for text, style, _control in render_cell(
-                    cell, column.get_render_width(self), pre_style, post_style
+                    cell,
+                    column.get_render_width(self),
+                    pre_style,
+                    post_style,
+                    column.get_padding(self),
                 )
             )
         table_width = sum(column.get_render_width(self) for column in self._columns)
@@ -398,7 +421,7 @@ class KeyGrid(ScrollView, can_focus=True):
         return segments
 
     def _render_cell(
-        self, cell: Text, width: int, pre_style: Style, post_style: Style
+        self, cell: Text, width: int, pre_style: Style, post_style: Style, padding: int
     ) -> list[Segment]:
         """A cell's line, rendered the way DataTable renders one, and remembered: relative
         times, scopes, dates and the Delete label repeat from row to row."""
@@ -412,13 +435,14 @@ class KeyGrid(ScrollView, can_focus=True):
             width,
             pre_style,
             post_style,
+            padding,
         )
         segments = self._cell_cache.get(key)
         if segments is None:
             options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
             lines = self.app.console.render_lines(
                 Styled(
-                    Padding(cell, (0, self.cell_padding)),
+                    Padding(cell, (0, padding)),
                     pre_style=pre_style,
                     post_style=post_style,
                 ),

@@ -1,14 +1,21 @@
 """`KeyTable`: the list of API keys, behind one narrow API.
 
 The rest of the app talks to the table only through this class: `set_keys`, `add_key`,
-`remove_key`, `filter`, `sort_by` / `cycle_sort` / `reverse_sort`, `refresh_times`, the read-only
-properties (`keys`, `visible_keys`, `highlighted_key`, `sort`, `filter_text`, `loaded`) and the
-messages `DeleteRequested` and `ViewChanged`.
+`remove_key`, `filter`, `sort_by` / `cycle_sort` / `reverse_sort`, `refresh_times`, the marks
+(`toggle_mark`, `mark_visible`, `clear_marks`, `set_mark_failure`), the read-only properties
+(`keys`, `visible_keys`, `highlighted_key`, `sort`, `filter_text`, `search_hint`, `loaded`,
+`marked_keys`, `mark_failures`) and the messages `DeleteRequested`, `DetailsRequested` and
+`ViewChanged`.
 
 The rows are drawn by `KeyGrid` (a line-API `ScrollView` styled like Textual's DataTable) which
 renders only the rows on screen, so 10,000 keys load, filter and sort in milliseconds. The table
-keeps every key in sort order; a search filters that list (no re-sort, no network), and each
-key's cell text is computed once per clock tick and remembered.
+keeps every key in sort order; a search (free text and qualifiers, read by `oz_tui.hygiene`)
+filters that list (no re-sort, no network), and each key's cell text is computed once per clock
+tick and remembered.
+
+Layouts, widest first: the uid and exact expiry times (wide terminals), full, compact (short
+relative times), compact without the Delete column; names are cut only when none of these fits
+them. Every header keeps room for the sort arrow, so sorting never changes the layout.
 
 Every cell is a Rich `Text` built with `literal()`: untrusted names are never parsed as markup.
 """
@@ -33,6 +40,7 @@ from textual.widgets import Static
 
 from oz_tui.api.models import ApiKey
 from oz_tui.display import date_label, expiring_soon, relative_time
+from oz_tui.hygiene import Query, SearchFields, parse_query
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.literal import literal
 from oz_tui.tui.widgets.key_grid import GridColumn, KeyGrid
@@ -45,6 +53,10 @@ NAME_MIN = 12
 SOON_WORD = "soon"
 EXPIRED_WORD = "expired"
 DELETE_LABEL = "Delete"
+UID_LABEL = "Uid"
+#: The marks column: a marked row, and a marked row whose delete failed.
+MARK = "●"
+MARK_FAILED = "!"
 EMPTY_TITLE = "No API Keys"
 DEFAULT_EMPTY_HINT = "Create one with + Create API Key."
 NO_MATCH = "No API keys match your search"
@@ -67,6 +79,10 @@ class Column(str, enum.Enum):
     def label(self) -> str:
         return _COLUMN_SPECS[self].label
 
+    def header_label(self, mode: str) -> str:
+        """The header as the table's mode ("full", "compact", "wide") words it."""
+        return _HEADER_LABELS.get((self, mode), self.label)
+
 
 @dataclass(frozen=True)
 class _ColumnSpec:
@@ -87,7 +103,16 @@ _COLUMN_SPECS: dict[Column, _ColumnSpec] = {
     Column.LAST_USED: _ColumnSpec("Last used", lambda k: k.last_used_at or _FAR_PAST, True),
     Column.EXPIRES: _ColumnSpec("Expires at", lambda k: k.expires_at or _FAR_FUTURE, False),
 }
+_HEADER_LABELS = {
+    (Column.LAST_USED, "compact"): "Used",
+    (Column.EXPIRES, "compact"): "Expires",
+    (Column.EXPIRES, "wide"): "Expires at (UTC)",
+}
 _ACTION_COLUMN = "action"
+_MARK_COLUMN = "mark"
+_UID_COLUMN = "uid"
+#: Every header is drawn this much wider than its label: room for " ▲" whatever the sort.
+_ARROW_ROOM = 2
 
 
 @dataclass(frozen=True)
@@ -98,6 +123,8 @@ class CellStyles:
     expired: str = "bold"
     delete: str = "underline"
     never: str = "dim"
+    mark: str = "bold"
+    mark_failed: str = "bold"
 
 
 _UNITS = {"minute": "m", "hour": "h", "day": "d", "month": "mo", "year": "y"}
@@ -109,11 +136,18 @@ def short_relative_time(when: datetime | None, now: datetime) -> str:
     return _SPAN.sub(lambda m: f"{m.group(1)}{_UNITS[m.group(2)]}", relative_time(when, now))
 
 
-def _expires_words(key: ApiKey, now: datetime, *, compact: bool) -> tuple[str, str | None]:
+def exact_time(when: datetime) -> str:
+    """`2026-12-24 12:00` (UTC, as its header says): an expiry as the wide table shows it."""
+    return f"{when.astimezone(timezone.utc):%Y-%m-%d %H:%M}"
+
+
+def _expires_words(
+    key: ApiKey, now: datetime, *, compact: bool, exact: bool = False
+) -> tuple[str, str | None]:
     """The Expires at text, and the state word it carries ("soon", "expired") if any."""
     if key.expires_at is None:
         return date_label(None), None
-    label = date_label(key.expires_at)
+    label = exact_time(key.expires_at) if exact else date_label(key.expires_at)
     if expiring_soon(key.expires_at, now):
         # Within a week the year is plain, so a narrow table drops it.
         if compact:
@@ -138,8 +172,11 @@ def _clean_cached(text: str) -> str:
     return safe_text(text)
 
 
-def cell_strings(key: ApiKey, now: datetime, *, compact: bool = False) -> tuple[str, ...]:
-    """The plain text of one row's data cells (Name, Key, Scope, Created, Last used, Expires).
+def cell_strings(
+    key: ApiKey, now: datetime, *, compact: bool = False, exact: bool = False
+) -> tuple[str, ...]:
+    """The plain text of one row's data cells (Name, Key, Scope, Created, Last used, Expires);
+    `exact` gives the expiry's time too (`2026-12-24 12:00`, UTC), as wide terminals show it.
 
     The name is sanitised (no controls, no bidi tricks) but not cut.
     """
@@ -150,7 +187,7 @@ def cell_strings(key: ApiKey, now: datetime, *, compact: bool = False) -> tuple[
         key.scope.value,
         when(key.created_at, now),
         when(key.last_used_at, now),
-        _expires_words(key, now, compact=compact)[0],
+        _expires_words(key, now, compact=compact, exact=exact)[0],
     )
 
 
@@ -162,12 +199,16 @@ def key_cells(
     compact: bool = False,
     name_max: int = NAME_MAX,
     action: bool = True,
+    uid: bool = False,
 ) -> tuple[Text, ...]:
-    """One row of the table as Rich Text: the data cells, then (unless `action` is False) the
-    Delete cell. Untrusted text goes through `literal()`: never markup, never escapes."""
-    strings = cell_strings(key, now, compact=compact)
+    """One row of the table as Rich Text: the data cells, then (if `uid`: wide terminals) the
+    uid, then (unless `action` is False) the Delete cell. Untrusted text goes through
+    `literal()`: never markup, never escapes."""
+    strings = cell_strings(key, now, compact=compact, exact=uid)
     state = _expires_words(key, now, compact=compact)[1]
-    return _cells_from_strings(key, strings, state, styles, name_max=name_max, action=action)
+    return _cells_from_strings(
+        key, strings, state, styles, name_max=name_max, action=action, uid=uid
+    )
 
 
 def _cells_from_strings(
@@ -178,6 +219,7 @@ def _cells_from_strings(
     *,
     name_max: int,
     action: bool,
+    uid: bool = False,
 ) -> tuple[Text, ...]:
     _name, masked, scope, created, last_used, expires = strings
     if state == SOON_WORD:
@@ -194,6 +236,8 @@ def _cells_from_strings(
         Text(last_used, style=styles.never if key.last_used_at is None else ""),
         expires_text,
     )
+    if uid:
+        cells += (literal(key.uid),)
     if action:
         cells += (Text(DELETE_LABEL, style=styles.delete),)
     return cells
@@ -211,9 +255,29 @@ class _Layout:
     compact: bool
     name_max: int
     action: bool
+    #: Wide terminals: the uid column, and expiry times to the minute.
+    wide: bool = False
+
+    @property
+    def mode(self) -> _Mode:
+        return "wide" if self.wide else "compact" if self.compact else "full"
 
 
+_Mode = str  # "full", "compact" or "wide": how a row's cell strings are written
+_MODES: tuple[_Mode, ...] = ("full", "compact", "wide")
+#: Indices into a key's remembered widths, after the six data columns.
+_NAME_LENGTH = len(Column)
+_UID_WIDTH = len(Column) + 1
 _DEFAULT_LAYOUT = _Layout(compact=False, name_max=NAME_MAX, action=True)
+#: The layouts tried, widest first, each only if every name fits uncut (up to NAME_MAX): the
+#: Delete column goes first (d and the details dialog delete too), then the full times.
+_LAYOUTS = (
+    _Layout(compact=False, name_max=NAME_MAX, action=True, wide=True),
+    _Layout(compact=False, name_max=NAME_MAX, action=False, wide=True),
+    _DEFAULT_LAYOUT,
+    _Layout(compact=False, name_max=NAME_MAX, action=False),
+    _Layout(compact=True, name_max=NAME_MAX, action=False),
+)
 
 
 class KeyTable(Vertical, can_focus=False):
@@ -251,8 +315,21 @@ class KeyTable(Vertical, can_focus=False):
         def control(self) -> KeyTable:
             return self.table
 
+    class DetailsRequested(Message):
+        """The user asked for a key's details (Enter on its row, or a click on its name)."""
+
+        def __init__(self, table: KeyTable, key: ApiKey) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> KeyTable:
+            return self.table
+
     class ViewChanged(Message):
-        """What the table shows changed: keys, filter or sort. Read the table's properties."""
+        """What the table shows changed: keys, filter, sort or marks. Read the table's
+        properties."""
 
         def __init__(self, table: KeyTable) -> None:
             super().__init__()
@@ -285,23 +362,27 @@ class KeyTable(Vertical, can_focus=False):
         self._rows: dict[str, int] | None = None
         self._now = datetime.now(timezone.utc)
         self._filter = ""
+        self._query = parse_query("")
+        #: Marked keys by uid, in the order marked; and why a marked key's delete failed.
+        self._marks: dict[str, None] = {}
+        self._mark_failures: dict[str, str] = {}
         self._sort_column = Column.CREATED
         self._sort_reverse = False
         self._loaded = False
         self._layout = _DEFAULT_LAYOUT
         self._styles = CellStyles()
-        #: Per key (by uid) and layout (compact or not), for `_now`: the cell strings and
-        #: their widths. Names are also kept casefolded, for the search.
-        self._strings: dict[bool, dict[str, tuple[str, ...]]] = {False: {}, True: {}}
-        self._widths: dict[bool, dict[str, tuple[int, ...]]] = {False: {}, True: {}}
-        self._folded: dict[str, str] = {}
-        #: Column maxima of the visible keys' widths, per layout (compact or not), and of the
-        #: names as cut, per (layout, name_max). They hold while the set of visible keys and
-        #: the clock stay the same (a sort changes neither); `_view` counts the changes.
+        #: Per key (by uid) and mode (full, compact, wide), for `_now`: the cell strings and
+        #: their widths. Each key's searchable text is also kept, casefolded, for the search.
+        self._strings: dict[_Mode, dict[str, tuple[str, ...]]] = {mode: {} for mode in _MODES}
+        self._widths: dict[_Mode, dict[str, tuple[int, ...]]] = {mode: {} for mode in _MODES}
+        self._folded: dict[str, SearchFields] = {}
+        #: Column maxima of the visible keys' widths, per mode, and of the names as cut, per
+        #: (mode, name_max). They hold while the set of visible keys and the clock stay the
+        #: same (a sort changes neither); `_view` counts the changes.
         self._view = 0
         self._maxima_view = -1
-        self._maxima: dict[bool, list[int]] = {}
-        self._cut_maxima: dict[tuple[bool, int], int] = {}
+        self._maxima: dict[_Mode, list[int]] = {}
+        self._cut_maxima: dict[tuple[_Mode, int], int] = {}
         self._grid = KeyGrid(id="key-grid")
 
     def compose(self) -> ComposeResult:
@@ -341,6 +422,25 @@ class KeyTable(Vertical, can_focus=False):
         return self._filter
 
     @property
+    def search_hint(self) -> str:
+        """What the search couldn't read (an unknown qualifier, a bad duration), in one line;
+        "" when all of it was understood."""
+        return self._query.hint
+
+    @property
+    def marked_keys(self) -> tuple[ApiKey, ...]:
+        """The marked keys, shown or not (a search doesn't unmark), in the order marked."""
+        return tuple(self._keys[uid] for uid in self._marks)
+
+    @property
+    def mark_failures(self) -> dict[str, str]:
+        """uid -> why deleting that marked key failed (it stays marked until unmarked)."""
+        return dict(self._mark_failures)
+
+    def is_marked(self, uid: str) -> bool:
+        return uid in self._marks
+
+    @property
     def sort(self) -> tuple[Column, bool]:
         """The sort column and whether its natural order is reversed."""
         return self._sort_column, self._sort_reverse
@@ -356,8 +456,10 @@ class KeyTable(Vertical, can_focus=False):
         return None
 
     def set_keys(self, keys: Iterable[ApiKey], now: datetime) -> None:
-        """Replace the whole list (a load or refresh). The highlighted key stays highlighted."""
+        """Replace the whole list (a load or refresh). The highlighted key stays highlighted;
+        marks stay on the keys still listed."""
         self._keys = {key.uid: key for key in keys}
+        self._drop_marks_of_missing_keys()
         self._forget_strings()
         self._folded = {}
         self._base = self._sorted = None
@@ -379,6 +481,8 @@ class KeyTable(Vertical, can_focus=False):
         key = self._keys.pop(uid, None)
         if key is None:
             return
+        self._marks.pop(uid, None)
+        self._mark_failures.pop(uid, None)
         self._forget(uid)
         for order in (self._base, self._sorted):
             if order is not None:
@@ -391,19 +495,73 @@ class KeyTable(Vertical, can_focus=False):
         self._set_now(now)
         if not self.is_mounted or not self._loaded:
             return
+        if self._query.conditions:
+            # "expires:<7d" and the like depend on the time: filter again.
+            self._rebuild()
+            return
         if self._choose_layout(self._visible) != self._layout:
             self._rebuild()
             return
         self._show_rows()
 
     def filter(self, text: str) -> None:  # noqa: A003 - the table's verb
-        """Show only keys whose name contains `text` (case-insensitive). "" shows all."""
+        """Show only keys matching `text`: free text (case-insensitive, in the name, the agent's
+        name, the last four, the start of the uid) and qualifiers (`oz_tui.hygiene`). "" shows
+        all; what can't be read is in `search_hint`."""
         text = text.strip()
         if text == self._filter:
             return
         self._filter = text
+        self._query = parse_query(text)
         self._view += 1
         self._rebuild()
+
+    # -- marks ------------------------------------------------------------------------------
+
+    def toggle_mark(self, uid: str | None = None) -> None:
+        """Mark or unmark a key (the highlighted one unless `uid` is given)."""
+        if uid is None:
+            key = self.highlighted_key
+            if key is None:
+                return
+            uid = key.uid
+        if uid not in self._keys:
+            return
+        if uid in self._marks:
+            del self._marks[uid]
+            self._mark_failures.pop(uid, None)
+        else:
+            self._marks[uid] = None
+        self._marks_changed()
+
+    def mark_visible(self) -> None:
+        """Mark every key shown (keys hidden by a search keep their marks)."""
+        for key in self._visible:
+            self._marks.setdefault(key.uid, None)
+        self._marks_changed()
+
+    def clear_marks(self) -> None:
+        self._marks.clear()
+        self._mark_failures.clear()
+        self._marks_changed()
+
+    def set_mark_failure(self, uid: str, reason: str) -> None:
+        """Keep `uid` marked, drawn as failed, with `reason` (e.g. why its delete failed)."""
+        if uid not in self._keys:
+            return
+        self._marks.setdefault(uid, None)
+        self._mark_failures[uid] = reason
+        self._marks_changed()
+
+    def _drop_marks_of_missing_keys(self) -> None:
+        for uid in [uid for uid in self._marks if uid not in self._keys]:
+            del self._marks[uid]
+            self._mark_failures.pop(uid, None)
+
+    def _marks_changed(self) -> None:
+        if self.is_mounted:
+            self._grid.redraw()
+        self.post_message(self.ViewChanged(self))
 
     def sort_by(self, column: Column | str, reverse: bool = False) -> None:
         """Sort by `column` in its natural order (times newest first), or the opposite."""
@@ -433,14 +591,21 @@ class KeyTable(Vertical, can_focus=False):
         Delete column (d / Delete still delete)."""
         return self._layout.compact
 
+    @property
+    def wide(self) -> bool:
+        """True when the table has room for the uid column and expiry times to the minute."""
+        return self._layout.wide
+
     def displayed_cells(self, uid: str) -> tuple[str, ...] | None:
-        """The plain text of a shown row's cells, as on screen; None when it isn't shown."""
+        """The plain text of a shown row's cells as on screen, after the marks column (see
+        `is_marked`): Name, Key, Scope, Created, Last used, Expires at, then Uid (wide) and
+        Delete (unless dropped). None when the row isn't shown."""
         if not self.is_mounted:
             return None
         row = self._row_index().get(uid)
         if row is None:
             return None
-        return tuple(cell.plain for cell in self._row_cells(row))
+        return tuple(cell.plain for cell in self._row_cells(row)[1:])
 
     @property
     def message(self) -> str:
@@ -457,54 +622,85 @@ class KeyTable(Vertical, can_focus=False):
             self._forget_strings()
 
     def _forget_strings(self) -> None:
-        self._strings = {False: {}, True: {}}
-        self._widths = {False: {}, True: {}}
+        self._strings = {mode: {} for mode in _MODES}
+        self._widths = {mode: {} for mode in _MODES}
         self._view += 1
 
     def _forget(self, uid: str) -> None:
-        for compact in (False, True):
-            self._strings[compact].pop(uid, None)
-            self._widths[compact].pop(uid, None)
+        for mode in _MODES:
+            self._strings[mode].pop(uid, None)
+            self._widths[mode].pop(uid, None)
         self._folded.pop(uid, None)
         self._view += 1
 
-    def _cell_texts(self, key: ApiKey, compact: bool) -> tuple[str, ...]:
-        strings = self._strings[compact].get(key.uid)
+    def _cell_texts(self, key: ApiKey, mode: _Mode) -> tuple[str, ...]:
+        strings = self._strings[mode].get(key.uid)
         if strings is None:
-            strings = cell_strings(key, self._now, compact=compact)
-            self._strings[compact][key.uid] = strings
+            strings = cell_strings(
+                key, self._now, compact=mode == "compact", exact=mode == "wide"
+            )
+            self._strings[mode][key.uid] = strings
         return strings
 
-    def _column_widths(self, keys: list[ApiKey], compact: bool) -> list[int]:
+    def _column_widths(self, keys: list[ApiKey], mode: _Mode) -> list[int]:
         """Per data column, the widest cell of the visible `keys` (names uncut), then the
-        longest name in characters. Each key's widths are computed once per clock tick; the
-        maxima once per set of visible keys."""
+        longest name in characters, then the widest uid. Each key's widths are computed once
+        per clock tick; the maxima once per set of visible keys."""
         self._check_view()
-        maxima = self._maxima.get(compact)
-        if maxima is None:
-            known = self._widths[compact]
+        maxima = self._maxima.get(mode)
+        if maxima is None and mode == "wide":
+            # As the full layout, but for the expiry (to the minute): worked out from the
+            # keys' dates instead of writing every key's cells again.
+            maxima = list(self._column_widths(keys, "full"))
+            maxima[len(Column) - 1] = self._exact_expires_width(keys)
+            self._maxima[mode] = maxima
+        elif maxima is None:
+            known = self._widths[mode]
             missing = [key for key in keys if key.uid not in known]
             if missing:
                 texts = self._cell_texts
                 for key in missing:
-                    strings = texts(key, compact)
-                    known[key.uid] = (*map(cell_len, strings), len(strings[0]))
+                    strings = texts(key, mode)
+                    known[key.uid] = (
+                        *map(cell_len, strings),
+                        len(strings[0]),
+                        cell_len(_clean(key.uid)),
+                    )
             rows = [known[key.uid] for key in keys]
+            count = _UID_WIDTH + 1
             if rows:
-                maxima = [max(map(itemgetter(index), rows)) for index in range(len(Column) + 1)]
+                maxima = [max(map(itemgetter(index), rows)) for index in range(count)]
             else:
-                maxima = [0] * (len(Column) + 1)
-            self._maxima[compact] = maxima
+                maxima = [0] * count
+            self._maxima[mode] = maxima
         return maxima
 
-    def _cut_name_width(self, keys: list[ApiKey], compact: bool, name_max: int) -> int:
+    def _exact_expires_width(self, keys: list[ApiKey]) -> int:
+        """The widest expiry of `keys` as the wide layout writes it (`exact_time`, then the
+        state word): the width depends only on which keys never expire, expire soon, or have
+        expired."""
+        now = self._now
+        sample = exact_time(now)
+        widths = {cell_len(date_label(None))}
+        for key in keys:
+            expires = key.expires_at
+            if expires is None:
+                continue
+            if expiring_soon(expires, now):
+                widths.add(cell_len(f"{sample} · {SOON_WORD}"))
+            elif expires < now:
+                widths.add(cell_len(f"{sample} · {EXPIRED_WORD}"))
+            else:
+                widths.add(cell_len(sample))
+        return max(widths)
+
+    def _cut_name_width(self, keys: list[ApiKey], mode: _Mode, name_max: int) -> int:
         """The widest name of the visible `keys` as shown, cut to `name_max` characters."""
         self._check_view()
-        width = self._cut_maxima.get((compact, name_max))
+        width = self._cut_maxima.get((mode, name_max))
         if width is None:
-            strings = self._strings[compact]
-            width = max((_cut_width(strings[key.uid][0], name_max) for key in keys), default=0)
-            self._cut_maxima[compact, name_max] = width
+            width = max((_cut_width(_clean(key.name), name_max) for key in keys), default=0)
+            self._cut_maxima[mode, name_max] = width
         return width
 
     def _check_view(self) -> None:
@@ -526,17 +722,18 @@ class KeyTable(Vertical, can_focus=False):
         return self._sorted
 
     def _ordered(self) -> list[ApiKey]:
-        """The keys to show: the sorted list, filtered by name (no re-sorting)."""
+        """The keys to show: the sorted list, filtered by the search (no re-sorting)."""
         keys = self._sorted_keys()
-        needle = self._filter.casefold()
-        if not needle:
+        query: Query = self._query
+        if query.empty:
             return list(keys)
         folded = self._folded
         if len(folded) != len(self._keys):
             for key in keys:
                 if key.uid not in folded:
-                    folded[key.uid] = key.name.casefold()
-        return [key for key in keys if needle in folded[key.uid]]
+                    folded[key.uid] = SearchFields.of(key)
+        matches, now = query.matches, self._now
+        return [key for key in keys if matches(key, now, folded[key.uid])]
 
     def _row_index(self) -> dict[str, int]:
         if self._rows is None:
@@ -552,38 +749,54 @@ class KeyTable(Vertical, can_focus=False):
             return CellStyles()
         warning = variables.get("text-warning") or variables.get("warning", "")
         error = variables.get("text-error") or variables.get("error", "")
+        accent = variables.get("text-accent") or variables.get("accent", "")
         return CellStyles(
             soon=f"bold {warning}".strip(),
             expired=f"bold {error}".strip(),
             delete=f"underline {error}".strip(),
+            mark=f"bold {accent}".strip(),
+            mark_failed=f"bold {error}".strip(),
         )
 
-    def _header(self, column: Column) -> Text:
+    def _header(self, column: Column, mode: _Mode) -> Text:
+        label = column.header_label(mode)
         if column is not self._sort_column:
-            return Text(column.label)
+            return Text(label)
         spec = _COLUMN_SPECS[column]
         descending = spec.descending_first != self._sort_reverse
         arrow = self.SORT_DESCENDING if descending else self.SORT_ASCENDING
-        return Text.assemble(column.label, " ", (arrow, "bold"))
+        return Text.assemble(label, " ", (arrow, "bold"))
+
+    @staticmethod
+    def _header_widths(mode: _Mode) -> list[int]:
+        """The headers' widths: the same whichever column is sorted (room for the arrow)."""
+        return [cell_len(column.header_label(mode)) + _ARROW_ROOM for column in Column]
 
     def _choose_layout(self, keys: list[ApiKey]) -> _Layout:
-        """The widest layout that fits: full, then compact, then compact without the Delete
-        column. Names are cut to what room is left, but not below NAME_MIN."""
+        """The widest layout (`_LAYOUTS`) in which every name fits uncut (up to NAME_MAX);
+        failing that, compact without the Delete column, names cut to the room left but not
+        below NAME_MIN. The sort plays no part, so sorting never moves a column."""
         width = self.size.width
         if width <= 0 or not keys:
             return _DEFAULT_LAYOUT
         if len(keys) + 1 > self.size.height:
             width -= self._grid.styles.scrollbar_size_vertical
         pad = 2 * self._grid.cell_padding
-        headers = [self._header(column).cell_len for column in Column]
-        for compact, action in ((False, True), (True, True), (True, False)):
-            widths = [max(pair) for pair in zip(headers, self._column_widths(keys, compact))]
-            columns = len(widths) + (1 if action else 0)
-            others = sum(widths[1:]) + (cell_len(DELETE_LABEL) if action else 0)
+        room = 0
+        for layout in _LAYOUTS:
+            maxima = self._column_widths(keys, layout.mode)
+            widths = [max(pair) for pair in zip(self._header_widths(layout.mode), maxima)]
+            # The marks column (unpadded), the data columns, then the uid and Delete columns.
+            columns = len(widths) + int(layout.wide) + int(layout.action)
+            others = 1 + sum(widths[1:])
+            if layout.wide:
+                others += max(cell_len(UID_LABEL), maxima[_UID_WIDTH])
+            if layout.action:
+                others += cell_len(DELETE_LABEL)
             room = width - others - pad * columns
-            if room >= min(NAME_MIN, widths[0]):
-                return _Layout(compact=compact, name_max=min(NAME_MAX, room), action=action)
-        return _Layout(compact=True, name_max=NAME_MIN, action=False)
+            if room >= min(NAME_MAX, widths[0]):
+                return layout
+        return _Layout(compact=True, name_max=min(NAME_MAX, max(room, NAME_MIN)), action=False)
 
     def _rebuild(self, *, highlight_uid: str | None = None) -> None:
         """Recompute what is shown (order, filter, layout) and show it."""
@@ -614,32 +827,50 @@ class KeyTable(Vertical, can_focus=False):
         """Hand the visible keys and the column widths to the grid (cursor and scroll stay)."""
         layout = self._layout
         keys = self._visible
-        headers = [self._header(column) for column in Column]
-        maxima = self._column_widths(keys, layout.compact)
-        widths = [max(header.cell_len, width) for header, width in zip(headers, maxima)]
-        if keys and maxima[-1] > layout.name_max:
+        headers = [self._header(column, layout.mode) for column in Column]
+        header_widths = self._header_widths(layout.mode)
+        maxima = self._column_widths(keys, layout.mode)
+        widths = [max(pair) for pair in zip(header_widths, maxima)]
+        if keys and maxima[_NAME_LENGTH] > layout.name_max:
             # Some names are cut: the column is as wide as the widest name *as shown*.
             widths[0] = max(
-                headers[0].cell_len,
-                self._cut_name_width(keys, layout.compact, layout.name_max),
+                header_widths[0],
+                self._cut_name_width(keys, layout.mode, layout.name_max),
             )
-        columns = [
+        columns = [GridColumn(_MARK_COLUMN, Text(""), 1, padding=0)]
+        columns += [
             GridColumn(column.value, header, width)
             for column, header, width in zip(Column, headers, widths)
         ]
+        if layout.wide:
+            uid_width = max(cell_len(UID_LABEL), maxima[_UID_WIDTH])
+            columns.append(GridColumn(_UID_COLUMN, Text(UID_LABEL), uid_width))
         if layout.action:
             columns.append(GridColumn(_ACTION_COLUMN, Text(""), cell_len(DELETE_LABEL)))
         self._grid.set_rows(columns, _Uids(keys), self._row_cells)
 
     def _row_cells(self, row: int) -> tuple[Text, ...]:
-        """The cells of a visible row, built when the grid draws it."""
+        """The cells of a visible row (the mark first), built when the grid draws it."""
         key = self._visible[row]
         layout = self._layout
-        strings = self._cell_texts(key, layout.compact)
+        strings = self._cell_texts(key, layout.mode)
         state = _expires_words(key, self._now, compact=layout.compact)[1]
-        return _cells_from_strings(
-            key, strings, state, self._styles, name_max=layout.name_max, action=layout.action
+        return (self._mark_cell(key.uid),) + _cells_from_strings(
+            key,
+            strings,
+            state,
+            self._styles,
+            name_max=layout.name_max,
+            action=layout.action,
+            uid=layout.wide,
         )
+
+    def _mark_cell(self, uid: str) -> Text:
+        if uid not in self._marks:
+            return _NO_MARK
+        if uid in self._mark_failures:
+            return Text(MARK_FAILED, style=self._styles.mark_failed)
+        return Text(MARK, style=self._styles.mark)
 
     def _show_message(self) -> None:
         message = self.query_one("#key-table-message", Static)
@@ -659,9 +890,21 @@ class KeyTable(Vertical, can_focus=False):
     @on(KeyGrid.CellClicked)
     def _cell_clicked(self, event: KeyGrid.CellClicked) -> None:
         event.stop()
-        if event.column_key != _ACTION_COLUMN or not 0 <= event.row < len(self._visible):
+        if not 0 <= event.row < len(self._visible):
             return
-        self.post_message(self.DeleteRequested(self, self._visible[event.row]))
+        key = self._visible[event.row]
+        if event.column_key == _ACTION_COLUMN:
+            self.post_message(self.DeleteRequested(self, key))
+        elif event.column_key == _MARK_COLUMN:
+            self.toggle_mark(key.uid)
+        elif event.column_key == Column.NAME.value:
+            self.post_message(self.DetailsRequested(self, key))
+
+    @on(KeyGrid.RowSelected)
+    def _row_selected(self, event: KeyGrid.RowSelected) -> None:
+        event.stop()
+        if 0 <= event.row < len(self._visible):
+            self.post_message(self.DetailsRequested(self, self._visible[event.row]))
 
     @on(KeyGrid.HeaderClicked)
     def _header_clicked(self, event: KeyGrid.HeaderClicked) -> None:
@@ -669,11 +912,14 @@ class KeyTable(Vertical, can_focus=False):
         try:
             column = Column(event.column_key)
         except ValueError:
-            return  # the action column does not sort
+            return  # the marks, uid and action columns do not sort
         if column is self._sort_column:
             self.reverse_sort()
         else:
             self.sort_by(column)
+
+
+_NO_MARK = Text(" ")
 
 
 class _Uids(Sequence[str]):

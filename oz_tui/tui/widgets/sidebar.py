@@ -1,8 +1,9 @@
 """The settings sidebar: where this page sits in Warp's settings. Not interactive.
 
 Only "Cloud platform > Oz Cloud API Keys" is real here; the other sections are listed dimmed, for
-orientation, and are not selectable. Items wrap, so the sidebar can be narrowed; the screen hides
-it on narrow terminals.
+orientation, and a note under them says they are Warp's, not this app's. 16 columns: "Cloud
+platform" on one line and the table keeps its room (at 120 columns, every column; from about 160,
+the uid too). The screen hides it on narrow terminals.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ SECTIONS_BEFORE = ("Account", "Appearance", "Features", "AI")
 SECTIONS_AFTER = ("Keyboard shortcuts", "Privacy", "About")
 SECTION = "Cloud platform"
 PAGE = "Oz Cloud API Keys"
+#: Says the dimmed sections are not part of this app (they don't respond).
+OTHERS_NOTE = "Dimmed: in Warp only"
 
 
 class SettingsSidebar(Vertical, can_focus=False):
@@ -23,9 +26,9 @@ class SettingsSidebar(Vertical, can_focus=False):
 
     DEFAULT_CSS = """
     SettingsSidebar {
-        width: 26;
+        width: 16;
         height: 1fr;
-        padding: 1 1;
+        padding: 1 0 1 1;
     }
     SettingsSidebar > Static {
         height: auto;
@@ -36,6 +39,11 @@ class SettingsSidebar(Vertical, can_focus=False):
     }
     SettingsSidebar > .-other {
         color: $text-disabled;
+    }
+    SettingsSidebar > .-note {
+        color: $text-disabled;
+        text-style: italic;
+        margin-top: 1;
     }
     SettingsSidebar > .-section {
         text-style: bold;
@@ -51,7 +59,8 @@ class SettingsSidebar(Vertical, can_focus=False):
         yield Static("Settings", classes="-title", markup=False)
         for name in SECTIONS_BEFORE:
             yield Static(name, classes="-other", markup=False)
-        yield Static(f"▾ {SECTION}", classes="-section", markup=False)
-        yield Static(f"▸ {PAGE}", classes="-page", markup=False)
+        yield Static(SECTION, classes="-section", markup=False)
+        yield Static(PAGE, classes="-page", markup=False)
         for name in SECTIONS_AFTER:
             yield Static(name, classes="-other", markup=False)
+        yield Static(OTHERS_NOTE, classes="-note", markup=False)
