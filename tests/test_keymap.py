@@ -170,11 +170,11 @@ async def test_footer_and_help_show_the_keys_in_effect() -> None:
             return line.strip().split(ACTIONS[action_id].help[:30])[0].split()
 
         assert keys_of("create") == ["c"]
-        assert keys_of("delete") == ["x", "del"]
-        assert keys_of("help") == ["f1"]
-        assert keys_of("search") == ["^f"]
+        assert keys_of("delete") == ["x", "Delete"]
+        assert keys_of("help") == ["F1"]
+        assert keys_of("search") == ["ctrl+f"]
         assert keys_of("refresh") == ["r"]  # not rebound: the default
-        assert keys_of("mark") == ["space"]
+        assert keys_of("mark") == ["Space"]
 
 
 async def test_without_a_keymap_help_shows_the_default_keys() -> None:
@@ -184,8 +184,8 @@ async def test_without_a_keymap_help_shows_the_default_keys() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         text = help_text(app)
-        for keys, what in (("n  +", "Create a new API key"), ("d  del", "Delete the marked keys"),
-                           ("?", "Show this help"), ("q  ^q", "Quit")):
+        for keys, what in (("n  +", "Create a new API key"), ("d  Delete", "Delete the marked"),
+                           ("?", "Show this help"), ("q  ctrl+q", "Quit"), ("Space", "Mark or")):
             assert any(line.strip().startswith(keys) and what in line
                        for line in text.splitlines()), (keys, text)
 

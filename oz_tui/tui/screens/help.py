@@ -7,9 +7,10 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.keys import format_key
 from textual.widgets import Static
 
 from oz_tui.display import EXPIRING_SOON
@@ -18,11 +19,11 @@ from oz_tui.keymap import ACTIONS
 from oz_tui.tui.screens.dialog import DialogScreen
 
 #: The help's key list, in its order: a panel action (keys from the keymap in effect) or fixed
-#: (keys, what they do) for keys no keymap changes, shown as the footer shows keys.
+#: (keys, what they do) for keys no keymap changes.
 KEY_ROWS: tuple[str | tuple[str, str], ...] = (
     "create",
     "search",
-    ("^u", "Clear the search"),
+    ("ctrl+u", "Clear the search"),
     ("Enter", "Details of the highlighted key (or click its name)"),
     ("↑ ↓  j k", "Move in the table; g / G (Home / End) to the first / last key"),
     "mark",
@@ -35,15 +36,24 @@ KEY_ROWS: tuple[str | tuple[str, str], ...] = (
     ("c", "Copy the new key (in the \"Save your key\" dialog)"),
     ("Enter / Esc", "Submit / cancel a dialog"),
     "help",
-    ("^p", "Command palette"),
+    ("ctrl+p", "Command palette"),
     "quit",
 )
 #: Keys an action has besides its rebindable ones (bound by the app, not the page).
-EXTRA_KEYS = {"quit": "^q"}
+EXTRA_KEYS = {"quit": "ctrl+q"}
 
 
-def key_rows(app: App[object], keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """(keys, what they do) with each action's keys as in effect, shown as the footer shows them."""
+def key_label(key: str) -> str:
+    """A Textual key as the help writes it: `?`, `+`, `Delete`, `Space`, `F5`, `ctrl+f`."""
+    modifiers, base = Binding(key, "").parse_key()
+    label = format_key(base)  # a character for its name: question_mark -> ?
+    if len(label) != 1:
+        label = base.capitalize()  # a named key, in full (format_key shortens some: del)
+    return "+".join((*modifiers, label))
+
+
+def key_rows(keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(keys, what they do), each action's keys as the keymap in effect has them."""
     rows = []
     for row in KEY_ROWS:
         if isinstance(row, tuple):
@@ -51,7 +61,7 @@ def key_rows(app: App[object], keymap: Mapping[str, str]) -> tuple[tuple[str, st
             continue
         action = ACTIONS[row]
         keys = keymap.get(row) or action.keys
-        shown = [app.get_key_display(Binding(key, action.id)) for key in keys.split(",")]
+        shown = [key_label(key) for key in keys.split(",")]
         if row in EXTRA_KEYS:
             shown.append(EXTRA_KEYS[row])
         rows.append(("  ".join(shown), action.help))
@@ -114,7 +124,7 @@ class HelpScreen(DialogScreen[None]):
         with VerticalScroll(id="dialog"):
             yield Static("Help: Oz Cloud API keys", id="title", markup=False)
             keymap = getattr(self.app, "keymap", {})
-            yield Static(two_column_table(key_rows(self.app, keymap), "Keys"), id="keys")
+            yield Static(two_column_table(key_rows(keymap), "Keys"), id="keys")
             yield Static(two_column_table(COLUMNS, "Columns"), id="columns")
             yield Static(two_column_table(QUALIFIERS, "Search"), id="search-help")
             yield Static(FREE_TEXT_HELP, id="free-text", markup=False)
