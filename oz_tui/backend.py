@@ -1,17 +1,17 @@
-"""Where the keys come from: Warp's server, or the embedded local service in-process.
+"""Where the keys come from: Warp's server, or the embedded local key service in-process.
 
-The UI and the CLI get a `Backend` and talk only to its `OzClient`. This module stays light:
-httpx, and for the local service graphql-core and Starlette, load only when a backend is built,
-so the panel can paint its first frame before any of them (see `DeferredBackend`).
+The UI and the CLI get a `Backend` and talk only to its client, a `KeyService`: `OzClient` for a
+server, `DirectClient` (straight over the local store, no HTTP or GraphQL) for the embedded
+service. This module stays light: httpx loads only when a remote backend is built, so the panel
+can paint its first frame before it (see `DeferredBackend`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
 from oz_tui.api.models import (
     Account,
@@ -25,12 +25,16 @@ from oz_tui.api.models import (
 from oz_tui.display import DEMO_SOURCE, local_source
 
 if TYPE_CHECKING:
+    import asyncio
+
     from oz_tui.api.client import OzClient
-    from oz_tui.local import LocalService
+    from oz_tui.local import KeyStore, LocalService
 
 
 class KeyService(Protocol):
-    """What the panel asks of a backend's client: `OzClient`, or a `DeferredBackend`'s stand-in."""
+    """What the panel and the CLI ask of a backend's client: `OzClient` (a server, or the local
+    service through GraphQL), `DirectClient` (the local store in process), or a
+    `DeferredBackend`'s stand-in."""
 
     async def list_keys(self) -> list[ApiKey]: ...
 
@@ -54,6 +58,11 @@ class KeyService(Protocol):
         ...
 
 
+#: How the embedded service is reached: straight over the store (the default), or through its
+#: GraphQL service over an in-process ASGI transport (the contract tests, and the benchmark's
+#: comparison).
+LocalPath = Literal["direct", "graphql"]
+
 LOCAL_SERVER_ROOT = "http://oz-keys.local"
 #: However long a request may take, a single read waits at most this long, and connecting this.
 MAX_READ_TIMEOUT = 30.0
@@ -62,20 +71,21 @@ MAX_CONNECT_TIMEOUT = 5.0
 
 @dataclass
 class Backend:
-    client: OzClient
+    client: Any  # a KeyService (OzClient or DirectClient), with `clock` and `aclose()`
     #: Where the keys come from, for the status line: "app.warp.dev", "Local key service · <path>".
     source: str
     is_local: bool
-    #: The in-process service, when there is one; closed with the backend.
+    #: The in-process GraphQL service, when the local store is reached through it.
     service: LocalService | None = field(default=None, repr=False)
-
-    def first_frame_shown(self) -> None:
-        """The panel calls this once its first frame is painted; a built backend needs nothing."""
+    #: The local store, when there is one; closed with the backend.
+    store: KeyStore | None = field(default=None, repr=False)
 
     async def aclose(self) -> None:
         await self.client.aclose()
         if self.service is not None:
             self.service.close()
+        elif self.store is not None:
+            self.store.close()
 
 
 def remote_backend(
@@ -87,17 +97,24 @@ def remote_backend(
     return Backend(client=client, source=client.host, is_local=False)
 
 
+def connect_timeout(seconds: float) -> float:
+    """How long connecting may take within an attempt of `seconds` (the `request_timeout`)."""
+    return min(MAX_CONNECT_TIMEOUT, seconds / 2)
+
+
 def request_timeouts(seconds: float) -> dict[str, Any]:
     """`OzClient` options bounding each attempt to `seconds` (the `request_timeout` setting):
     the whole attempt, each read within it (at most 30 s) and connecting (at most 5 s, and at
     most half the attempt, so a short setting still reports a slow connect as one)."""
-    import httpx
+    # httpx through the client module, which keeps httpx's command-line tool (click, pygments,
+    # rich: over 40 ms) from loading with it.
+    from oz_tui.api.client import httpx
 
     if not seconds > 0:
         raise ValueError(f"a request timeout must be above 0 seconds, not {seconds!r}")
     return {
         "timeout": httpx.Timeout(
-            min(MAX_READ_TIMEOUT, seconds), connect=min(MAX_CONNECT_TIMEOUT, seconds / 2)
+            min(MAX_READ_TIMEOUT, seconds), connect=connect_timeout(seconds)
         ),
         "total_timeout": seconds,
     }
@@ -109,40 +126,63 @@ def local_backend(
     demo: bool = False,
     clock: Clock = system_clock,
     token_factory: Callable[[], str] | None = None,
+    path: LocalPath = "direct",
+    blocking: bool = False,
+    **client_options: Any,
 ) -> Backend:
-    """The embedded service reached through an ASGI transport: no socket, no account."""
-    from oz_tui.api.client import OzClient
-    from oz_tui.local import LocalService
+    """The embedded service, no socket, no account: straight over its store, or (`path=
+    "graphql"`) through its GraphQL service on an ASGI transport, as `serve` would answer.
+    `blocking`: the direct client works in the caller's thread (for the CLI: no event loop).
+    `client_options` go to the GraphQL path's `OzClient` (the direct one sends nothing)."""
+    if path == "graphql":
+        from oz_tui.api.client import OzClient
+        from oz_tui.local import LocalService
+
+        if demo:
+            service = LocalService.demo(clock=clock, token_factory=token_factory)
+        else:
+            service = LocalService(data_dir, clock=clock, token_factory=token_factory)
+        client = OzClient(
+            LOCAL_SERVER_ROOT, None, transport=service.transport(), clock=clock, **client_options
+        )
+        return Backend(
+            client=client, source=_local_source(service.location, demo), is_local=True,
+            service=service, store=service.store,
+        )
+    from oz_tui.local import DB_FILENAME, default_data_dir
+    from oz_tui.local.direct import DirectClient
+    from oz_tui.local.store import KeyStore
 
     if demo:
-        service = LocalService.demo(clock=clock, token_factory=token_factory)
-        source = DEMO_SOURCE
+        from oz_tui.local.demo import seed_demo
+
+        store = KeyStore(None, clock=clock, token_factory=token_factory)
+        seed_demo(store, clock())
     else:
-        service = LocalService(data_dir, clock=clock, token_factory=token_factory)
-        source = local_source(service.location)
-    client = OzClient(LOCAL_SERVER_ROOT, None, transport=service.transport(), clock=clock)
-    return Backend(client=client, source=source, is_local=True, service=service)
+        db_path = (data_dir or default_data_dir()) / DB_FILENAME
+        store = KeyStore(db_path, clock=clock, token_factory=token_factory)
+    return Backend(
+        client=DirectClient(store, clock=clock, blocking=blocking),
+        source=_local_source(store.location, demo), is_local=True, store=store,
+    )
 
 
-#: Build anyway if the panel has not said "first frame shown" by then.
-FIRST_FRAME_GRACE = 1.0
+def _local_source(location: str, demo: bool) -> str:
+    return DEMO_SOURCE if demo else local_source(location)
 
 
 class DeferredBackend:
-    """A `Backend` built once the panel's first frame is on screen.
+    """The local store's backend, built by the panel's first request, which then goes through.
 
-    Building one imports httpx and, for the local service, graphql-core and Starlette: together
-    more than the rest of the start-up, and none of it needed to draw the page. The panel opens
-    with this stand-in (its `source` known in advance for the status line); once the panel calls
-    `first_frame_shown()`, the first request builds the real backend and goes through. A backend
-    that cannot be built (an unusable store) fails that request, and the page shows the error
-    with a retry.
+    The panel opens with this stand-in (its `source` known in advance for the status line). The
+    store is light (SQLite, in process): built in the first request, its keys are in the first
+    frame. A store that cannot be opened fails that request, and the page shows the error with
+    a retry (which tries again).
     """
 
     def __init__(self, build: Callable[[], Backend], *, source: str, is_local: bool) -> None:
         self._build = build
         self._backend: Backend | None = None
-        self._shown: asyncio.Event | None = None
         self._source = source
         self.is_local = is_local
         self.client: KeyService = _DeferredClient(self)
@@ -156,14 +196,13 @@ class DeferredBackend:
         return self._backend.service if self._backend is not None else None
 
     @property
+    def store(self) -> KeyStore | None:
+        return self._backend.store if self._backend is not None else None
+
+    @property
     def built(self) -> Backend | None:
         """The backend, if it has been built (never builds it)."""
         return self._backend
-
-    def first_frame_shown(self) -> None:
-        if self._shown is None:
-            self._shown = asyncio.Event()
-        self._shown.set()
 
     def build_now(self) -> Backend:
         """The backend, built here and now if it isn't yet (blocking)."""
@@ -172,16 +211,6 @@ class DeferredBackend:
         return self._backend
 
     async def get(self) -> Backend:
-        """The backend, built on first use once the first frame is on screen. Built in the
-        event loop: the page is drawn and waiting by then, and a thread would contend with it
-        for the GIL (measured: about three times slower)."""
-        if self._backend is None:
-            if self._shown is None:
-                self._shown = asyncio.Event()
-            try:
-                await asyncio.wait_for(self._shown.wait(), FIRST_FRAME_GRACE)
-            except asyncio.TimeoutError:
-                pass
         return self.build_now()
 
     async def aclose(self) -> None:
@@ -189,14 +218,153 @@ class DeferredBackend:
             await self._backend.aclose()
 
 
+class RemoteSession:
+    """A server's backend on its own event loop, in a thread started before Textual loads.
+
+    Over a far link the first keys cost round trips, not CPU: so the client (httpx) loads in
+    this thread while Textual loads in the main one, and the panel's opening requests (`opening`:
+    the list and who-am-I, together) go out as soon as they can, before the first frame. The
+    panel's calls (`client`, a `KeyService`) run on this loop, through one connection pool, and
+    their answers (or errors) come back to the panel's loop; the first call of each opening
+    request takes the answer already on its way. Cancelling a call cancels it here too.
+    """
+
+    def __init__(
+        self,
+        build: Callable[[], Backend],
+        *,
+        source: str,
+        opening: tuple[str, ...] = ("list_keys", "whoami"),
+    ) -> None:
+        import asyncio
+        import threading
+
+        self._source = source
+        self.is_local = False
+        self.service: LocalService | None = None
+        self.store: KeyStore | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="oz-keys-session", daemon=True
+        )
+        self._thread.start()
+        self._opening: dict[str, Any] = {}
+        self._backend = asyncio.run_coroutine_threadsafe(self._open(build, opening), self._loop)
+        self._closed = False
+        self.client: KeyService = _SessionClient(self)
+
+    async def _open(self, build: Callable[[], Backend], opening: tuple[str, ...]) -> Backend:
+        import asyncio
+
+        backend = build()
+        for name in opening:
+            task = asyncio.ensure_future(getattr(backend.client, name)())
+            # Retrieved by the panel, or by `aclose`; never "exception was never retrieved".
+            task.add_done_callback(_retrieved)
+            self._opening[name] = task
+        return backend
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """`backend.client.<name>(...)` on the session's loop; the opening answer when there is
+        one not yet taken (same arguments: the opening calls take none)."""
+        import asyncio
+
+        async def run() -> Any:
+            backend = await asyncio.wrap_future(self._backend)
+            opened = self._opening.pop(name, None) if not (args or kwargs) else None
+            if opened is not None:
+                return await opened
+            return await getattr(backend.client, name)(*args, **kwargs)
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self._loop))
+
+    def build_now(self) -> Backend:
+        return self._backend.result()
+
+    @property
+    def built(self) -> Backend | None:
+        """The backend, if it has been built (never waits for it)."""
+        future = self._backend
+        return future.result() if future.done() and future.exception() is None else None
+
+    async def aclose(self) -> None:
+        """Close the client (its connections) on the session's loop, then stop the loop."""
+        import asyncio
+
+        if self._closed:
+            return
+        self._closed = True
+
+        async def close() -> None:
+            for task in self._opening.values():
+                task.cancel()
+            try:
+                backend = await asyncio.wrap_future(self._backend)
+            except Exception:  # noqa: BLE001 - nothing was built, nothing to close
+                return
+            await backend.aclose()
+
+        try:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(close(), self._loop))
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+            if not self._thread.is_alive():
+                self._loop.close()
+
+
+def _retrieved(task: Any) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+class _SessionClient:
+    """`RemoteSession.client`: the panel's calls (`KeyService`), made on the session's loop."""
+
+    def __init__(self, owner: RemoteSession) -> None:
+        self._owner = owner
+
+    async def list_keys(self) -> list[ApiKey]:
+        return await self._owner.call("list_keys")
+
+    async def whoami(self) -> Account:
+        return await self._owner.call("whoami")
+
+    async def list_agents(self) -> list[Agent]:
+        return await self._owner.call("list_agents")
+
+    async def create_key(
+        self,
+        name: str,
+        expiration: Expiration | datetime,
+        *,
+        team_id: str | None = None,
+        agent_uid: str | None = None,
+    ) -> CreatedKey:
+        # (agent_uid only when set: a client without Agent keys takes no such argument.)
+        extra = {"agent_uid": agent_uid} if agent_uid is not None else {}
+        return await self._owner.call("create_key", name, expiration, team_id=team_id, **extra)
+
+    async def expire_key(self, uid: str) -> None:
+        await self._owner.call("expire_key", uid)
+
+    def is_credential(self, key: ApiKey) -> bool:
+        backend = self._owner.built
+        return backend is not None and backend.client.is_credential(key)
+
+
 class _DeferredClient:
-    """`DeferredBackend.client`: the four calls the panel makes (`KeyService`), each waiting for
-    the backend to be built, then made on its real `OzClient`."""
+    """`DeferredBackend.client`: the calls the panel makes (`KeyService`), each building the
+    backend if it isn't yet, then made on its real client."""
 
     def __init__(self, owner: DeferredBackend) -> None:
         self._owner = owner
 
-    async def _client(self) -> OzClient:
+    async def _client(self) -> Any:
         return (await self._owner.get()).client
 
     async def list_keys(self) -> list[ApiKey]:
@@ -216,8 +384,9 @@ class _DeferredClient:
         team_id: str | None = None,
         agent_uid: str | None = None,
     ) -> CreatedKey:
+        extra = {"agent_uid": agent_uid} if agent_uid is not None else {}
         return await (await self._client()).create_key(
-            name, expiration, team_id=team_id, agent_uid=agent_uid
+            name, expiration, team_id=team_id, **extra
         )
 
     async def expire_key(self, uid: str) -> None:

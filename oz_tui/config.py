@@ -19,6 +19,9 @@ The config file is `config.toml` in the user config dir (`~/.config/oz-keys/` on
     request_timeout    = 60                       # seconds one request attempt may take
                                                   # (each read at most 30 s of it, connecting
                                                   # at most 5 s); raise it for slow links
+    client_id          = "warp-cli"               # the X-Warp-Client-ID header
+    user_agent         = ""                       # a User-Agent header ("": none, as Warp's
+                                                  # own client); e.g. "Warp/1.0"
 
     [keymap]                                      # the panel's keys (see oz_tui/keymap.py)
     create = "c"
@@ -28,13 +31,12 @@ The config file is `config.toml` in the user config dir (`~/.config/oz-keys/` on
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
+from oz_tui.api.identity import DEFAULT_CLIENT_ID, header_value_problem
 from oz_tui.api.models import Expiration, KeyType
 from oz_tui.keymap import KeymapError, parse_keymap
 
@@ -47,6 +49,8 @@ ENV_SERVER_ROOT = "WARP_SERVER_ROOT_URL"
 ENV_OUTPUT_FORMAT = "WARP_OUTPUT_FORMAT"
 ENV_CONFIG = "OZ_KEYS_CONFIG"
 ENV_REQUEST_TIMEOUT = "OZ_KEYS_REQUEST_TIMEOUT"
+ENV_CLIENT_ID = "OZ_KEYS_CLIENT_ID"
+ENV_USER_AGENT = "OZ_KEYS_USER_AGENT"
 
 OUTPUT_FORMATS = ("pretty", "json", "ndjson", "text")
 KEY_TYPES = {"personal": KeyType.PERSONAL, "team": KeyType.TEAM}
@@ -58,6 +62,8 @@ CONFIG_KEYS = (
     "data_dir",
     "clipboard_clear_seconds",
     "request_timeout",
+    "client_id",
+    "user_agent",
     "keymap",
 )
 #: How long a copied key may stay on the system clipboard, unless configured.
@@ -100,6 +106,9 @@ class FileConfig:
     data_dir: Path | None = None
     clipboard_clear_seconds: float | None = None
     request_timeout: float | None = None
+    client_id: str | None = None
+    #: "" means: send no User-Agent.
+    user_agent: str | None = None
     #: The `[keymap]` table, checked: {action id: keys}.
     keymap: Mapping[str, str] | None = None
 
@@ -128,6 +137,8 @@ def load_config(path: Path, *, required: bool = False) -> FileConfig:
         return FileConfig()
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    import tomllib  # only when there is a file to read
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -160,6 +171,13 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
     key_type = string("default_key_type")
     theme = string("theme")
     data_dir = string("data_dir")
+    client_id = string("client_id")
+    user_agent = string("user_agent")
+    if client_id is not None:
+        client_id = check_header_setting(client_id, f"{path}: client_id")
+    if user_agent is not None:
+        # Blank: no User-Agent at all, like Warp's own client.
+        user_agent = check_header_setting(user_agent, f"{path}: user_agent") if user_agent.strip() else ""
 
     parsed_expiration = None
     if expiration is not None:
@@ -218,7 +236,17 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
         data_dir=path.parent / Path(data_dir.strip()).expanduser() if data_dir is not None else None,
         clipboard_clear_seconds=float(clear_seconds) if clear_seconds is not None else None,
         request_timeout=float(request_timeout) if request_timeout is not None else None,
+        client_id=client_id,
+        user_agent=user_agent,
     )
+
+
+def check_header_setting(value: str, source: str) -> str:
+    """`value` (client_id, user_agent) as sent in a header, or `SettingsError` naming `source`."""
+    problem = header_value_problem(value.strip())
+    if problem:
+        raise SettingsError(f"{source} {problem}, not {_quote(value)}")
+    return value.strip()
 
 
 _REQUEST_TIMEOUT_RANGE = f"must be a number of seconds above 0 and at most {MAX_REQUEST_TIMEOUT}"
@@ -259,6 +287,8 @@ def _quote(text: str) -> str:
 
 def normalize_server_url(value: str, source: str) -> str:
     """`value` as a server root (scheme and host, no trailing slash), or `SettingsError`."""
+    from urllib.parse import urlsplit  # only when a server is named
+
     text = value.strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
@@ -324,6 +354,10 @@ class Settings:
     #: Seconds one request attempt to a server may take (remote mode; each read and the connect
     #: are bounded by it too).
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    #: `X-Warp-Client-ID` on every request.
+    client_id: str = DEFAULT_CLIENT_ID
+    #: The User-Agent header; None sends none (as Warp's own client).
+    user_agent: str | None = None
     #: The panel's rebound actions: {action id: keys} (oz_tui/keymap.py).
     keymap: Mapping[str, str] = field(default_factory=dict)
 
@@ -395,6 +429,16 @@ def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Setting
     else:
         request_timeout = DEFAULT_REQUEST_TIMEOUT
 
+    # Client identity: OZ_KEYS_CLIENT_ID / OZ_KEYS_USER_AGENT, then the file.
+    if env.get(ENV_CLIENT_ID, "").strip():
+        client_id = check_header_setting(env[ENV_CLIENT_ID], ENV_CLIENT_ID)
+    else:
+        client_id = config.client_id or DEFAULT_CLIENT_ID
+    if env.get(ENV_USER_AGENT, "").strip():
+        user_agent: str | None = check_header_setting(env[ENV_USER_AGENT], ENV_USER_AGENT)
+    else:
+        user_agent = config.user_agent or None
+
     implicit_local = False
     if flags.demo:
         mode: Mode = "demo"
@@ -426,6 +470,8 @@ def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Setting
             else DEFAULT_CLIPBOARD_CLEAR_SECONDS
         ),
         request_timeout=request_timeout,
+        client_id=client_id,
+        user_agent=user_agent,
         keymap=dict(config.keymap or {}),
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone, tzinfo
-from urllib.parse import urlsplit
 
 #: A key that expires within this window is flagged in the table.
 EXPIRING_SOON = timedelta(days=7)
@@ -78,6 +77,8 @@ def local_source(db_path: str) -> str:
 
 def server_host(server_root: str) -> str:
     """`host[:port]` of a server root URL, for people: never any user:password part."""
+    from urllib.parse import urlsplit
+
     try:
         netloc = urlsplit(server_root).netloc.rpartition("@")[2]
     except ValueError:  # e.g. an unclosed IPv6 bracket

@@ -13,7 +13,6 @@ entry, exit 2, like every config error:
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -125,6 +124,8 @@ def parse_keymap(table: object) -> dict[str, str]:
     for action_id, value in table.items():
         entry = f"keymap.{action_id}"
         if action_id not in ACTIONS:
+            import difflib  # only for this message (start-up loads what it uses)
+
             guesses = difflib.get_close_matches(str(action_id), list(ACTIONS), n=1)
             guess = guesses[0] if guesses else None
             hint = f"did you mean {guess!r}? " if guess else ""

@@ -42,6 +42,17 @@ def token_factory() -> Callable[[], str]:
     return deterministic_tokens()
 
 
+@pytest.fixture(params=["direct", "graphql"])
+def local_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a panel test on each path to the local store: directly (the default the CLI builds)
+    and through the GraphQL service (what `serve` exposes); the scenarios' local backends
+    (`scenarios.demo_backend`, `empty_backend`) follow it."""
+    import scenarios
+
+    monkeypatch.setattr(scenarios, "LOCAL_PATH", request.param)
+    return request.param
+
+
 # -- the reliability report (see tests/reliability.py) -------------------------------------------
 
 

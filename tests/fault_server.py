@@ -82,26 +82,47 @@ def expired_answer(success: bool = True) -> dict[str, Any]:
     return {"data": {"expireApiKey": {"__typename": "ExpireApiKeyOutput", "success": success}}}
 
 
-def user_answer(owner: str | None = "User") -> dict[str, Any]:
+def user_answer(owner: str | None = "User", principal: str | None = "USER") -> dict[str, Any]:
+    """The answer to `GetUser`: the profile, owner type and principal type."""
     return {
         "data": {
             "user": {
                 "__typename": "UserOutput",
                 "apiKeyOwnerType": owner,
-                "principalType": "USER",
+                "principalType": principal,
                 "user": {
                     "profile": {"uid": "user-1", "displayName": "Ada", "email": "ada@example.com"},
-                    "workspaces": [
-                        {
-                            "uid": "ws-1",
-                            "name": "Ada's workspace",
-                            "teams": [{"uid": "team-1", "name": "Engines"}],
-                        }
-                    ],
                 },
             }
         }
     }
+
+
+def workspaces_answer(*teams: tuple[str, str]) -> dict[str, Any]:
+    """The answer to `GetWorkspacesMetadataForUser`: one workspace with `teams` (uid, name)."""
+    team_list = [{"uid": uid, "name": name} for uid, name in (teams or [("team-1", "Engines")])]
+    return {
+        "data": {
+            "user": {
+                "__typename": "UserOutput",
+                "user": {
+                    "workspaces": [{"uid": "ws-1", "name": "Ada's workspace", "teams": team_list}]
+                },
+            }
+        }
+    }
+
+
+AGENTS = [
+    {"uid": "agent-default", "name": "default", "available": True},
+    {"uid": "agent-1", "name": "triage-agent", "available": True},
+    {"uid": "agent-2", "name": "gpu-runner", "available": False},
+]
+
+
+def agents_answer(agents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The answer to `GET /api/v1/agent/identities`."""
+    return {"agents": AGENTS if agents is None else agents}
 
 
 def user_facing_answer(root_field: str, message: str) -> dict[str, Any]:
@@ -110,13 +131,23 @@ def user_facing_answer(root_field: str, message: str) -> dict[str, Any]:
     }
 
 
-#: A well-formed answer per operation name.
+#: The REST call's path, which stands in for an operation name where requests are told apart.
+AGENTS_PATH = "/api/v1/agent/identities"
+
+#: A well-formed answer per operation name (and for the REST agent list, per its path).
 GOOD_ANSWERS: dict[str, dict[str, Any]] = {
     "ApiKeys": keys_answer(),
     "GenerateApiKey": created_answer(),
     "ExpireApiKey": expired_answer(),
     "GetUser": user_answer(),
+    "GetWorkspacesMetadataForUser": workspaces_answer(),
+    AGENTS_PATH: agents_answer(),
 }
+
+
+def operation_of(path: str, op: str | None) -> str:
+    """The GraphQL operation a request names, or the REST call's path."""
+    return op if op is not None else path
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -129,6 +160,12 @@ class Request:
     body: Any
     #: The request target's path ("/graphql/v2", or under a prefix the test chose).
     path: str = ""
+    method: str = "POST"
+
+    @property
+    def operation(self) -> str:
+        """The GraphQL operation's name, or the path of a REST call."""
+        return operation_of(self.path, self.op)
 
 
 Action = Callable[["Request", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
@@ -165,7 +202,7 @@ def good() -> Action:
     """The well-formed answer for whichever operation was asked."""
 
     async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
-        return await json_answer(GOOD_ANSWERS[request.op or ""])(request, reader, writer)
+        return await json_answer(GOOD_ANSWERS[request.operation])(request, reader, writer)
 
     return action
 
@@ -273,7 +310,7 @@ class FaultServer:
         self.script = list(actions)
 
     def count(self, op: str) -> int:
-        return sum(1 for r in self.requests if r.op == op)
+        return sum(1 for r in self.requests if r.operation == op)
 
     async def start(self) -> FaultServer:
         self._server = await asyncio.start_server(self._handle, self.host, 0)
@@ -325,7 +362,7 @@ class FaultServer:
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return None
         lines = head.decode("latin-1").split("\r\n")
-        target = lines[0].split(" ")[1]
+        method, target = lines[0].split(" ")[:2]
         headers: dict[str, str] = {}
         for line in lines[1:]:
             if ":" in line:
@@ -339,7 +376,7 @@ class FaultServer:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        return Request(op=op, headers=headers, body=body, path=parts.path)
+        return Request(op=op, headers=headers, body=body, path=parts.path, method=method)
 
 
 def closed_port() -> int:
@@ -370,3 +407,29 @@ class ThreadedFaultServer:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
+
+
+def forward(
+    transport: Any, *, drop_answer: Callable[["Request"], bool] = lambda request: False
+) -> Action:
+    """Pass each request to a real server app (an httpx transport, e.g. the local service's in
+    process, which then acts for its owner: no credential is passed on) and relay its answer; for
+    requests `drop_answer` picks, hang up instead of answering, after the server has done the
+    work: a reply lost on the way back."""
+    import httpx
+
+    async def action(request: Request, reader: Any, writer: asyncio.StreamWriter) -> bool:
+        async with httpx.AsyncClient(transport=transport, base_url="http://upstream") as client:
+            upstream = await client.request(
+                request.method,
+                request.path,
+                params={"op": request.op} if request.op else None,
+                json=request.body if request.method == "POST" else None,
+            )
+        if drop_answer(request):
+            return False
+        content_type = upstream.headers.get("content-type", "application/json")
+        answer = respond(upstream.status_code, upstream.content, {"Content-Type": content_type})
+        return await answer(request, reader, writer)
+
+    return action

@@ -21,7 +21,7 @@ import httpx
 from textual.pilot import Pilot
 
 from oz_tui.api.models import Expiration, KeyType
-from oz_tui.backend import Backend, local_backend, remote_backend
+from oz_tui.backend import Backend, LocalPath, local_backend, remote_backend
 from oz_tui.local import LocalService
 from oz_tui.tui.app import OzKeysApp
 
@@ -102,7 +102,8 @@ class StagedTransport(httpx.AsyncBaseTransport):
             )
         if operation in self.failing:
             return httpx.Response(self.failing[operation], content=b"")
-        if operation == "GetUser":
+        if operation in ("GetUser", "GetWorkspacesMetadataForUser"):
+            # The full user: each of who-am-I's two queries reads its own part.
             return httpx.Response(200, json=SIGNED_IN_USER)
         # The made-up credential means nothing to the local service: don't show it one.
         del request.headers["Authorization"]
@@ -157,16 +158,21 @@ def unauthorized_backend(clock: Callable[[], Any]) -> tuple[Backend, list[httpx.
     return backend, seen
 
 
+#: How the scenarios' local backends reach the store: directly (what the CLI builds) or through
+#: the GraphQL service. The panel's tests run on both (the `local_path` fixture in conftest.py).
+LOCAL_PATH: LocalPath = "direct"
+
+
 def demo_backend(clock: FakeClock, token_factory: Callable[[], str]) -> Backend:
-    return local_backend(demo=True, clock=clock, token_factory=token_factory)
+    return local_backend(demo=True, clock=clock, token_factory=token_factory, path=LOCAL_PATH)
 
 
 def empty_backend(clock: FakeClock, token_factory: Callable[[], str]) -> Backend:
     """The demo backend with every key deleted: the empty state, with a stable status line."""
     backend = demo_backend(clock, token_factory)
-    assert backend.service is not None
-    for key in backend.service.store.active_keys():
-        backend.service.store.expire_key(key.uid)
+    assert backend.store is not None
+    for key in backend.store.active_keys():
+        backend.store.expire_key(key.uid)
     return backend
 
 

@@ -42,6 +42,8 @@ SCRUBBED_ENV = (
     "WARP_OUTPUT_FORMAT",
     "OZ_KEYS_CONFIG",
     "OZ_KEYS_REQUEST_TIMEOUT",
+    "OZ_KEYS_CLIENT_ID",
+    "OZ_KEYS_USER_AGENT",
 )
 TIMEOUT = 30
 
@@ -198,6 +200,27 @@ def test_subcommands_do_not_import_textual(run_cli: Cli, data_dir: Path) -> None
     )
     report = json.loads(result.stderr.splitlines()[-1])
     assert report == {"codes": [0, 0, 0, 0], "mods": []}
+
+
+def test_local_subcommands_load_no_event_loop_http_or_graphql(run_cli: Cli, data_dir: Path) -> None:
+    """On the store in process a command has nothing to wait for: no asyncio, no httpx, no
+    GraphQL service (issue 15: `oz-keys list --local` imports only what it uses)."""
+    code = (
+        "import json, sys\n"
+        "from oz_tui.cli import run\n"
+        f"d = {str(data_dir)!r}\n"
+        "codes = [run(['--local', '--data-dir', d, *a]) for a in (\n"
+        "    ['create', 'ci'], ['list'], ['whoami'], ['expire', 'ci', '--force'], ['list'])]\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'asyncio', 'httpx', 'httpcore',\n"
+        "               'anyio', 'graphql', 'starlette', 'uvicorn', 'tomllib'})\n"
+        "print(json.dumps({'codes': codes, 'heavy': heavy}), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        env=run_cli.env, timeout=TIMEOUT,
+    )
+    report = json.loads(result.stderr.splitlines()[-1])
+    assert report == {"codes": [0, 0, 0, 0, 0], "heavy": []}, result.stderr
 
 
 class _Tty(io.StringIO):

@@ -74,6 +74,9 @@ class FixedServer(httpx.AsyncBaseTransport):
             data = {"apiKeys": {"__typename": "APIKeyPropertiesOutput", "apiKeys": self.keys}}
         elif op == "GetUser":
             data = {"user": self.user}
+        elif op == "GetWorkspacesMetadataForUser":  # who-am-I's second half (Agents)
+            workspaces = self.user["user"]["workspaces"]
+            data = {"user": {"__typename": "UserOutput", "user": {"workspaces": workspaces}}}
         elif op == "GenerateApiKey":
             payload = variables["input"]
             self.created.append(payload)
@@ -103,7 +106,7 @@ async def _no_sleep(_seconds: float) -> None:
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FixedServer]:
     fixed = FixedServer([dict(key) for key in SERVER_KEYS])
 
-    def make_backend(settings: Any) -> Backend:
+    def make_backend(settings: Any, **_options: Any) -> Backend:
         assert settings.server_root_url == SERVER_ROOT
         return remote_backend(SERVER_ROOT, settings.api_key, clock=FakeClock(FIXED_NOW),
                               transport=fixed, max_retries=0, sleep=_no_sleep)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import platform
@@ -21,7 +22,10 @@ from fault_server import (
     created_answer,
     expired_answer,
     keys_answer,
+    operation_of,
+    user_facing_answer,
     user_answer,
+    workspaces_answer,
 )
 from oz_tui import __version__
 from oz_tui.api import (
@@ -31,12 +35,19 @@ from oz_tui.api import (
     CreatedKey,
     Expiration,
     KeyScope,
+    NotFoundError,
     OwnerType,
+    PermissionDeniedError,
+    ProtocolError,
+    RateLimitedError,
     ServerError,
     Team,
     UserFacingError,
 )
+from oz_tui.api.models import Agent
+from oz_tui.api import identity
 from oz_tui.api.client import OzClient
+from oz_tui.api.identity import OsInfo
 
 API_KEY = "wk-1.9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SERVER = "https://oz.example.test"
@@ -51,14 +62,18 @@ class Recorder:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        return httpx.Response(200, json=self.answers[request.url.params["op"]])
+        return httpx.Response(200, json=self.answers[_operation(request)])
 
     def bodies(self, op: str | None = None) -> list[dict[str, Any]]:
-        found = [json.loads(r.content) for r in self.requests]
+        found = [json.loads(r.content) for r in self.requests if r.method == "POST"]
         return [b for b in found if op is None or b["operationName"] == op]
 
     def client(self, api_key: str | None = API_KEY, **options: Any) -> OzClient:
         return OzClient(SERVER, api_key, transport=httpx.MockTransport(self), **options)
+
+
+def _operation(request: httpx.Request) -> str:
+    return operation_of(request.url.path, request.url.params.get("op"))
 
 
 def utc(*args: int) -> datetime:
@@ -200,7 +215,8 @@ async def test_expire_sends_the_uid_and_accepts_success() -> None:
     async with recorder.client() as client:
         assert await client.expire_key("key-team") is None
     (body,) = recorder.bodies("ExpireApiKey")
-    assert body["variables"]["input"] == {"keyUID": "key-team"}
+    assert body["variables"]["keyUid"] == "key-team"
+    assert "input" not in body["variables"]  # written inline, as Warp's client does
 
 
 async def test_expire_without_success_is_an_error_the_user_sees() -> None:
@@ -239,9 +255,11 @@ async def test_whoami_tells_how_the_credential_authenticates(owner: str | None, 
 
 async def test_whoami_with_null_profile_fields_and_no_workspaces() -> None:
     answer = user_answer()
-    user = answer["data"]["user"]
-    user["user"] = {"profile": {"uid": "u9", "displayName": None, "email": None}, "workspaces": []}
-    async with Recorder({"GetUser": answer}).client() as client:
+    answer["data"]["user"]["user"] = {"profile": {"uid": "u9", "displayName": None, "email": None}}
+    no_workspaces = workspaces_answer()
+    no_workspaces["data"]["user"]["user"]["workspaces"] = []
+    answers = {"GetUser": answer, "GetWorkspacesMetadataForUser": no_workspaces}
+    async with Recorder(answers).client() as client:
         account = await client.whoami()
     assert (account.uid, account.display_name, account.email, account.teams) == ("u9", None, None, ())
     assert account.label == "u9"
@@ -251,17 +269,19 @@ async def test_whoami_with_null_profile_fields_and_no_workspaces() -> None:
 
 
 async def _one_of_each(client: OzClient) -> None:
+    """Every call: six requests (who-am-I is two operations)."""
     await client.list_keys()
     await client.create_key("x", Expiration.DAY_1)
     await client.expire_key("key-personal")
     await client.whoami()
+    await client.list_agents()
 
 
 async def test_bearer_header_carries_the_key_on_every_operation() -> None:
     recorder = Recorder()
     async with recorder.client(API_KEY) as client:
         await _one_of_each(client)
-    assert len(recorder.requests) == 4
+    assert len(recorder.requests) == 6
     assert all(r.headers["Authorization"] == f"Bearer {API_KEY}" for r in recorder.requests)
 
 
@@ -270,7 +290,7 @@ async def test_no_authorization_header_without_a_key(no_key: str | None) -> None
     recorder = Recorder()
     async with recorder.client(no_key) as client:
         await _one_of_each(client)
-    assert len(recorder.requests) == 4
+    assert len(recorder.requests) == 6
     assert all("Authorization" not in r.headers for r in recorder.requests)
 
 
@@ -292,18 +312,116 @@ async def test_a_key_that_cannot_be_sent_is_refused_without_quoting_it(bad: str)
     assert bad not in str(caught.value) and "copied whole" in str(caught.value)
 
 
-async def test_request_context_names_oz_keys_and_the_os() -> None:
+LINUX = OsInfo(category="Linux", name="Ubuntu", version="24.04", linux_kernel_version="6.8.0-45")
+
+
+async def test_every_request_identifies_the_client_like_warps_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(identity, "os_info", lambda: LINUX)
     recorder = Recorder()
     async with recorder.client() as client:
         await _one_of_each(client)
+    assert {r.url.path for r in recorder.requests} == {"/graphql/v2", "/api/v1/agent/identities"}
+    for request in recorder.requests:
+        assert request.headers["X-Warp-Client-ID"] == "warp-cli"
+        assert request.headers["X-Warp-Client-Version"] == f"oz-keys/{__version__}"
+        assert request.headers["X-Warp-OS-Category"] == "Linux"
+        assert request.headers["X-Warp-OS-Name"] == "Ubuntu"
+        assert request.headers["X-Warp-OS-Version"] == "24.04"
+        assert request.headers["X-Warp-OS-Linux-Kernel-Version"] == "6.8.0-45"
+        assert "User-Agent" not in request.headers
     for body in recorder.bodies():
-        context = body["variables"]["requestContext"]
-        assert context["clientContext"] == {"version": f"oz-keys/{__version__}"}
-        os_context = context["osContext"]
-        assert os_context["name"] == platform.system()
-        assert os_context["version"] == platform.release()
-        assert os_context["category"]
-    assert all(r.headers["User-Agent"] == f"oz-keys/{__version__}" for r in recorder.requests)
+        assert body["variables"]["requestContext"] == {
+            "clientContext": {"version": f"oz-keys/{__version__}"},
+            "osContext": {
+                "category": "Linux",
+                "name": "Ubuntu",
+                "version": "24.04",
+                "linuxKernelVersion": "6.8.0-45",
+            },
+        }
+
+
+@pytest.mark.parametrize(
+    ("os_values", "absent"),
+    [
+        (OsInfo("macOS", "macOS", "15.1"), "X-Warp-OS-Linux-Kernel-Version"),
+        (OsInfo("Windows", "Windows", "10.0.22631"), "X-Warp-OS-Linux-Kernel-Version"),
+        # A Linux without /etc/os-release: the category stands in for the name, no version.
+        (OsInfo("Linux", "Linux", None, "6.1.0"), "X-Warp-OS-Version"),
+    ],
+)
+async def test_os_headers_elsewhere(
+    os_values: OsInfo, absent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identity, "os_info", lambda: os_values)
+    recorder = Recorder()
+    async with recorder.client() as client:
+        await client.list_keys()
+    (request,) = recorder.requests
+    assert request.headers["X-Warp-OS-Category"] == os_values.category
+    assert request.headers["X-Warp-OS-Name"] == os_values.name
+    assert absent not in request.headers
+    os_context = json.loads(request.content)["variables"]["requestContext"]["osContext"]
+    assert os_context == {
+        "category": os_values.category,
+        "name": os_values.name,
+        "version": os_values.version,
+        "linuxKernelVersion": os_values.linux_kernel_version,
+    }
+
+
+def test_linux_reports_the_distribution_not_the_kernel_as_name_and_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    monkeypatch.setattr(platform, "release", lambda: "6.8.0-45-generic")
+    monkeypatch.setattr(
+        platform, "freedesktop_os_release", lambda: {"NAME": "Fedora Linux", "VERSION_ID": "41"}
+    )
+    identity.os_info.cache_clear()
+    try:
+        assert identity.os_info() == OsInfo("Linux", "Fedora Linux", "41", "6.8.0-45-generic")
+
+        def missing() -> dict[str, str]:
+            raise OSError("no os-release")
+
+        monkeypatch.setattr(platform, "freedesktop_os_release", missing)
+        identity.os_info.cache_clear()
+        assert identity.os_info() == OsInfo("Linux", "Linux", None, "6.8.0-45-generic")
+        monkeypatch.setattr(platform, "system", lambda: "Darwin")
+        monkeypatch.setattr(platform, "mac_ver", lambda: ("15.1", ("", "", ""), "arm64"))
+        identity.os_info.cache_clear()
+        assert identity.os_info() == OsInfo("macOS", "macOS", "15.1", None)
+    finally:
+        identity.os_info.cache_clear()
+
+
+async def test_client_id_and_user_agent_are_settings() -> None:
+    recorder = Recorder()
+    async with recorder.client(client_id="oz-keys", user_agent="Warp/1.0") as client:
+        await client.list_keys()
+        await client.list_agents()
+    for request in recorder.requests:
+        assert request.headers["X-Warp-Client-ID"] == "oz-keys"
+        assert request.headers["User-Agent"] == "Warp/1.0"
+        assert request.headers.get_list("User-Agent") == ["Warp/1.0"]
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"client_id": ""}, "client_id is empty"),
+        ({"client_id": "warp\r\nX-Evil: 1"}, "client_id may hold only printable ASCII"),
+        ({"user_agent": "Warp/1.0\n"}, "user_agent has spaces around it"),
+        ({"user_agent": "W\u00e4rp"}, "user_agent may hold only printable ASCII"),
+        ({"client_id": "x" * 201}, "client_id is longer than 200"),
+    ],
+)
+def test_identity_values_that_cannot_be_headers_are_refused(
+    options: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        OzClient(SERVER, API_KEY, **options)
 
 
 async def test_server_root_and_host() -> None:
@@ -349,7 +467,7 @@ async def test_debug_logs_never_hold_the_credential_or_the_raw_key(
         calls["n"] += 1
         if calls["n"] % 2:  # every other request first fails, to log retries too
             return httpx.Response(503)
-        return httpx.Response(200, json=GOOD_ANSWERS[request.url.params["op"]])
+        return httpx.Response(200, json=GOOD_ANSWERS[_operation(request)])
 
     caplog.set_level(logging.DEBUG)
     sleeps: list[float] = []
@@ -374,7 +492,7 @@ async def test_debug_logs_never_hold_the_credential_or_the_raw_key(
 
 
 def _handler_for(answers: dict[str, Any]) -> Callable[[httpx.Request], httpx.Response]:
-    return lambda request: httpx.Response(200, json=answers[request.url.params["op"]])
+    return lambda request: httpx.Response(200, json=answers[_operation(request)])
 
 
 async def test_agent_and_personal_keys_in_a_create_answer() -> None:
@@ -383,6 +501,252 @@ async def test_agent_and_personal_keys_in_a_create_answer() -> None:
         async with OzClient(SERVER, API_KEY, transport=transport) as client:
             created = await client.create_key("n", Expiration.NEVER)
         assert created.api_key.scope is scope
+
+
+# -- agents -------------------------------------------------------------------------------------
+
+
+async def test_list_agents_gets_the_identities_endpoint_and_types_each_agent() -> None:
+    recorder = Recorder()
+    async with recorder.client() as client:
+        agents = await client.list_agents()
+    (request,) = recorder.requests
+    assert (request.method, request.url.path, request.url.query) == (
+        "GET",
+        "/api/v1/agent/identities",
+        b"",
+    )
+    assert request.content == b""
+    assert request.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert agents == [
+        Agent(uid="agent-default", name="default", available=True),
+        Agent(uid="agent-1", name="triage-agent", available=True),
+        Agent(uid="agent-2", name="gpu-runner", available=False),
+    ]
+
+
+async def test_an_agent_key_is_created_with_agent_uid_only() -> None:
+    recorder = Recorder({"GenerateApiKey": created_answer(AGENT_KEY)})
+    async with recorder.client() as client:
+        created = await client.create_key("bot", Expiration.DAYS_30, agent_uid="agent-1")
+        with pytest.raises(ValueError, match="not both"):
+            await client.create_key("bot", Expiration.DAYS_30, agent_uid="a", team_id="t")
+    (body,) = recorder.bodies("GenerateApiKey")
+    assert set(body["variables"]["input"]) == {"name", "expiresAt", "agentUid"}
+    assert body["variables"]["input"]["agentUid"] == "agent-1"
+    assert "teamId" not in body["variables"]["input"]
+    assert created.api_key.scope is KeyScope.AGENT
+    assert (created.api_key.agent_uid, created.api_key.agent_name) == ("agent-1", "triage-agent")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "words"),
+    [
+        (401, {"error": "invalid API key"}, AuthenticationError, "invalid API key"),
+        (403, {"error": "agents need a team plan"}, PermissionDeniedError, "team plan"),
+        (404, {"error": "no such route"}, NotFoundError, "/api/v1/agent/identities"),
+        (400, {"error": "bad request"}, ProtocolError, "bad request"),
+        (500, {"error": "User not in context: Not found"}, AuthenticationError, "User not in"),
+    ],
+)
+async def test_agent_list_errors_are_read_from_the_error_field(
+    status: int, body: dict[str, str], error: type[Exception], words: str
+) -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(status, json=body)
+
+    async with OzClient(SERVER, API_KEY, transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(error, match=words):
+            await client.list_agents()
+    assert len(calls) == 1  # none of these is retried
+
+
+async def test_agent_list_is_retried_like_the_graphql_calls() -> None:
+    answers = iter([httpx.Response(503, json={"error": "busy"}), httpx.Response(502)])
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(answers, None) or httpx.Response(200, json=GOOD_ANSWERS["/api/v1/agent/identities"])
+
+    async with OzClient(
+        SERVER, API_KEY, transport=httpx.MockTransport(handler), sleep=sleep, jitter=lambda: 1.0
+    ) as client:
+        agents = await client.list_agents()
+    assert len(agents) == 3 and sleeps == [0.5, 1.0]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        {},
+        {"agents": {}},
+        {"agents": [{"uid": "a", "name": 5}]},
+        {"agents": [{"uid": "a", "name": "n", "available": "yes"}]},
+        {"agents": ["a"]},
+    ],
+)
+async def test_a_malformed_agent_list_is_a_protocol_error(payload: Any) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=payload))
+    async with OzClient(SERVER, API_KEY, transport=transport) as client:
+        with pytest.raises(ProtocolError):
+            await client.list_agents()
+
+
+# -- who am I, as Warp asks it ------------------------------------------------------------------
+
+
+async def test_whoami_sends_get_user_and_workspaces_together_and_combines_them() -> None:
+    """Both requests are in flight before either is answered."""
+    in_flight: list[str] = []
+    both_sent = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        op = request.url.params["op"]
+        in_flight.append(op)
+        if len(in_flight) == 2:
+            both_sent.set()
+        await asyncio.wait_for(both_sent.wait(), 5)
+        answer = user_answer("Team", None) if op == "GetUser" else workspaces_answer(("t1", "A"), ("t2", "B"))
+        return httpx.Response(200, json=answer)
+
+    async with OzClient(SERVER, API_KEY, transport=httpx.MockTransport(handler)) as client:
+        account = await client.whoami()
+    assert sorted(in_flight) == ["GetUser", "GetWorkspacesMetadataForUser"]
+    assert account.uid == "user-1" and account.api_key_owner_type is OwnerType.TEAM
+    assert account.teams == (Team("t1", "A"), Team("t2", "B"))
+    # principalType is optional, as Warp's client treats it
+    assert account.principal_type == "USER"
+
+
+async def test_whoami_fails_with_the_first_failure_and_leaves_nothing_running() -> None:
+    cancelled = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params["op"] == "GetUser":
+            return httpx.Response(401)
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return httpx.Response(200, json=workspaces_answer())
+
+    async with OzClient(SERVER, API_KEY, transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(AuthenticationError):
+            await asyncio.wait_for(client.whoami(), 5)
+    assert cancelled.is_set()
+
+
+# -- errors as Warp produces them ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ["ApiKeys", "GetUser", "GetWorkspacesMetadataForUser", "ExpireApiKey"])
+async def test_user_not_in_context_is_a_rejected_credential(op: str) -> None:
+    """Warp's server answers a credential it cannot place with this GraphQL error."""
+    answer = {"data": None, "errors": [{"message": "User not in context: Not found"}]}
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.params["op"])
+        if request.url.params["op"] == op:
+            return httpx.Response(200, json=answer)
+        return httpx.Response(200, json=GOOD_ANSWERS[request.url.params["op"]])
+
+    calls_for = {
+        "ApiKeys": lambda c: c.list_keys(),
+        "GetUser": lambda c: c.whoami(),
+        "GetWorkspacesMetadataForUser": lambda c: c.whoami(),
+        "ExpireApiKey": lambda c: c.expire_key("k"),
+    }
+    async with OzClient(SERVER, API_KEY, transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(AuthenticationError, match="User not in context") as caught:
+            await calls_for[op](client)
+    assert caught.value.exit_code == 3
+    assert calls.count(op) == 1  # a rejected credential is not retried
+
+
+async def test_a_user_facing_not_found_is_not_mistaken_for_a_rejected_credential() -> None:
+    answer = user_facing_answer("expireApiKey", "API key not found")
+    async with Recorder({"ExpireApiKey": answer}).client() as client:
+        with pytest.raises(UserFacingError, match="not found"):
+            await client.expire_key("k")  # no retry happened: a real "not found"
+
+
+async def test_an_edge_rate_limit_names_the_identity_settings() -> None:
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(429, text="Rate exceeded.", headers={"Content-Type": "text/plain"})
+    )
+    async with OzClient(SERVER, API_KEY, transport=transport, sleep=sleep) as client:
+        with pytest.raises(RateLimitedError) as caught:
+            await client.list_keys()
+    message = str(caught.value)
+    assert "Rate exceeded" in message and "\n" not in message
+    for setting in ("user_agent", "client_id", "OZ_KEYS_USER_AGENT", "OZ_KEYS_CLIENT_ID"):
+        assert setting in message
+    assert len(sleeps) == 2  # retried as any 429
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [("Rate exceeded.", {"Retry-After": "120"}), ('{"error": "slow down"}', {})],
+)
+async def test_other_rate_limits_do_not_blame_the_identity(body: str, headers: dict[str, str]) -> None:
+    async def sleep(delay: float) -> None:
+        pass
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(429, text=body, headers=headers))
+    async with OzClient(SERVER, API_KEY, transport=transport, sleep=sleep) as client:
+        with pytest.raises(RateLimitedError) as caught:
+            await client.list_keys()
+    assert "user_agent" not in str(caught.value)
+
+
+async def test_expire_retried_after_a_lost_answer_finds_the_key_gone_and_succeeds() -> None:
+    """The first attempt reached the server (503 from a proxy after the commit); the retry is
+    told the key is not found: the key is gone, so the expiry succeeded."""
+    answers = iter(
+        [
+            httpx.Response(503),
+            httpx.Response(200, json=user_facing_answer("expireApiKey", "API key not found")),
+        ]
+    )
+
+    async def sleep(delay: float) -> None:
+        pass
+
+    transport = httpx.MockTransport(lambda request: next(answers))
+    async with OzClient(SERVER, API_KEY, transport=transport, sleep=sleep) as client:
+        assert await client.expire_key("k") is None
+
+
+async def test_expire_retried_after_a_refused_connection_still_reports_not_found() -> None:
+    """Nothing reached the server the first time: "not found" is the truth, not our doing."""
+    answers = iter([httpx.ConnectError("refused"), user_facing_answer("expireApiKey", "API key not found")])
+
+    async def sleep(delay: float) -> None:
+        pass
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return httpx.Response(200, json=answer)
+
+    async with OzClient(SERVER, API_KEY, transport=httpx.MockTransport(handler), sleep=sleep) as client:
+        with pytest.raises(UserFacingError, match="not found"):
+            await client.expire_key("k")
 
 
 def test_is_credential_matches_the_key_in_use_by_its_suffix() -> None:

@@ -48,6 +48,14 @@ CALLS: dict[str, tuple[Callable[[OzClient], Awaitable[Any]], bool]] = {
     "GetUser": (lambda c: c.whoami(), True),
 }
 RETRIED = [op for op, (_, safe) in CALLS.items() if safe]
+#: who-am-I sends GetUser and this together; the faults below hit GetUser and leave this one
+#: answered well, unless a test aims at it (`faulty=WORKSPACES`).
+WORKSPACES = "GetWorkspacesMetadataForUser"
+
+
+def _spared(faulty: str) -> str:
+    """The who-am-I query answered well while the other one meets the fault."""
+    return "GetUser" if faulty == WORKSPACES else WORKSPACES
 
 
 class Sleeps(list[float]):
@@ -58,16 +66,33 @@ class Sleeps(list[float]):
 
 
 def mock_client(
-    handler: Callable[[httpx.Request], httpx.Response], sleeps: Sleeps | None = None, **options: Any
+    handler: Callable[[httpx.Request], httpx.Response],
+    sleeps: Sleeps | None = None,
+    *,
+    faulty: str = "",
+    **options: Any,
 ) -> OzClient:
     options.setdefault("jitter", lambda: 1.0)
+    spared = _spared(faulty)
+
+    def routed(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("op") == spared:
+            return httpx.Response(200, json=GOOD_ANSWERS[spared])
+        return handler(request)
+
     return OzClient(
         MOCK_ROOT,
         API_KEY,
-        transport=httpx.MockTransport(handler),
+        transport=httpx.MockTransport(routed),
         sleep=sleeps if sleeps is not None else Sleeps(),
         **options,
     )
+
+
+def sparing(action: fs.Action, faulty: str = "") -> fs.Action:
+    """`action` for every request but the spared who-am-I query (see `mock_client`)."""
+    spared = _spared(faulty)
+    return fs.dispatch(lambda request: fs.good() if request.op == spared else action)
 
 
 def real_client(url: str, sleeps: Sleeps | None = None, **options: Any) -> OzClient:
@@ -244,9 +269,10 @@ MISSING_OR_MISTYPED = [
     ("GetUser", ["user", "profile"], []),
     ("GetUser", ["user", "profile", "uid"], 5),
     ("GetUser", ["user", "profile", "email"], 5),
-    ("GetUser", ["user", "workspaces"], {}),
-    ("GetUser", ["user", "workspaces", 0, "teams"], None),
-    ("GetUser", ["user", "workspaces", 0, "teams", 0, "name"], False),
+    (WORKSPACES, ["user", "workspaces"], {}),
+    (WORKSPACES, ["user", "workspaces"], MISSING),
+    (WORKSPACES, ["user", "workspaces", 0, "teams"], None),
+    (WORKSPACES, ["user", "workspaces", 0, "teams", 0, "name"], False),
     ("GetUser", ["apiKeyOwnerType"], "Robot"),
     ("GetUser", ["apiKeyOwnerType"], ["User"]),
     ("GetUser", ["principalType"], {"kind": "USER"}),
@@ -263,9 +289,10 @@ async def test_missing_or_mistyped_field_is_a_protocol_error(op: str, path: list
         del target[path[-1]]
     else:
         target[path[-1]] = value
-    async with mock_client(status(200, answer)) as client:
+    call = CALLS["GetUser" if op == WORKSPACES else op][0]
+    async with mock_client(status(200, answer), faulty=op) as client:
         with pytest.raises(ProtocolError, match="field|key|apiKeyOwnerType|owner"):
-            await CALLS[op][0](client)
+            await call(client)
 
 
 @pytest.mark.parametrize(("op", "path"), [
@@ -275,6 +302,7 @@ async def test_missing_or_mistyped_field_is_a_protocol_error(op: str, path: list
     ("GetUser", ["user", "profile", "email"]),
     ("GetUser", ["user", "profile", "displayName"]),
     ("GetUser", ["apiKeyOwnerType"]),
+    ("GetUser", ["principalType"]),  # optional, as Warp's client treats it
 ])
 async def test_optional_fields_may_be_null_or_absent(op: str, path: list[Any]) -> None:
     for how in ("null", "absent"):
@@ -609,7 +637,7 @@ REAL_IDS = ["500", "502", "503", "504", "401", "403", "404", "429", "html", "no-
 async def test_real_server_faults_map_and_retry(
     server: FaultServer, op: str, action: fs.Action, kind: type[OzError], retried: bool
 ) -> None:
-    server.answer(action)
+    server.answer(sparing(action))
     call, safe = CALLS[op]
     sleeps = Sleeps()
     async with real_client(server.url, sleeps) as client:
@@ -627,7 +655,7 @@ async def test_real_server_faults_map_and_retry(
 async def test_real_server_good_answers_and_the_sent_request(server: FaultServer, op: str) -> None:
     async with real_client(server.url) as client:
         await CALLS[op][0](client)
-    (request,) = server.requests
+    (request,) = [r for r in server.requests if r.op != _spared("")]
     assert request.op == op
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
     assert request.body["operationName"] == op
@@ -638,8 +666,9 @@ async def test_one_connection_is_reused_for_every_call(server: FaultServer) -> N
         for op in CALLS:
             await CALLS[op][0](client)
         await client.list_keys()
-    assert len(server.requests) == 5
-    assert server.connections == 1
+    assert len(server.requests) == 6
+    # who-am-I's two queries go out together: the second one needs a second connection.
+    assert server.connections == 2
 
 
 async def test_real_retry_then_success(server: FaultServer) -> None:
@@ -661,7 +690,12 @@ async def test_refused_connection(caplog: pytest.LogCaptureFixture) -> None:
             with pytest.raises(NetworkError) as caught:
                 await call(client)
         assert "Could not connect to 127.0.0.1" in str(caught.value)
-        assert len(sleeps) == (2 if safe else 0)
+        if not safe:
+            assert sleeps == []
+        elif op == "GetUser":  # who-am-I: both its queries are retried until the first gives up
+            assert 2 <= len(sleeps) <= 4
+        else:
+            assert len(sleeps) == 2
         assert not caught.value.may_have_succeeded
         if op == "GenerateApiKey":
             assert "No key was created" in str(caught.value)
@@ -894,3 +928,99 @@ async def test_a_malformed_server_address_is_a_network_error_without_retries(roo
             await client.create_key("x", Expiration.NEVER)
     assert sleeps == []
     assert_no_secret(caught.value)
+
+
+# -- on the wire: identity, agents, and an expiry whose answer was lost ---------------------------
+
+
+async def test_on_the_wire_every_request_identifies_the_client_and_has_no_user_agent(
+    server: FaultServer,
+) -> None:
+    async with real_client(server.url) as client:
+        for call, _ in CALLS.values():
+            await call(client)
+        await client.list_agents()
+    assert {r.operation for r in server.requests} == {*CALLS, WORKSPACES, fs.AGENTS_PATH}
+    for request in server.requests:
+        assert "user-agent" not in request.headers, request.headers
+        assert request.headers["x-warp-client-id"] == "warp-cli"
+        assert request.headers["x-warp-client-version"].startswith("oz-keys/")
+        assert request.headers["x-warp-os-category"] in ("Linux", "macOS", "Windows")
+        assert request.headers["x-warp-os-name"]
+        assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    (agents,) = [r for r in server.requests if r.operation == fs.AGENTS_PATH]
+    assert agents.method == "GET" and agents.body is None
+
+
+async def test_on_the_wire_a_configured_user_agent_is_the_only_one(server: FaultServer) -> None:
+    async with real_client(server.url, client_id="oz-keys", user_agent="Warp/1.0") as client:
+        await client.list_keys()
+        await client.list_agents()
+    for request in server.requests:
+        assert request.headers["user-agent"] == "Warp/1.0"
+        assert request.headers["x-warp-client-id"] == "oz-keys"
+
+
+@pytest.mark.parametrize(
+    ("action", "kind", "attempts"),
+    [
+        (fs.respond(503), ServerError, 3),
+        (fs.hang(), NetworkError, 3),
+        (fs.close_without_answer(), NetworkError, 3),
+        (fs.json_answer({"error": "no team"}, 403), PermissionDeniedError, 1),
+        (fs.respond(200, b"<html>", {"Content-Type": "text/html"}), ProtocolError, 1),
+        (fs.huge_body(), ProtocolError, 1),
+    ],
+    ids=["503", "hang", "dropped", "403", "html", "huge"],
+)
+async def test_the_agent_list_fails_like_the_graphql_calls(
+    server: FaultServer, action: fs.Action, kind: type[OzError], attempts: int
+) -> None:
+    """Same transport: error classes, the size cap, the total timeout and the retry rules."""
+    server.answer(action)
+    sleeps = Sleeps()
+    async with real_client(server.url, sleeps, total_timeout=0.5) as client:
+        with pytest.raises(kind) as caught:
+            await client.list_agents()
+    assert server.count(fs.AGENTS_PATH) == attempts
+    assert len(sleeps) == attempts - 1
+    assert_no_secret(caught.value)
+
+
+async def test_an_expiry_whose_answer_was_lost_is_reported_as_done(clock_service: Any) -> None:
+    """The server expires the key, then the connection drops before the answer: the client
+    retries, the server says the key is not found, and that is the expiry having succeeded."""
+    service = clock_service
+    key, _ = service.store.create_key("doomed")
+    expiries: list[str] = []
+
+    def drop_first_expiry(request: fs.Request) -> bool:
+        if request.op != "ExpireApiKey":
+            return False
+        expiries.append(request.body["variables"]["keyUid"])
+        return len(expiries) == 1
+
+    server = await FaultServer().start()
+    server.answer(fs.forward(service.transport(), drop_answer=drop_first_expiry))
+    try:
+        sleeps = Sleeps()
+        async with real_client(server.url, sleeps) as client:
+            assert await client.expire_key(key.uid) is None
+            assert [k.uid for k in await client.list_keys()] == []
+            # A key that never existed is still "not found": nothing was lost that time.
+            with pytest.raises(UserFacingError, match="not found"):
+                await client.expire_key("no-such-key")
+    finally:
+        await server.stop()
+    assert expiries == [key.uid, key.uid, "no-such-key"]
+    assert len(sleeps) == 1
+    assert service.store.active_keys() == []
+
+
+@pytest.fixture
+def clock_service() -> Any:
+    from oz_tui.local import LocalService
+
+    service = LocalService(in_memory=True)
+    yield service
+    service.close()

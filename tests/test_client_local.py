@@ -73,7 +73,7 @@ async def test_every_operation_in_process(backend: Backend, clock: FakeClock) ->
 
     await client.expire_key(personal.api_key.uid)
     assert personal.api_key.uid not in {k.uid for k in await client.list_keys()}
-    with pytest.raises(UserFacingError, match="No active API key"):
+    with pytest.raises(UserFacingError, match="API key not found"):
         await client.expire_key(personal.api_key.uid)
 
     clock.advance(timedelta(days=2))  # the 1-day team key lapses by the injected clock

@@ -330,9 +330,99 @@ def test_remote_backends_get_the_request_timeout(monkeypatch: pytest.MonkeyPatch
         "server_root": "http://127.0.0.1:9",
         "timeout": httpx.Timeout(3.0, connect=1.5),
         "total_timeout": 3.0,
+        "client_id": "warp-cli",
+        "user_agent": None,
+        "preconnect": None,  # (a subcommand opens its connection before building the backend)
     }
 
 
+# -- client identity ------------------------------------------------------------------------------
+
+
+def test_identity_defaults_to_warps_cli_without_a_user_agent() -> None:
+    settings = resolve(Flags(), {}, FileConfig())
+    assert (settings.client_id, settings.user_agent) == ("warp-cli", None)
+
+
+def test_identity_env_beats_file(cfg: Path) -> None:
+    write(cfg, 'client_id = "oz-keys"\nuser_agent = "Warp/1.0"\n')
+    from_file = resolve(Flags(), {}, load_config(cfg))
+    assert (from_file.client_id, from_file.user_agent) == ("oz-keys", "Warp/1.0")
+    env = {"OZ_KEYS_CLIENT_ID": " warp-app ", "OZ_KEYS_USER_AGENT": "Warp/2.0"}
+    from_env = resolve(Flags(), env, load_config(cfg))
+    assert (from_env.client_id, from_env.user_agent) == ("warp-app", "Warp/2.0")
+    # Empty variables are unset, as for every other variable.
+    blank = resolve(Flags(), {"OZ_KEYS_CLIENT_ID": "", "OZ_KEYS_USER_AGENT": " "}, load_config(cfg))
+    assert (blank.client_id, blank.user_agent) == ("oz-keys", "Warp/1.0")
+
+
+def test_a_blank_user_agent_in_the_file_sends_none(cfg: Path) -> None:
+    write(cfg, 'user_agent = ""\n')
+    assert resolve(Flags(), {}, load_config(cfg)).user_agent is None
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('client_id = ""', "client_id is empty"),
+        ('client_id = "warp\\r\\nX-Evil: 1"', "client_id may hold only printable ASCII"),
+        ('user_agent = "W\u00e4rp/1.0"', "user_agent may hold only printable ASCII"),
+        (f'client_id = "{"x" * 201}"', "client_id is longer than 200 characters"),
+        ("client_id = 5", "client_id must be a string, not an integer"),
+    ],
+)
+def test_bad_identity_in_the_file_is_one_line_naming_the_file(
+    cfg: Path, text: str, problem: str
+) -> None:
+    write(cfg, text + "\n")
+    with pytest.raises(SettingsError) as caught:
+        load_config(cfg)
+    message = str(caught.value)
+    assert message.startswith(f"{cfg}: {problem}")
+    assert "\n" not in message and "\r" not in message
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"OZ_KEYS_CLIENT_ID": "warp cli\x1b[31m"}, "OZ_KEYS_CLIENT_ID may hold only printable ASCII"),
+        ({"OZ_KEYS_USER_AGENT": "Wa\u2028rp/1.0"}, "OZ_KEYS_USER_AGENT may hold only printable ASCII"),
+    ],
+)
+def test_bad_identity_in_the_environment_names_the_variable(
+    env: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        resolve(Flags(), env, FileConfig())
+    assert str(caught.value).startswith(problem)
+    assert "\x1b" not in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", ["remote", "local", "demo"])
+def test_every_backend_gets_the_identity(mode: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from oz_tui.cli import make_backend
+
+    flags = {
+        "remote": Flags(server_root_url="http://127.0.0.1:9"),
+        "local": Flags(local=True, data_dir=str(tmp_path)),
+        "demo": Flags(demo=True),
+    }[mode]
+    env = {"OZ_KEYS_CLIENT_ID": "oz-keys-test", "OZ_KEYS_USER_AGENT": "Warp/1.0"}
+    backend = make_backend(resolve(flags, env, FileConfig()))
+    try:
+        if mode == "remote":
+            assert backend.client.identity.client_id == "oz-keys-test"
+            assert backend.client.identity.user_agent == "Warp/1.0"
+        else:
+            # The local store in process: no request, so no header to carry an identity
+            # (`serve` is reached like any server, with the identity).
+            from oz_tui.local.direct import DirectClient
+
+            assert isinstance(backend.client, DirectClient)
+    finally:
+        asyncio.run(backend.aclose())
 # -- the README's example config ---------------------------------------------------------------
 
 

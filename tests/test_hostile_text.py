@@ -101,6 +101,10 @@ def wire_key(key: str, index: int, *, name: str | None = None) -> dict[str, Any]
 PLAIN_KEY = {**wire_key("plain", 99, name="Plain key"), "uid": "plain"}
 
 
+#: who-am-I's two queries; `user_answer` fits both (each reads its own part).
+WHOAMI_OPS = ("GetUser", "GetWorkspacesMetadataForUser")
+
+
 def user_answer(label: str) -> dict[str, Any]:
     return {"data": {"user": {
         "__typename": "UserOutput", "apiKeyOwnerType": "User", "principalType": "USER",
@@ -277,7 +281,7 @@ class HostileServer:
                 return httpx.Response(200, json={"data": None, "errors": [{"message": name}]})
             keys = [wire_key(key, index) for index, key in enumerate(HOSTILE)]
             return httpx.Response(200, json=keys_answer(*keys, PLAIN_KEY))
-        if op == "GetUser":
+        if op in WHOAMI_OPS:
             return httpx.Response(200, json=user_answer(name))
         if op == "ExpireApiKey":
             return httpx.Response(200, json=user_facing("expireApiKey", f"Refused: {name}"))
@@ -502,7 +506,7 @@ def _cli_route(request: fs.Request) -> fs.Action:
         return fs.json_answer(user_facing("apiKeys", name))
     if op == "ApiKeys":
         return fs.json_answer(keys_answer(wire_key(key, 0), PLAIN_KEY))
-    if op == "GetUser":
+    if op in WHOAMI_OPS:
         return fs.json_answer(user_answer(name))
     if op == "GenerateApiKey":
         return fs.json_answer(created_answer(key))

@@ -31,9 +31,15 @@ from local_helpers import (
     post,
 )
 from oz_tui.api.models import MAX_KEY_NAME_LENGTH, format_time, parse_time
-from oz_tui.api.operations import API_KEYS, EXPIRE_API_KEY, GENERATE_API_KEY, GET_USER
+from oz_tui.api.operations import (
+    API_KEYS,
+    EXPIRE_API_KEY,
+    GENERATE_API_KEY,
+    GET_USER,
+    GET_WORKSPACES_METADATA_FOR_USER,
+)
 from oz_tui.local import KeyStore, LocalService, LocalStoreError, default_data_dir
-from oz_tui.local.store import hash_key
+from oz_tui.local.store import DEFAULT_AGENT_NAME, default_agent_uid, hash_key
 
 RAW_KEY = re.compile(r"wk-1\.[0-9a-f]{64}")
 
@@ -116,10 +122,8 @@ async def test_name_of_maximum_length_is_accepted(client: httpx.AsyncClient) -> 
         ({"name": "k", "expiresAt": "2030-01-01T00:00:00"}, "not a valid RFC 3339 time"),
         ({"name": "k", "expiresAt": 1893456000}, "not a valid RFC 3339 time"),
         ({"name": "k", "teamId": "someone-elses-team"}, "Unknown team"),
-        (
-            {"name": "k", "agentUid": "agent-1"},
-            "Agent keys are not supported by the local key service",
-        ),
+        ({"name": "k", "agentUid": "no-such-agent"}, "Unknown agent"),
+        ({"name": "k", "agentUid": "", "teamId": "local-team"}, "not both"),
     ],
 )
 async def test_generate_validation(client: httpx.AsyncClient, input_: dict, message: str) -> None:
@@ -131,14 +135,14 @@ async def test_generate_validation(client: httpx.AsyncClient, input_: dict, mess
 async def test_expire_removes_key_at_once(client: httpx.AsyncClient) -> None:
     keep = (await create(client, "keep"))["apiKey"]
     gone = (await create(client, "gone"))["apiKey"]
-    result = await call(client, EXPIRE_API_KEY, input={"keyUID": gone["uid"]})
+    result = await call(client, EXPIRE_API_KEY, keyUid=gone["uid"])
     assert result == {"__typename": "ExpireApiKeyOutput", "success": True}
     assert [k["uid"] for k in await listed(client)] == [keep["uid"]]
 
-    again = await call(client, EXPIRE_API_KEY, input={"keyUID": gone["uid"]})
-    assert "No active API key has that ID" in error_message(again)
-    unknown = await call(client, EXPIRE_API_KEY, input={"keyUID": "no-such-key"})
-    assert "No active API key has that ID" in error_message(unknown)
+    again = await call(client, EXPIRE_API_KEY, keyUid=gone["uid"])
+    assert "API key not found" in error_message(again)
+    unknown = await call(client, EXPIRE_API_KEY, keyUid="no-such-key")
+    assert "API key not found" in error_message(unknown)
 
 
 async def test_expired_keys_leave_the_list(client: httpx.AsyncClient, clock: MutableClock) -> None:
@@ -148,8 +152,8 @@ async def test_expired_keys_leave_the_list(client: httpx.AsyncClient, clock: Mut
     assert len(await listed(client)) == 2
     clock.advance(hours=1)  # exactly at expiry: expired
     assert [k["uid"] for k in await listed(client)] == [never["uid"]]
-    result = await call(client, EXPIRE_API_KEY, input={"keyUID": short["apiKey"]["uid"]})
-    assert "No active API key" in error_message(result)
+    result = await call(client, EXPIRE_API_KEY, keyUid=short["apiKey"]["uid"])
+    assert "API key not found" in error_message(result)
 
 
 async def test_list_is_newest_first(client: httpx.AsyncClient, clock: MutableClock) -> None:
@@ -166,6 +170,9 @@ async def test_user_as_local_owner_and_by_key(client: httpx.AsyncClient) -> None
     assert owner["principalType"] == "USER"
     assert owner["user"] == {
         "profile": {"uid": "local-user", "displayName": "Local owner", "email": None},
+    }
+    workspaces = await call(client, GET_WORKSPACES_METADATA_FOR_USER)
+    assert workspaces["user"] == {
         "workspaces": [
             {
                 "uid": "local-workspace",
@@ -176,8 +183,15 @@ async def test_user_as_local_owner_and_by_key(client: httpx.AsyncClient) -> None
     }
     personal = (await create(client, "p"))["rawApiKey"]
     team = (await create(client, "t", teamId="local-team"))["rawApiKey"]
-    assert (await call(client, GET_USER, key=personal))["apiKeyOwnerType"] == "User"
-    assert (await call(client, GET_USER, key=team))["apiKeyOwnerType"] == "Team"
+    agent = (await create(client, "a", agentUid=default_agent_uid("local-team")))["rawApiKey"]
+    by_key = {
+        raw: await call(client, GET_USER, key=raw) for raw in (personal, team, agent)
+    }
+    assert [(r["apiKeyOwnerType"], r["principalType"]) for r in by_key.values()] == [
+        ("User", "USER"),
+        ("Team", "SERVICE_ACCOUNT"),
+        ("Team", "SERVICE_ACCOUNT"),
+    ]
 
 
 async def test_concurrent_creates_in_memory(client: httpx.AsyncClient) -> None:
@@ -295,7 +309,7 @@ async def test_deleted_key_is_refused_at_once(client: httpx.AsyncClient) -> None
     created = await create(client)
     raw = created["rawApiKey"]
     await call(client, API_KEYS, key=raw)
-    result = await call(client, EXPIRE_API_KEY, key=raw, input={"keyUID": created["apiKey"]["uid"]})
+    result = await call(client, EXPIRE_API_KEY, key=raw, keyUid=created["apiKey"]["uid"])
     assert result["success"] is True
     assert_unauthorized(await post(client, API_KEYS, key=raw), raw, raw[5:])
 

@@ -20,6 +20,7 @@ from graphql import (
     OperationDefinitionNode,
     build_schema,
     parse,
+    print_ast,
     validate,
     validate_schema,
 )
@@ -32,14 +33,16 @@ from oz_tui.api.models import Expiration
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_SDL = REPO_ROOT / "oz_tui" / "api" / "schema.graphql"
-#: CI checks out `../shared` beside the clone.
-REFERENCE_SDL = REPO_ROOT.parent / "shared" / "reference" / "warp-api-keys.graphql"
+#: The subset of Warp's schema that Warp's client uses, kept with the tests so that every clone
+#: runs the contract tests.
+REFERENCE_SDL = Path(__file__).resolve().parent / "reference" / "warp-api-keys.graphql"
 
 EXPECTED_NAMES = {
     "ApiKeys": "query",
     "GenerateApiKey": "mutation",
     "ExpireApiKey": "mutation",
     "GetUser": "query",
+    "GetWorkspacesMetadataForUser": "query",
 }
 
 
@@ -50,11 +53,6 @@ def project_schema() -> GraphQLSchema:
 
 @pytest.fixture(scope="module")
 def reference_schema() -> GraphQLSchema:
-    if not REFERENCE_SDL.is_file():
-        pytest.skip(
-            f"Warp's reference schema is not at {REFERENCE_SDL} "
-            "(CI has ../shared beside the clone; a bare checkout does not)"
-        )
     return build_schema(REFERENCE_SDL.read_text(encoding="utf-8"))
 
 
@@ -70,7 +68,7 @@ def test_the_project_schema_is_a_valid_schema(project_schema: GraphQLSchema) -> 
     assert validate_schema(project_schema) == []
 
 
-def test_the_four_operations_are_named_as_warp_names_them() -> None:
+def test_the_operations_are_named_as_warp_names_them() -> None:
     found = {op.name: _operation_node(op).operation.value for op in operations.ALL_OPERATIONS}
     assert found == EXPECTED_NAMES
     for op in operations.ALL_OPERATIONS:
@@ -184,6 +182,62 @@ def test_project_schema_is_compatible_with_warp_reference(
     assert _incompatibilities(project_schema, reference_schema) == []
 
 
+def _extras(ours: GraphQLSchema, ref: GraphQLSchema) -> list[str]:
+    """What our schema has that Warp's does not: types, fields, arguments, values, members."""
+    extras: list[str] = []
+    for name, our_type in ours.type_map.items():
+        if name.startswith("__") or name in ("String", "Boolean", "ID", "Int", "Float"):
+            continue
+        ref_type = ref.type_map.get(name)
+        if ref_type is None:
+            extras.append(f"type {name}")
+            continue
+        if isinstance(our_type, (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType)):
+            assert isinstance(ref_type, type(our_type))
+            for field_name, our_field in our_type.fields.items():
+                ref_field = ref_type.fields.get(field_name)
+                if ref_field is None:
+                    extras.append(f"{name}.{field_name}")
+                    continue
+                for arg_name in getattr(our_field, "args", {}):
+                    if arg_name not in ref_field.args:
+                        extras.append(f"{name}.{field_name}({arg_name})")
+            if isinstance(our_type, (GraphQLObjectType, GraphQLInterfaceType)):
+                assert isinstance(ref_type, (GraphQLObjectType, GraphQLInterfaceType))
+                extra_ifaces = {i.name for i in our_type.interfaces} - {
+                    i.name for i in ref_type.interfaces
+                }
+                extras.extend(f"{name} implements {i}" for i in sorted(extra_ifaces))
+        elif isinstance(our_type, GraphQLEnumType):
+            assert isinstance(ref_type, GraphQLEnumType)
+            extras.extend(f"{name}.{v}" for v in sorted(set(our_type.values) - set(ref_type.values)))
+        elif isinstance(our_type, GraphQLUnionType):
+            assert isinstance(ref_type, GraphQLUnionType)
+            members = {t.name for t in our_type.types} - {t.name for t in ref_type.types}
+            extras.extend(f"{name} | {m}" for m in sorted(members))
+    return extras
+
+
+def test_project_schema_is_a_subset_of_warps(
+    project_schema: GraphQLSchema, reference_schema: GraphQLSchema
+) -> None:
+    """Nothing the client could come to rely on that Warp's server does not have."""
+    assert _extras(project_schema, reference_schema) == []
+
+
+def test_subset_check_notices_an_extra(reference_schema: GraphQLSchema) -> None:
+    sdl = PROJECT_SDL.read_text(encoding="utf-8")
+    grown = (
+        sdl.replace("  keySuffix: String!\n", "  keySuffix: String!\n  keyPrefix: String\n", 1)
+        .replace("enum OwnerType {\n", "enum OwnerType {\n  Robot\n")
+        + "\ntype LocalOnly { id: ID }\n"
+    )
+    extras = _extras(build_schema(grown), reference_schema)
+    assert "APIKeyProperties.keyPrefix" in extras
+    assert "OwnerType.Robot" in extras
+    assert "type LocalOnly" in extras
+
+
 def test_compatibility_check_notices_a_drift(reference_schema: GraphQLSchema) -> None:
     """The check is able to fail: a renamed field, a changed type and a missing argument."""
     sdl = PROJECT_SDL.read_text(encoding="utf-8")
@@ -216,6 +270,7 @@ async def _sent_requests() -> list[httpx.Request]:
         await client.create_key("Laptop", Expiration.DAYS_30, team_id="team-1")
         await client.create_key("Laptop", datetime(2027, 1, 5, tzinfo=timezone.utc))
         await client.create_key("Laptop", Expiration.NEVER)
+        await client.create_key("Bot", Expiration.DAYS_90, agent_uid="agent-1")
         await client.expire_key("key-personal")
         await client.whoami()
     return captured
@@ -223,8 +278,13 @@ async def _sent_requests() -> list[httpx.Request]:
 
 async def test_each_operation_is_posted_to_graphql_v2_with_its_name_in_op() -> None:
     requests = await _sent_requests()
-    assert [r.url.params["op"] for r in requests] == [
-        "ApiKeys", "GenerateApiKey", "GenerateApiKey", "GenerateApiKey", "ExpireApiKey", "GetUser",
+    assert [r.url.params["op"] for r in requests][:6] == [
+        "ApiKeys", "GenerateApiKey", "GenerateApiKey", "GenerateApiKey", "GenerateApiKey",
+        "ExpireApiKey",
+    ]
+    # who-am-I: two queries sent together, in either order
+    assert sorted(r.url.params["op"] for r in requests[6:]) == [
+        "GetUser", "GetWorkspacesMetadataForUser",
     ]
     by_name = {op.name: op for op in operations.ALL_OPERATIONS}
     for request in requests:
@@ -241,7 +301,8 @@ async def test_each_operation_is_posted_to_graphql_v2_with_its_name_in_op() -> N
 async def test_variables_the_client_sends_are_valid_for_the_schema(
     which: str, project_schema: GraphQLSchema, request: pytest.FixtureRequest
 ) -> None:
-    """requestContext, input (with and without teamId / expiresAt) coerce without errors."""
+    """requestContext, input (personal, team, agent; with and without expiresAt) and keyUid,
+    as the client builds them, coerce without errors: graphql-core's own variable coercion."""
     schema = project_schema if which == "project" else request.getfixturevalue("reference_schema")
     for sent in await _sent_requests():
         body = json.loads(sent.content)
@@ -253,3 +314,33 @@ async def test_variables_the_client_sends_are_valid_for_the_schema(
             # ...and it does say so for a bad input: the check is able to fail.
             bad = {**body["variables"], "input": {**body["variables"]["input"], "bogus": 1}}
             assert isinstance(get_variable_values(schema, node.variable_definitions, bad), list)
+        context = body["variables"]["requestContext"]
+        for broken in (
+            {**context, "osContext": {**context["osContext"], "kernel": "6.1"}},
+            {"osContext": context["osContext"]},
+        ):
+            bad = {**body["variables"], "requestContext": broken}
+            assert isinstance(get_variable_values(schema, node.variable_definitions, bad), list)
+
+
+async def test_every_kind_of_variables_was_checked() -> None:
+    """The coercion test above covers each operation and each key type."""
+    bodies = [json.loads(r.content) for r in await _sent_requests()]
+    assert {b["operationName"] for b in bodies} == set(EXPECTED_NAMES)
+    inputs = [b["variables"]["input"] for b in bodies if b["operationName"] == "GenerateApiKey"]
+    assert any("teamId" in i for i in inputs) and any("agentUid" in i for i in inputs)
+    assert any("teamId" not in i and "agentUid" not in i for i in inputs)
+    assert any(i["expiresAt"] is None for i in inputs)
+    (expire,) = [b for b in bodies if b["operationName"] == "ExpireApiKey"]
+    assert expire["variables"].keys() == {"keyUid", "requestContext"}
+
+
+def test_expire_writes_its_input_inline_as_warp_does() -> None:
+    node = _operation_node(operations.EXPIRE_API_KEY)
+    assert [(v.variable.name.value, str(print_ast(v.type))) for v in node.variable_definitions] == [
+        ("keyUid", "ID!"),
+        ("requestContext", "RequestContext!"),
+    ]
+    assert "expireApiKey(input: {keyUID: $keyUid}, requestContext: $requestContext)" in (
+        " ".join(operations.EXPIRE_API_KEY.document.split())
+    )

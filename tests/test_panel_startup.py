@@ -5,18 +5,24 @@ helpers load without Textual) and test_cli.py (subcommands load no Textual)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+import pytest
 
 from oz_tui import cli
+from oz_tui.backend import RemoteSession
 from oz_tui.config import FileConfig, Flags, resolve
 from oz_tui.tui.app import OzKeysApp
 from oz_tui.tui.widgets import ErrorBanner, KeyTable, StatusLine
 
+from fault_server import Request, ThreadedFaultServer, good, hang
 from scenarios import settle
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +45,7 @@ def test_the_panel_imports_nothing_heavy_before_its_first_frame(tmp_path: Path) 
         from oz_tui import cli
         from oz_tui.config import FileConfig, Flags, resolve
         from oz_tui.tui.app import OzKeysApp
-        for flags in (Flags(demo=True), Flags(local=True, data_dir={str(tmp_path)!r}),
-                      Flags(server_root_url="https://app.warp.dev", api_key="wk-x")):
+        for flags in (Flags(demo=True), Flags(local=True, data_dir={str(tmp_path)!r})):
             backend = cli._panel_backend(resolve(flags, {{}}, FileConfig()))
             OzKeysApp(backend)
             backend.source, backend.is_local
@@ -62,34 +67,122 @@ def test_the_check_would_see_a_backend_built_too_early() -> None:
         from oz_tui import cli
         from oz_tui.config import FileConfig, Flags, resolve
         cli._panel_backend(resolve(Flags(demo=True), {}, FileConfig())).build_now()
+        cli._panel_backend(
+            resolve(Flags(server_root_url="https://app.warp.dev", api_key="wk-x"), {}, FileConfig())
+        ).build_now()
         """
     )
-    assert {"httpx", "graphql", "starlette"} <= {name.split(".")[0] for name in loaded}
+    assert "httpx" in {name.split(".")[0] for name in loaded}
+    assert "oz_tui.local.store" in loaded
+
+
+def test_a_remote_backend_loads_httpx_without_its_command_line_tool() -> None:
+    loaded = _loaded_after(
+        """
+        from oz_tui import cli
+        from oz_tui.config import FileConfig, Flags, resolve
+        flags = Flags(server_root_url="https://app.warp.dev", api_key="wk-x")
+        cli.make_backend(resolve(flags, {}, FileConfig()))
+        """
+    )
+    top = {name.split(".")[0] for name in loaded}
+    assert "httpx" in top
+    assert not {"click", "pygments", "rich"} & top
+
+
+def test_the_embedded_default_loads_no_http_or_graphql(tmp_path: Path) -> None:
+    """The decision of issue 15: the local store is reached directly, not through the GraphQL
+    service (which stays for `serve`)."""
+    loaded = _loaded_after(
+        f"""
+        import asyncio
+        from oz_tui import cli
+        from oz_tui.config import FileConfig, Flags, resolve
+        for flags in (Flags(demo=True), Flags(local=True, data_dir={str(tmp_path)!r})):
+            backend = cli._panel_backend(resolve(flags, {{}}, FileConfig())).build_now()
+            assert asyncio.run(backend.client.list_keys()) is not None
+            asyncio.run(backend.aclose())
+        """
+    )
+    assert "oz_tui.local.direct" in loaded
+    assert not HEAVY - {"anyio"} & {name.split(".")[0] for name in loaded}
+    assert "oz_tui.local.service" not in loaded
 
 
 def _deferred(**flags: Any) -> Any:
     return cli._panel_backend(resolve(Flags(**flags), {}, FileConfig()))
 
 
-async def test_the_backend_is_built_after_the_first_frame_then_the_page_loads() -> None:
+class _FirstFrame(OzKeysApp):
+    """The app, noting what was there when its first frame was on screen (Textual's Ready)."""
+
+    def __init__(self, backend: Any, seen: Callable[[OzKeysApp], Any]) -> None:
+        super().__init__(backend, cursor_blink=False)
+        self._seen = seen
+        self.at_first_frame: list[Any] = []
+
+    def on_ready(self) -> None:
+        self.at_first_frame.append(self._seen(self))
+
+
+async def test_local_keys_are_in_the_first_frame() -> None:
+    """The local store is light: the backend is built and the keys listed before the first
+    frame, which shows them (no loading frame in between)."""
     backend = _deferred(demo=True)
-    built_at_first_frame: list[bool] = []
-    first_frame_shown = backend.first_frame_shown
-
-    def spy() -> None:
-        built_at_first_frame.append(backend._backend is not None)
-        first_frame_shown()
-
-    backend.first_frame_shown = spy
-    app = OzKeysApp(backend, cursor_blink=False)
+    app = _FirstFrame(
+        backend, lambda app: (backend._backend is not None, app.screen.query_one(KeyTable).loaded)
+    )
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
-        assert built_at_first_frame == [False]
+        assert app.at_first_frame == [(True, True)]
         table = app.screen.query_one(KeyTable)
         assert table.loaded and len(table.visible_keys) == 8
         assert app.screen.query_one(StatusLine).source_plain == "Demo data (in memory)"
-        assert backend._backend is not None and backend.service is not None
+        assert backend._backend is not None and backend.store is not None
     assert app.return_code in (None, 0)
+
+
+async def test_a_servers_opening_requests_go_out_before_the_first_frame() -> None:
+    """Over a far link the keys cost round trips: the session opens its connections and sends
+    the list and who-am-I's two requests (together, one connection each) while Textual is still
+    starting, and later requests reuse those connections."""
+    requests: list[str] = []
+    release = threading.Event()
+
+    def choose(request: Request) -> Any:
+        requests.append(request.op or "")
+        release.wait(10)  # the answers wait until the test has seen the first frame
+        return good()
+
+    server = ThreadedFaultServer(lambda request: _held(request, choose))
+    try:
+        backend = _deferred(server_root_url=server.url, api_key="wk-1." + "0" * 64)
+        assert isinstance(backend, RemoteSession)
+        app = _FirstFrame(backend, lambda app: sorted(requests))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            release.set()
+            await settle(pilot)
+            table = app.screen.query_one(KeyTable)
+            assert table.loaded and len(table.visible_keys) == 3
+            assert app.at_first_frame == [["ApiKeys", "GetUser", "GetWorkspacesMetadataForUser"]]
+            await pilot.press("r")
+            await settle(pilot)
+            assert requests.count("ApiKeys") == 2
+        assert server.server.connections == 3
+    finally:
+        release.set()
+        server.close()
+
+
+def _held(request: Request, choose: Callable[[Request], Any]) -> Any:
+    """An action that runs `choose` (which may block) off the server's loop."""
+
+    async def action(req: Request, reader: Any, writer: Any) -> bool:
+        chosen = await asyncio.to_thread(choose, req)
+        return await chosen(req, reader, writer)
+
+    return action
 
 
 async def test_the_expected_source_is_the_built_one(tmp_path: Path) -> None:
@@ -116,3 +209,36 @@ async def test_an_unusable_store_is_shown_on_the_page_with_a_retry(tmp_path: Pat
         await settle(pilot)
         assert not banner.shown
         assert app.screen.query_one(KeyTable).message.startswith("No API Keys")
+
+
+async def test_cancelling_a_session_call_cancels_it_on_the_session_loop() -> None:
+    """The panel's "stop waiting" reaches the request in the session's thread: it is cancelled
+    there, and its connection dropped."""
+    server = ThreadedFaultServer(lambda request: hang())
+    try:
+        session = _deferred(server_root_url=server.url, api_key="wk-1." + "0" * 64)
+        assert isinstance(session, RemoteSession)
+        session.build_now()
+        call = asyncio.ensure_future(session.client.expire_key("some-key"))
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if server.server.count("ExpireApiKey"):
+                break
+        assert server.server.count("ExpireApiKey") == 1
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        pending = asyncio.run_coroutine_threadsafe(_pending_tasks(), session._loop).result(5)
+        # Only the opening requests (still hung on the same server) remain: the list, and
+        # who-am-I (which waits on its own two).
+        assert pending <= 4
+        await session.aclose()
+        assert not session._thread.is_alive()
+    finally:
+        server.close()
+
+
+async def _pending_tasks() -> int:
+    await asyncio.sleep(0.1)
+    current = asyncio.current_task()
+    return sum(1 for task in asyncio.all_tasks() if task is not current and not task.done())

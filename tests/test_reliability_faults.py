@@ -138,12 +138,13 @@ async def test_client_loopback(
     spec = FAULT_SPECS[fault]
     loopback.faults[op] = fault
     sleeps = Sleeps()
-    url = loopback.url
-    if spec.connect:
-        url = {"refused": closed_port_url(), "dns": DNS_FAILURE_URL}.get(fault, loopback.blackhole.url)
+    # A connection fault reaches only the operation under test (who-am-I sends two).
+    transport = FaultRouter(loopback) if spec.connect else None
     started = time.monotonic()
     options = client_options(fault, only_faults=True)
-    async with OzClient(url, FAKE_CREDENTIAL, sleep=sleeps, **options) as client:
+    async with OzClient(
+        loopback.url, FAKE_CREDENTIAL, sleep=sleeps, transport=transport, **options
+    ) as client:
         with pytest.raises(OzError) as caught:
             await CALLS[op](client)
     assert time.monotonic() - started < 5, "bounded by the client's timeouts"

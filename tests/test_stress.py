@@ -73,7 +73,7 @@ _CREATOR = textwrap.dedent(
     data_dir, go, label, count = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 
     async def main():
-        backend = local_backend(data_dir)  # the whole stack: client, GraphQL, store
+        backend = local_backend(data_dir, path="graphql")  # the whole stack: client, GraphQL, store
         try:
             for i in range(count):
                 await backend.client.create_key(f"{label} {i}", Expiration.NEVER)

@@ -35,6 +35,9 @@ from scenarios import (
     unauthorized_backend,
 )
 
+# Every test runs on both paths to the local store: directly, and through the GraphQL service.
+pytestmark = pytest.mark.usefixtures("local_path")
+
 WIDE = (120, 36)
 NARROW = (80, 24)
 DEMO_NAMES = {
@@ -161,11 +164,13 @@ async def test_the_frame_paints_while_the_first_list_is_in_flight() -> None:
         )
 
 
-async def test_local_status_line_names_the_path_and_owner(tmp_path) -> None:
+async def test_local_status_line_names_the_path_and_owner(tmp_path, local_path) -> None:
     from oz_tui.backend import local_backend
 
     clock = FakeClock()
-    backend = local_backend(tmp_path, clock=clock, token_factory=deterministic_tokens())
+    backend = local_backend(
+        tmp_path, clock=clock, token_factory=deterministic_tokens(), path=local_path
+    )
     app = make_app(backend, clock)
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
@@ -188,7 +193,7 @@ async def test_narrow_terminal_hides_sidebar_and_fits_the_table() -> None:
         assert cells == (
             "Nightly agent runs",
             cells[1],
-            "Team",
+            "Agent",
             "2mo ago",
             "9h ago",
             "Nov 29 · soon",
@@ -373,8 +378,8 @@ async def test_delete_confirmed_removes_row_and_key() -> None:
         assert "Data export" not in names(table)
         assert "API key deleted" in notifications(app)
         assert target.uid not in [key.uid for key in await backend.client.list_keys()]
-        assert backend.service is not None
-        assert target.uid not in [key.uid for key in backend.service.store.active_keys()]
+        assert backend.store is not None
+        assert target.uid not in [key.uid for key in backend.store.active_keys()]
         # The cursor stays on a row.
         assert table.highlighted_key is not None
         assert app.screen.query_one(StatusLine).summary_plain == "7 keys"
@@ -623,10 +628,10 @@ async def test_network_error_on_refresh_keeps_the_last_good_table() -> None:
 async def test_hostile_names_are_shown_literally() -> None:
     clock = FakeClock()
     backend = demo_backend(clock, deterministic_tokens())
-    assert backend.service is not None
+    assert backend.store is not None
     hostile = ["[bold]x[/]", "[@click=app.quit]quit[/]", "\x1b[31mred\x1b[0m", "a\u202eb"]
     for number, name in enumerate(hostile):
-        backend.service.store.insert(
+        backend.store.insert(
             StoredKey(
                 uid=f"hostile-{number}",
                 name=name,

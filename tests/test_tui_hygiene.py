@@ -112,8 +112,8 @@ async def test_enter_opens_the_details_and_esc_returns_to_the_same_row() -> None
         fields = plain(screen.query_one("#fields", Static))
         assert "Nightly agent runs" in fields
         assert key.uid in fields and key.masked in fields
-        # The demo account has one team: the Team key names it.
-        assert "Team · Local team" in fields
+        # An Agent key (in the demo data since Agent keys) names its agent.
+        assert key.agent_name and f"Agent · {key.agent_name}" in fields
         # Exact local time (the app's zone, CET in tests) and UTC, then relative.
         assert "2026-11-29 13:00:00 CET · 2026-11-29 12:00:00 UTC" in fields
         assert "(in 3 days)" in fields and "(9 hours ago)" in fields
@@ -248,12 +248,12 @@ async def test_mark_every_shown_key_and_clear_the_marks() -> None:
         await pilot.press("a")
         await pilot.pause()
         assert {key.name for key in table.marked_keys} == set(names(table))
-        assert len(table.marked_keys) == 4
+        assert len(table.marked_keys) == 2
         # Marks stay when the search changes: hidden keys are still marked (and counted).
         await pilot.press("escape")
         await settle(pilot)
         assert table.filter_text == ""
-        assert len(table.marked_keys) == 4 and summary(app) == "8 keys · 4 marked"
+        assert len(table.marked_keys) == 2 and summary(app) == "8 keys · 2 marked"
         await pilot.press("A")
         await pilot.pause()
         assert table.marked_keys == () and summary(app) == "8 keys"
@@ -285,7 +285,8 @@ class FailingExpires(StagedTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if operation_of(request) == "ExpireApiKey":
-            uid = json.loads(request.content)["variables"]["input"]["keyUID"]
+            variables = json.loads(request.content)["variables"]
+            uid = variables["keyUid"] if "keyUid" in variables else variables["input"]["keyUID"]
             self.expired.append(uid)
             if uid in self.failing_uids:
                 return httpx.Response(500, content=b"")
@@ -458,9 +459,8 @@ async def search(pilot: Any, text: str) -> None:
     ("text", "expected"),
     [
         ("scope:personal", {"Data export", "Release automation", "Codespaces", "Laptop CLI"}),
-        ("scope:team", {"Staging deploy bot", "Nightly agent runs", "Grafana alerts",
-                        "CI pipeline"}),
-        ("scope:agent", set()),
+        ("scope:team", {"Grafana alerts", "CI pipeline"}),
+        ("scope:agent", {"Staging deploy bot", "Nightly agent runs"}),
         ("agent:anyone", set()),
         ("expires:<7d", {"Nightly agent runs"}),
         ("expires:>30d", {"Laptop CLI", "Codespaces"}),
@@ -505,9 +505,7 @@ async def test_a_bad_qualifier_shows_an_inline_hint_and_the_rest_still_filters()
         hint = app.screen.query_one(SearchHint)
         await search(pilot, "expires:<7x scope:team")
         assert hint.display and "unknown unit 'x'" in hint.hint
-        assert set(names(table)) == {
-            "Staging deploy bot", "Nightly agent runs", "Grafana alerts", "CI pipeline"
-        }
+        assert set(names(table)) == {"Grafana alerts", "CI pipeline"}
         await search(pilot, "colour:blue")
         assert "unknown qualifier colour:" in hint.hint
         # What was typed is quoted literally, never read as markup.
@@ -615,9 +613,9 @@ async def test_at_80_columns_the_columns_stay_put_whatever_the_sort() -> None:
 async def test_the_delete_column_goes_before_any_name_is_cut() -> None:
     clock = FakeClock()
     backend = demo_backend(clock, deterministic_tokens())
-    assert backend.service is not None
+    assert backend.store is not None
     long_name = "Quarterly reporting pipeline (EU)"[:30]
-    backend.service.store.insert(
+    backend.store.insert(
         StoredKey(
             uid="long", name=long_name, key_suffix="l0ng", owner_type=OwnerType.USER,
             team_uid=None, created_at=FIXED_NOW - timedelta(days=3), last_used_at=None,

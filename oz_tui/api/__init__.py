@@ -13,6 +13,7 @@ from oz_tui.api.errors import (
 )
 from oz_tui.api.models import (
     Account,
+    Agent,
     ApiKey,
     Clock,
     CreatedKey,
@@ -27,6 +28,7 @@ from oz_tui.api.models import (
 
 __all__ = [
     "Account",
+    "Agent",
     "ApiKey",
     "AuthenticationError",
     "Clock",

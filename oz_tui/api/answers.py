@@ -4,12 +4,14 @@ httpx), so every malformed shape a server could send is checked here, field by f
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from oz_tui.api import errors
 from oz_tui.api.models import (
     Account,
+    Agent,
     ApiKey,
     CreatedKey,
     KeyScope,
@@ -26,11 +28,28 @@ MAX_DETAIL = 300
 MAX_USER_MESSAGE = 1000
 
 _AUTH_WORDS = ("unauthenticated", "not authenticated", "unauthorized", "authentication")
+#: What Warp's server says when the credential matches no user; Warp's client treats it as a 401.
+_UNKNOWN_USER = "user not in context: not found"
+#: How a server says there is no such (active) key.
+_GONE = re.compile(
+    r"not found|does not exist|no such (api )?key|no active (api )?key|"
+    r"already (been )?(expired|deleted|revoked)",
+    re.IGNORECASE,
+)
+
+
+def is_unknown_user_message(message: str) -> bool:
+    return _UNKNOWN_USER in message.lower()
 
 
 def _is_auth_message(message: str) -> bool:
     lowered = message.lower()
-    return any(word in lowered for word in _AUTH_WORDS)
+    return is_unknown_user_message(message) or any(word in lowered for word in _AUTH_WORDS)
+
+
+def is_gone_message(message: str) -> bool:
+    """Whether a server's message says the key is not there (any more)."""
+    return not is_unknown_user_message(message) and _GONE.search(message) is not None
 
 
 def unwrap(operation: Operation, payload: Any) -> dict[str, Any]:
@@ -68,17 +87,24 @@ def unwrap(operation: Operation, payload: Any) -> dict[str, Any]:
         message = error.get("message") if isinstance(error, dict) else None
         if not isinstance(message, str):
             raise errors.ProtocolError("The server sent an error without a message.")
-        if not message.strip():
-            message = f"The server refused {operation.name} without saying why."
-        if len(message) > MAX_USER_MESSAGE:
-            message = message[: MAX_USER_MESSAGE - 1] + "…"
-        if _is_auth_message(message):
-            raise errors.AuthenticationError(message)
-        raise errors.UserFacingError(message)
+        raise user_facing_error(operation.name, message)
     kind = typename[:60] if isinstance(typename, str) else type(typename).__name__
     raise errors.ProtocolError(
         f"The answer to {operation.name} is of an unknown kind ({kind})."
     )
+
+
+def user_facing_error(operation_name: str, message: str) -> errors.OzError:
+    """The typed error for a refusal in the server's own words (a `UserFacingError` result):
+    `AuthenticationError` when it is about the credential, else `UserFacingError`. The local
+    store's refusals reach the user through here on both paths (GraphQL and direct)."""
+    if not message.strip():
+        message = f"The server refused {operation_name} without saying why."
+    if len(message) > MAX_USER_MESSAGE:
+        message = message[: MAX_USER_MESSAGE - 1] + "…"
+    if _is_auth_message(message):
+        return errors.AuthenticationError(message)
+    return errors.UserFacingError(message)
 
 
 def _field(obj: Any, name: str, kind: type) -> Any:
@@ -157,10 +183,11 @@ def parse_expired(result: dict[str, Any]) -> None:
         raise errors.UserFacingError("The server did not confirm that the key was deleted.")
 
 
-def parse_account(result: dict[str, Any]) -> Account:
-    user = _field(result, "user", dict)
+def parse_account(user_result: dict[str, Any], workspaces_result: dict[str, Any]) -> Account:
+    """An `Account` from the success members of `GetUser` and `GetWorkspacesMetadataForUser`."""
+    user = _field(user_result, "user", dict)
     profile = _field(user, "profile", dict)
-    owner = result.get("apiKeyOwnerType")
+    owner = user_result.get("apiKeyOwnerType")
     if owner is None:
         owner_type = None
     elif isinstance(owner, str) and owner in {o.value for o in OwnerType}:
@@ -176,9 +203,10 @@ def parse_account(result: dict[str, Any]) -> Account:
                 for t in _field(ws, "teams", list)
             ),
         )
-        for ws in _field(user, "workspaces", list)
+        for ws in _field(_field(workspaces_result, "user", dict), "workspaces", list)
     )
-    principal = _optional_str(result, "principalType") or "USER"
+    # Optional, as Warp's client treats it: a server that leaves it out means a user.
+    principal = _optional_str(user_result, "principalType") or "USER"
     return Account(
         uid=_field(profile, "uid", str),
         display_name=_optional_str(profile, "displayName"),
@@ -187,3 +215,20 @@ def parse_account(result: dict[str, Any]) -> Account:
         api_key_owner_type=owner_type,
         principal_type=principal,
     )
+
+
+def parse_agents(payload: Any) -> list[Agent]:
+    """`{"agents": [{"uid", "name", "available"}]}`, the answer of `GET /api/v1/agent/identities`."""
+    if not isinstance(payload, dict):
+        raise errors.ProtocolError("The server's agent list is not a JSON object.")
+    agents: list[Agent] = []
+    for item in _field(payload, "agents", list):
+        if not isinstance(item, dict):
+            raise errors.ProtocolError("The server sent an agent that is not an object.")
+        available = item.get("available", True)
+        if not isinstance(available, bool):
+            raise errors.ProtocolError("The server's field 'available' has the wrong type.")
+        agents.append(
+            Agent(uid=_field(item, "uid", str), name=_field(item, "name", str), available=available)
+        )
+    return agents

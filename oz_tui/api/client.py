@@ -11,11 +11,11 @@ import asyncio
 import email.utils
 import json
 import logging
-import platform
 import random
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -24,35 +24,51 @@ from typing import Any, Awaitable, Callable, TypeVar
 # fall back to its stub `main`; nothing else changes.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
+import httpcore  # noqa: E402
 import httpx  # noqa: E402
 
-from oz_tui import __version__
 from oz_tui.api import errors
 from oz_tui.api.answers import (
     MAX_DETAIL,
+    is_gone_message,
+    is_unknown_user_message,
     parse_account,
+    parse_agents,
     parse_created,
     parse_expired,
     parse_key_list,
     unwrap,
 )
+from oz_tui.api.identity import DEFAULT_CLIENT_ID, ClientIdentity
 from oz_tui.api.models import (
     Account,
+    Agent,
     ApiKey,
     Clock,
     CreatedKey,
     Expiration,
+    check_key_owner,
     credential_matches,
+    expiry_time,
     format_time,
     system_clock,
 )
-from oz_tui.api.operations import API_KEYS, EXPIRE_API_KEY, GENERATE_API_KEY, GET_USER, Operation
+from oz_tui.api.operations import (
+    API_KEYS,
+    EXPIRE_API_KEY,
+    GENERATE_API_KEY,
+    GET_USER,
+    GET_WORKSPACES_METADATA_FOR_USER,
+    Operation,
+)
+from oz_tui.api.preconnect import Preconnect
 from oz_tui.display import server_host
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SERVER_ROOT = "https://app.warp.dev"
 GRAPHQL_PATH = "/graphql/v2"
+AGENTS_PATH = "/api/v1/agent/identities"
 
 #: Connect within 5 s; any single read/write within 30 s; a whole attempt within `total_timeout`.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -79,18 +95,40 @@ T = TypeVar("T")
 class _Retryable(Exception):
     """Internal: an attempt failed in a way that a safe operation may retry."""
 
-    def __init__(self, error: errors.OzError, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        error: errors.OzError,
+        retry_after: float | None = None,
+        *,
+        may_have_applied: bool = True,
+    ) -> None:
         super().__init__(type(error).__name__)
         self.error = error
         self.retry_after = retry_after
+        #: False when the request surely did not take effect (never sent, or refused unread).
+        self.may_have_applied = may_have_applied
 
 
 class _TooLarge(Exception):
     """Internal: the answer exceeds MAX_RESPONSE_BYTES."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Exchange:
+    """One HTTP request the client makes: a GraphQL operation or a REST call."""
+
+    #: For messages and logs: the operation's name, or what the REST call fetches.
+    name: str
+    method: str
+    path: str
+    #: What the server offers at `path`, for a 404's message.
+    api: str
+    params: dict[str, str] | None = None
+    json: Any = None
+
+
 class OzClient:
-    """Client for list / create / expire / who-am-I. Use as `async with OzClient(...) as c:`."""
+    """Client for list / create / expire / who-am-I / agents. Use as `async with OzClient(...)`."""
 
     def __init__(
         self,
@@ -104,16 +142,21 @@ class OzClient:
         max_retries: int = MAX_RETRIES,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        client_id: str = DEFAULT_CLIENT_ID,
+        user_agent: str | None = None,
+        preconnect: Preconnect | None = None,
     ) -> None:
         self.server_root = server_root.rstrip("/")
         self.clock = clock
+        # Raises ValueError for a value that cannot go into a header (settings check it first).
+        self.identity = ClientIdentity(client_id=client_id, user_agent=user_agent or None)
         # Surrounding whitespace is a copy-and-paste accident, never part of a key.
         self._api_key = api_key.strip() if api_key else None
         self._total_timeout = total_timeout
         self._max_retries = max(0, max_retries)
         self._sleep = sleep
         self._jitter = jitter
-        headers = {"User-Agent": f"oz-keys/{__version__}", "Accept": "application/json"}
+        headers = {"Accept": "application/json", **self.identity.headers()}
         # A key that cannot go into a header is refused per call (AuthenticationError), never
         # handed to httpx, whose encoding errors would quote it.
         self._key_sendable = self._api_key is None or _header_safe(self._api_key)
@@ -125,9 +168,18 @@ class OzClient:
             self._valid_root = bool(self.server_root)
         except httpx.InvalidURL:
             base_url, self._valid_root = httpx.URL(""), False
+        self._preconnect = preconnect
+        if preconnect is not None and transport is None:
+            # The connections (and TLS context) opened at start-up, then httpx's usual ones.
+            http = httpx.AsyncHTTPTransport(verify=preconnect.ssl_context())
+            http._pool._network_backend = PreconnectedBackend(preconnect)  # httpcore 1.x
+            transport = http
         self._http = httpx.AsyncClient(
             base_url=base_url, transport=transport, timeout=timeout, headers=headers
         )
+        if "User-Agent" not in headers:
+            # httpx adds `python-httpx/<version>` to every client; Warp's client sends none.
+            del self._http.headers["User-Agent"]
 
     def __repr__(self) -> str:
         return f"OzClient(server_root={self.server_root!r}, credential={self.credential_hint!r})"
@@ -159,11 +211,18 @@ class OzClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._preconnect is not None:
+            self._preconnect.close()
 
     # -- operations -------------------------------------------------------------------------
 
     async def list_keys(self) -> list[ApiKey]:
         return await self._run(API_KEYS, {}, parse_key_list, idempotent=True)
+
+    async def list_agents(self) -> list[Agent]:
+        """The cloud agents of the caller's team(s) (REST: `GET /api/v1/agent/identities`)."""
+        exchange = _Exchange("the agent list", "GET", AGENTS_PATH, api="agent API")
+        return await self._guarded(self._call(exchange, parse_agents, idempotent=True))
 
     async def create_key(
         self,
@@ -171,37 +230,65 @@ class OzClient:
         expiration: Expiration | datetime,
         *,
         team_id: str | None = None,
+        agent_uid: str | None = None,
     ) -> CreatedKey:
-        """Create a key. `expiration` is a dialog choice or an explicit aware datetime.
+        """Create a key: Personal (no ids), Team (`team_id`) or Agent (`agent_uid`).
+        `expiration` is a dialog choice or an explicit aware datetime.
 
         Never retried. When the outcome is unknown the error has `may_have_succeeded=True`.
         """
-        if isinstance(expiration, Expiration):
-            expires_at = expiration.expires_at(self.clock())
-        elif isinstance(expiration, datetime):
-            if expiration.tzinfo is None or expiration.utcoffset() is None:
-                raise ValueError("expiration must be an aware datetime (with a time zone)")
-            expires_at = expiration
-        else:
-            raise TypeError(f"expiration must be an Expiration or a datetime, not {expiration!r}")
+        check_key_owner(team_id, agent_uid)
+        expires_at = expiry_time(expiration, self.clock())
         payload: dict[str, Any] = {
             "name": name,
             "expiresAt": format_time(expires_at) if expires_at is not None else None,
         }
         if team_id:
             payload["teamId"] = team_id
+        if agent_uid:
+            payload["agentUid"] = agent_uid
         return await self._run(
             GENERATE_API_KEY, {"input": payload}, parse_created, idempotent=False
         )
 
     async def expire_key(self, uid: str) -> None:
-        """Expire (delete) a key at once. Safe to repeat, so it is retried."""
-        await self._run(EXPIRE_API_KEY, {"input": {"keyUID": uid}}, parse_expired, idempotent=True)
+        """Expire (delete) a key at once. Safe to repeat, so it is retried.
+
+        A retry whose earlier attempt may have taken effect (its answer was lost) and that is
+        told the key is not found has succeeded: the key is gone, by that earlier attempt.
+        """
+        try:
+            await self._run(EXPIRE_API_KEY, {"keyUid": uid}, parse_expired, idempotent=True)
+        except errors.UserFacingError as exc:
+            if not (exc.earlier_attempt_may_have_applied and is_gone_message(exc.message)):
+                raise
+            log.debug("ExpireApiKey: the retry found the key gone; an earlier attempt expired it")
 
     async def whoami(self) -> Account:
-        return await self._run(GET_USER, {}, parse_account, idempotent=True)
+        """Who the credential acts as: Warp's `GetUser` and `GetWorkspacesMetadataForUser`,
+        sent together."""
+        user_task = asyncio.ensure_future(
+            self._run(GET_USER, {}, lambda result: result, idempotent=True)
+        )
+        workspaces_task = asyncio.ensure_future(
+            self._run(GET_WORKSPACES_METADATA_FOR_USER, {}, lambda result: result, idempotent=True)
+        )
+        try:
+            user, workspaces = await asyncio.gather(user_task, workspaces_task)
+        finally:
+            # The first failure ends both: no request outlives the call.
+            for task in (user_task, workspaces_task):
+                task.cancel()
+        return self._parsed(parse_account, user, workspaces)
 
     # -- transport ------------------------------------------------------------------------
+
+    def _parsed(self, parse: Callable[..., T], *results: Any) -> T:
+        try:
+            return parse(*results)
+        except errors.OzError as exc:
+            failure = exc
+        raise self._scrubbed(failure)
 
     async def _run(
         self,
@@ -211,15 +298,42 @@ class OzClient:
         *,
         idempotent: bool,
     ) -> T:
-        """Call and parse; every error leaves here with no chained cause and no credential."""
-        failure: errors.OzError
-        try:
-            result = await self._call(operation, variables, idempotent=idempotent)
+        """Run a GraphQL operation and parse the success member of its result union."""
+        exchange = _Exchange(
+            operation.name,
+            "POST",
+            GRAPHQL_PATH,
+            api="key API",
+            params={"op": operation.name},
+            json={
+                "query": operation.document,
+                "variables": {**variables, "requestContext": self.identity.request_context()},
+                "operationName": operation.name,
+            },
+        )
+
+        def read(payload: Any) -> T:
+            try:
+                result = unwrap(operation, payload)
+            except errors.ProtocolError as exc:
+                # A 200 the client cannot read: for a create, the key may exist all the same
+                # (unless GraphQL refused the document before executing it).
+                if _was_executed(payload):
+                    raise _outcome_unknown(exc, idempotent) from None
+                raise
             try:
                 return parse(result)
             except errors.ProtocolError as exc:
                 # The server answered with its success type: a create did happen.
                 raise _outcome_unknown(exc, idempotent) from None
+
+        return await self._guarded(self._call(exchange, read, idempotent=idempotent))
+
+    async def _guarded(self, call: Awaitable[T]) -> T:
+        """Every error leaves here with no chained cause and no credential."""
+        failure: errors.OzError
+        try:
+            return await call
         except errors.OzError as exc:
             failure = exc
         # Raised outside the `except` block: no __context__ pointing at httpx exceptions (which
@@ -236,8 +350,9 @@ class OzClient:
         return error
 
     async def _call(
-        self, operation: Operation, variables: dict[str, Any], *, idempotent: bool
-    ) -> dict[str, Any]:
+        self, exchange: _Exchange, read: Callable[[Any], T], *, idempotent: bool
+    ) -> T:
+        """Send `exchange` (retried when `idempotent`) and `read` its decoded JSON answer."""
         if not self._valid_root:
             raise errors.NetworkError(
                 f"The server address {self.server_root!r} is not a valid URL."
@@ -248,27 +363,22 @@ class OzClient:
                 "The API key contains characters that cannot be sent; check that it was "
                 "copied whole." + _not_done(idempotent)
             )
-        body = {
-            "query": operation.document,
-            "variables": {**variables, "requestContext": request_context()},
-            "operationName": operation.name,
-        }
         attempts = 1 + (self._max_retries if idempotent else 0)
+        may_have_applied = False
         for attempt in range(attempts):
             retry: _Retryable | None = None
             try:
-                payload = await self._attempt(operation, body, idempotent=idempotent)
+                payload = await self._attempt(exchange, idempotent=idempotent)
             except _Retryable as failure:
                 retry = failure
             if retry is None:
                 try:
-                    return unwrap(operation, payload)
-                except errors.ProtocolError as exc:
-                    # A 200 the client cannot read: for a create, the key may exist all the same
-                    # (unless GraphQL refused the document before executing it).
-                    if _was_executed(payload):
-                        raise _outcome_unknown(exc, idempotent) from None
+                    return read(payload)
+                except errors.OzError as exc:
+                    # Only a retry can find an earlier attempt's effect (a key already expired).
+                    exc.earlier_attempt_may_have_applied = may_have_applied
                     raise
+            may_have_applied = may_have_applied or retry.may_have_applied
             last = attempt == attempts - 1
             too_long = retry.retry_after is not None and retry.retry_after > MAX_RETRY_AFTER
             if last or too_long:
@@ -276,7 +386,7 @@ class OzClient:
             delay = retry.retry_after if retry.retry_after is not None else self._backoff(attempt)
             log.debug(
                 "%s: %s, retry %d of %d in %.2fs",
-                operation.name,
+                exchange.name,
                 type(retry.error).__name__,
                 attempt + 1,
                 attempts - 1,
@@ -290,9 +400,7 @@ class OzClient:
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
         return ceiling * (0.5 + min(1.0, max(0.0, self._jitter())) / 2)
 
-    async def _attempt(
-        self, operation: Operation, body: dict[str, Any], *, idempotent: bool
-    ) -> Any:
+    async def _attempt(self, exchange: _Exchange, *, idempotent: bool) -> Any:
         """One HTTP exchange. Raises `_Retryable` for failures a safe operation may retry."""
         started = time.monotonic()
         # httpcore reports its progress through the `trace` extension. When it reported
@@ -305,25 +413,29 @@ class OzClient:
             if event.endswith("send_request_headers.started"):
                 progress["sent"] = True
 
+        def may_have_been_sent() -> bool:
+            return progress["sent"] or not progress["traced"]
+
         def maybe_sent() -> bool:
-            return not idempotent and (progress["sent"] or not progress["traced"])
+            return not idempotent and may_have_been_sent()
 
         failure: errors.OzError | None = None
         retryable = True
+        applied = True
         try:
             async with asyncio.timeout(self._total_timeout):
                 async with self._http.stream(
-                    "POST",
-                    GRAPHQL_PATH,
-                    params={"op": operation.name},
-                    json=body,
+                    exchange.method,
+                    exchange.path,
+                    params=exchange.params,
+                    json=exchange.json,
                     extensions={"trace": trace},
                 ) as response:
                     status = response.status_code
                     content = await _read_capped(response)
         except _TooLarge:
             failure = errors.ProtocolError(
-                f"{self.host}'s answer to {operation.name} is larger than "
+                f"{self.host}'s answer to {exchange.name} is larger than "
                 f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB; refusing to read it."
                 + _maybe_created(not idempotent),
                 may_have_succeeded=not idempotent,
@@ -332,6 +444,7 @@ class OzClient:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing reached the server: a create did not happen either.
             failure = errors.NetworkError(self._connect_message(exc) + _not_done(idempotent))
+            applied = False
         except httpx.UnsupportedProtocol:
             failure = errors.NetworkError(
                 f"The server address {self.server_root!r} is not an http:// or https:// URL."
@@ -346,6 +459,7 @@ class OzClient:
             retryable = False
         except (httpx.TimeoutException, TimeoutError):
             unknown = maybe_sent()
+            applied = may_have_been_sent()
             if not idempotent and not unknown:
                 failure = errors.NetworkError(
                     f"Timed out connecting to {self.host}." + _not_done(idempotent)
@@ -357,6 +471,7 @@ class OzClient:
                 )
         except httpx.TransportError as exc:
             unknown = maybe_sent()
+            applied = may_have_been_sent()
             failure = errors.NetworkError(
                 f"The connection to {self.host} failed ({type(exc).__name__})."
                 + (_maybe_created(unknown) if unknown else _not_done(idempotent)),
@@ -372,21 +487,21 @@ class OzClient:
         if failure is not None:
             # Out of the `except` blocks, so the httpx exception is not chained.
             if retryable:
-                raise _Retryable(failure)
+                raise _Retryable(failure, may_have_applied=applied)
             raise failure
         log.debug(
             "%s: HTTP %d, %d bytes in %.3fs",
-            operation.name,
+            exchange.name,
             status,
             len(content),
             time.monotonic() - started,
         )
         if status != 200:
-            self._raise_for_status(status, response.headers, content, idempotent=idempotent)
+            self._raise_for_status(exchange, status, response.headers, content, idempotent=idempotent)
         payload = _json_or_none(content)
         if payload is _NOT_JSON:
             raise errors.ProtocolError(
-                f"{self.host} answered {operation.name} with something that is not JSON."
+                f"{self.host} answered {exchange.name} with something that is not JSON."
                 + _maybe_created(not idempotent),
                 may_have_succeeded=not idempotent,
             )
@@ -400,28 +515,44 @@ class OzClient:
         return f"Could not connect to {self.host}: is the network up and the server running?"
 
     def _raise_for_status(
-        self, status: int, headers: httpx.Headers, content: bytes, *, idempotent: bool
+        self,
+        exchange: _Exchange,
+        status: int,
+        headers: httpx.Headers,
+        content: bytes,
+        *,
+        idempotent: bool,
     ) -> None:
         unknown = not idempotent
         detail = _problem_detail(content)
         suffix = f": {detail}" if detail else "."
-        if status == 401:
+        if status == 401 or (detail is not None and is_unknown_user_message(detail)):
             raise errors.AuthenticationError(
-                f"{self.host} refused the credential (401){suffix}"
+                f"{self.host} refused the credential ({status}){suffix}"
             )
         if status == 403:
             raise errors.PermissionDeniedError(
                 f"This credential may not do that on {self.host} (403){suffix}"
             )
         if status == 404:
-            raise errors.NotFoundError(f"{self.host} has no key API at {GRAPHQL_PATH} (404).")
+            raise errors.NotFoundError(
+                f"{self.host} has no {exchange.api} at {exchange.path} (404){suffix}"
+            )
         retry_after = _retry_after(headers.get("Retry-After"))
         if status == 429:
-            wait = f" Try again in {retry_after:.0f} s." if retry_after is not None else ""
-            error: errors.OzError = errors.RateLimitedError(
-                f"{self.host} is limiting requests (429).{wait}", retry_after=retry_after
-            )
-            raise _Retryable(error, retry_after)
+            if retry_after is None and _is_edge_rate_limit(content):
+                message = (
+                    f"{self.host} answered 429 Rate exceeded, which Warp's edge is reported to "
+                    "send to clients it does not recognise; if it persists, set user_agent "
+                    '(e.g. "Warp/1.0") or client_id in config.toml, or OZ_KEYS_USER_AGENT / '
+                    "OZ_KEYS_CLIENT_ID."
+                )
+            else:
+                wait = f" Try again in {retry_after:.0f} s." if retry_after is not None else ""
+                message = f"{self.host} is limiting requests (429).{wait}"
+            error: errors.OzError = errors.RateLimitedError(message, retry_after=retry_after)
+            # Refused before it was served: the request took no effect.
+            raise _Retryable(error, retry_after, may_have_applied=False)
         if status >= 500:
             error = errors.ServerError(
                 f"{self.host} had a server error (HTTP {status}){suffix}" + _maybe_created(unknown),
@@ -432,21 +563,11 @@ class OzClient:
                 raise _Retryable(error, retry_after)
             raise error
         raise errors.ProtocolError(
-            f"{self.host} answered with unexpected HTTP {status}{suffix}"
+            f"{self.host} answered {exchange.name} with unexpected HTTP {status}{suffix}"
         )
 
 
-# -- helpers (module level: the request context, and reading the HTTP answer) -----------------
-
-
-def request_context() -> dict[str, Any]:
-    """`requestContext`, as Warp's client sends it: client version and OS."""
-    system = platform.system()
-    category = {"Darwin": "macOS"}.get(system, system)
-    os_context: dict[str, Any] = {"category": category, "name": system, "version": platform.release()}
-    if system == "Linux":
-        os_context["linuxKernelVersion"] = platform.release()
-    return {"clientContext": {"version": f"oz-keys/{__version__}"}, "osContext": os_context}
+# -- helpers (module level: reading the HTTP answer) --------------------------------------------
 
 
 def _header_safe(value: str) -> bool:
@@ -524,11 +645,17 @@ def _problem_detail(content: bytes) -> str | None:
     body = _json_or_none(content)
     if not isinstance(body, dict):
         return None
-    for key in ("detail", "title", "message"):
+    # RFC 7807 (`detail`, `title`), and the `{"error": …}` of Warp's REST API.
+    for key in ("detail", "title", "message", "error"):
         value = body.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()[:MAX_DETAIL]
     return None
+
+
+def _is_edge_rate_limit(content: bytes) -> bool:
+    """The bare `Rate exceeded.` of the edge in front of Warp's server (not a GraphQL answer)."""
+    return content.strip().lower().startswith(b"rate exceeded")
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -548,3 +675,52 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)  # HTTP dates are GMT
     return max(0.0, when.timestamp() - time.time())
+
+
+# -- connections opened at start-up -------------------------------------------------------
+
+
+class PreconnectedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend (AnyIO), except that a connection to the preconnected host
+    is the early one (`Preconnect`) while there is one left."""
+
+    def __init__(self, preconnect: Preconnect) -> None:
+        self._preconnect = preconnect
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        early = self._preconnect.take(host, port) if local_address is None else None
+        if early is not None:
+            try:
+                sock = await asyncio.wait_for(asyncio.wrap_future(early), timeout)
+            except (OSError, asyncio.TimeoutError):
+                pass  # connect again below: httpcore reports the failure as it always does
+            else:
+                return await _stream(sock, socket_options)
+        return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(*args, **kwargs)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+async def _stream(sock: socket.socket, socket_options: Any) -> httpcore.AsyncNetworkStream:
+    """The socket as httpcore's own AnyIO stream (so reads, writes and TLS behave, and fail,
+    exactly as on a connection httpcore opened itself)."""
+    import anyio.abc
+    from httpcore._backends.anyio import AnyIOStream  # httpcore 1.x; pinned in pyproject
+
+    sock.settimeout(None)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio's own connections
+    for option in socket_options or ():
+        sock.setsockopt(*option)
+    return AnyIOStream(await anyio.abc.SocketStream.from_socket(sock))

@@ -15,6 +15,9 @@ class OzError(Exception):
         #: True when a non-idempotent call (create) failed after the request may have reached the
         #: server: the key may exist, and a refresh will tell.
         self.may_have_succeeded = may_have_succeeded
+        #: True when this answered a retry after an attempt that may have taken effect (sent,
+        #: its answer lost): "not found" may then mean that attempt did it.
+        self.earlier_attempt_may_have_applied = False
 
     def __str__(self) -> str:
         return self.message

@@ -70,6 +70,24 @@ class Expiration(enum.Enum):
         )
 
 
+def check_key_owner(team_id: str | None, agent_uid: str | None) -> None:
+    """A key is a team key or an agent key (or personal), never both."""
+    if team_id and agent_uid:
+        raise ValueError("a key is a team key or an agent key, not both")
+
+
+def expiry_time(expiration: Expiration | datetime, now: datetime) -> datetime | None:
+    """When a key created `now` with `expiration` (a dialog choice or an aware datetime)
+    expires; None for never."""
+    if isinstance(expiration, Expiration):
+        return expiration.expires_at(now)
+    if isinstance(expiration, datetime):
+        if expiration.tzinfo is None or expiration.utcoffset() is None:
+            raise ValueError("expiration must be an aware datetime (with a time zone)")
+        return expiration
+    raise TypeError(f"expiration must be an Expiration or a datetime, not {expiration!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     """One key as listed: never holds the secret, only its last four characters."""

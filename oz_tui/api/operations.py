@@ -76,8 +76,8 @@ EXPIRE_API_KEY = Operation(
     root_field="expireApiKey",
     success_type="ExpireApiKeyOutput",
     document=f"""
-mutation ExpireApiKey($input: ExpireApiKeyInput!, $requestContext: RequestContext!) {{
-  expireApiKey(input: $input, requestContext: $requestContext) {{
+mutation ExpireApiKey($keyUid: ID!, $requestContext: RequestContext!) {{
+  expireApiKey(input: {{keyUID: $keyUid}}, requestContext: $requestContext) {{
     __typename
     ... on ExpireApiKeyOutput {{
       success
@@ -101,6 +101,25 @@ query GetUser($requestContext: RequestContext!) {{
       principalType
       user {{
         profile {{ uid displayName email }}
+      }}
+    }}
+{_USER_FACING_ERROR}
+  }}
+}}
+""",
+)
+
+#: The teams, asked apart from the profile as Warp's client does (the two go out together).
+GET_WORKSPACES_METADATA_FOR_USER = Operation(
+    name="GetWorkspacesMetadataForUser",
+    root_field="user",
+    success_type="UserOutput",
+    document=f"""
+query GetWorkspacesMetadataForUser($requestContext: RequestContext!) {{
+  user(requestContext: $requestContext) {{
+    __typename
+    ... on UserOutput {{
+      user {{
         workspaces {{
           uid
           name
@@ -114,4 +133,10 @@ query GetUser($requestContext: RequestContext!) {{
 """,
 )
 
-ALL_OPERATIONS = (API_KEYS, GENERATE_API_KEY, EXPIRE_API_KEY, GET_USER)
+ALL_OPERATIONS = (
+    API_KEYS,
+    GENERATE_API_KEY,
+    EXPIRE_API_KEY,
+    GET_USER,
+    GET_WORKSPACES_METADATA_FOR_USER,
+)

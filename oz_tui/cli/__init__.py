@@ -12,7 +12,6 @@ config, refused without a terminal), 3 authentication, 4 not found, 130 interrup
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import sys
@@ -29,6 +28,7 @@ from oz_tui.cli.base import (
     UsageError,
     fail,
     is_tty,
+    run_inline,
 )
 from oz_tui.cli.completion import answer_completion_request, is_completion_request
 from oz_tui.cli.jq_filter import JqError, JqFilter
@@ -40,7 +40,8 @@ from oz_tui.config import ENV_API_KEY, Flags, Settings, SettingsError, load_sett
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
-    from oz_tui.backend import Backend, DeferredBackend
+    from oz_tui.api.preconnect import Preconnect
+    from oz_tui.backend import Backend, DeferredBackend, RemoteSession
 
 API_KEY_FLAG_WARNING = (
     f"{PROG}: warning: --api-key leaves the key in your shell history and the process list; "
@@ -147,7 +148,16 @@ def _run_handler(
         # Compiled before any request: a bad filter must not cost a created key.
         jq = JqFilter(args.jq) if getattr(args, "jq", None) is not None else None
         output = Output(settings.output_format, stdout, stderr, jq=jq)
-        return asyncio.run(_with_backend(settings, output, spec.handler, args, stdin))
+        # Connecting to a server overlaps loading the client (one connection: commands send
+        # one request at a time).
+        preconnect = _preconnect(settings, 1)
+        running = _with_backend(settings, output, spec.handler, args, stdin, preconnect)
+        if settings.mode != "remote":
+            # The store in process: nothing to wait for, so no event loop (nor its imports).
+            return run_inline(running)
+        import asyncio
+
+        return asyncio.run(running)
     except (UsageError, JqError) as exc:
         return fail(stderr, f"{exc} {help_hint(spec.name)}", EXIT_USAGE)
     except OzError as exc:  # LocalStoreError is one
@@ -163,10 +173,10 @@ def _run_handler(
 
 def _warn_plain_http(settings: Settings, stderr: TextIO) -> None:
     """A key sent over plain http to another machine can be read on the way."""
-    from urllib.parse import urlsplit
-
     if settings.mode != "remote" or not settings.api_key or not settings.server_root_url:
         return
+    from urllib.parse import urlsplit
+
     parts = urlsplit(settings.server_root_url)
     host = (parts.hostname or "").lower()
     if parts.scheme == "http" and host not in ("localhost", "127.0.0.1", "::1"):
@@ -178,23 +188,50 @@ def _warn_plain_http(settings: Settings, stderr: TextIO) -> None:
 # -- backends --------------------------------------------------------------------------------
 
 
-def make_backend(settings: Settings) -> Backend:
+def _preconnect(settings: Settings, count: int) -> Preconnect | None:
+    """Connections to the settings' server, opening from now on (None for the local store)."""
+    if settings.mode != "remote" or not settings.server_root_url:
+        return None
+    from oz_tui.api.preconnect import Preconnect
+    from oz_tui.backend import connect_timeout
+
+    return Preconnect.start(
+        settings.server_root_url, count=count, timeout=connect_timeout(settings.request_timeout)
+    )
+
+
+def make_backend(
+    settings: Settings, *, blocking: bool = False, preconnect: Preconnect | None = None
+) -> Backend:
+    """The backend the settings name. `blocking`: a local one works in the caller's thread;
+    `preconnect`: a remote one uses those early connections first."""
     from oz_tui.backend import local_backend, remote_backend, request_timeouts
 
+    # Who the client says it is, on the wire (the local store in process sends nothing).
+    identity = {"client_id": settings.client_id, "user_agent": settings.user_agent}
     if settings.mode == "demo":
-        return local_backend(demo=True)
+        return local_backend(demo=True, blocking=blocking)
     if settings.mode == "local":
-        return local_backend(settings.data_dir)
+        return local_backend(settings.data_dir, blocking=blocking)
     assert settings.server_root_url is not None
     return remote_backend(
-        settings.server_root_url, settings.api_key, **request_timeouts(settings.request_timeout)
+        settings.server_root_url,
+        settings.api_key,
+        preconnect=preconnect,
+        **identity,
+        **request_timeouts(settings.request_timeout),
     )
 
 
 async def _with_backend(
-    settings: Settings, output: Output, handler: Handler, args: argparse.Namespace, stdin: TextIO
+    settings: Settings,
+    output: Output,
+    handler: Handler,
+    args: argparse.Namespace,
+    stdin: TextIO,
+    preconnect: Preconnect | None = None,
 ) -> int:
-    backend = make_backend(settings)
+    backend = make_backend(settings, blocking=True, preconnect=preconnect)
     try:
         if settings.implicit_local and settings.output_format == "pretty":
             output.note(
@@ -207,30 +244,39 @@ async def _with_backend(
 
 
 def _local_label(backend: Backend) -> str:
-    location = backend.service.location if backend.service is not None else "?"
+    location = backend.store.location if backend.store is not None else "?"
     return f"local key service at {safe_text(location)}"
 
 
 # -- the panel -----------------------------------------------------------------------------------
 
 
-def _panel_backend(settings: Settings) -> DeferredBackend:
-    """The panel's backend, built after its first frame; the status line's source is known
-    before that, from the same labels the built backend uses."""
-    from oz_tui.backend import DeferredBackend
+def _panel_backend(settings: Settings) -> DeferredBackend | RemoteSession:
+    """The panel's backend: the local store's, built by the panel's first request (its keys in
+    the first frame); a server's, a session started now, while Textual loads (its connections
+    open and its opening requests go out meanwhile). The status line's source is known before
+    either is built, from the labels the built backend uses."""
     from oz_tui.display import DEMO_SOURCE, local_source, server_host
+
+    if settings.mode == "remote":
+        from oz_tui.backend import RemoteSession
+
+        # Three connections: the panel's opening requests go out together (the list, and
+        # who-am-I's two: GetUser and GetWorkspacesMetadataForUser).
+        preconnect = _preconnect(settings, 3)
+        return RemoteSession(
+            lambda: make_backend(settings, preconnect=preconnect),
+            source=server_host(settings.server_root_url or ""),
+        )
+    from oz_tui.backend import DeferredBackend
 
     if settings.mode == "demo":
         source = DEMO_SOURCE
-    elif settings.mode == "local":
+    else:
         from oz_tui.local import DB_FILENAME, default_data_dir
 
         source = local_source(str((settings.data_dir or default_data_dir()) / DB_FILENAME))
-    else:
-        source = server_host(settings.server_root_url or "")
-    return DeferredBackend(
-        lambda: make_backend(settings), source=source, is_local=settings.mode != "remote"
-    )
+    return DeferredBackend(lambda: make_backend(settings), source=source, is_local=True)
 
 
 def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
@@ -242,7 +288,6 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
             + f" {help_hint()}",
             EXIT_USAGE,
         )
-    # Built after the first frame (httpx, graphql-core and Starlette load then, not before).
     backend = _panel_backend(settings)
     try:
         from oz_tui.api.models import system_clock
@@ -267,7 +312,9 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
         _close_quietly(backend)
 
 
-def _close_quietly(backend: Backend | DeferredBackend) -> None:
+def _close_quietly(backend: Backend | DeferredBackend | RemoteSession) -> None:
+    import asyncio
+
     try:
         asyncio.run(backend.aclose())
     except Exception:  # noqa: BLE001 - already closed by the app, or its loop is gone

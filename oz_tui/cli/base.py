@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from collections.abc import Coroutine
+from typing import Any, TextIO, TypeVar
+
+T = TypeVar("T")
 
 PROG = "oz-keys"
 # Exit codes. 3 (authentication) and 4 (not found) come with the error: `OzError.exit_code`.
@@ -22,6 +25,21 @@ def is_tty(stream: TextIO | None) -> bool:
         return stream is not None and stream.isatty()
     except (ValueError, OSError):
         return False
+
+
+def run_inline(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command that never waits to its end, without an event loop.
+
+    A command on the in-process store (its client `blocking`) awaits only coroutines that finish
+    at once; asyncio's import alone would cost more than the whole command. A coroutine that
+    does wait for something is a bug here, and says so.
+    """
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError(f"{coroutine.__qualname__} waited for something; it needs an event loop")
 
 
 def fail(stderr: TextIO, message: str, code: int = EXIT_ERROR) -> int:

@@ -9,14 +9,21 @@ both into one line and an exit code. Each is declared by a `Subcommand` at the e
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
+import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from oz_tui.api.errors import NotFoundError, OzError
-from oz_tui.api.models import MAX_KEY_NAME_LENGTH, ApiKey, Expiration, KeyType, parse_time
+from oz_tui.api.models import (
+    MAX_KEY_NAME_LENGTH,
+    Agent,
+    ApiKey,
+    Expiration,
+    KeyType,
+    parse_time,
+)
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.completion import SUGGESTED_DURATIONS, suggest
 from oz_tui.cli.output import ExpireResult, Output
@@ -27,6 +34,8 @@ from oz_tui.durations import DurationError, parse_duration
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
+    import asyncio
+
     from oz_tui.backend import Backend
 
 SORT_FIELDS = ("name", "created-at", "last-used-at", "expires-at", "scope")
@@ -105,8 +114,14 @@ def check_create(args: argparse.Namespace) -> None:
             f"the key name is {len(name.strip())} characters long; "
             f"use at most {MAX_KEY_NAME_LENGTH}"
         )
-    if getattr(args, "personal", False) and getattr(args, "team_id", None):
-        raise UsageError("--personal and --team-id cannot be used together")
+    if getattr(args, "team_id", None):
+        for flag in ("personal", "agent", "agent_name"):
+            if getattr(args, flag, None):
+                raise UsageError(f"--{flag.replace('_', '-')} and --team-id cannot be used together")
+    for flag in ("agent", "agent_name"):
+        value = getattr(args, flag, None)
+        if value is not None and not value.strip():
+            raise UsageError(f"--{flag.replace('_', '-')} is empty")
     if getattr(args, "expires_in", None) is not None:
         try:
             parse_duration(args.expires_in)
@@ -133,11 +148,42 @@ def _expiration(args: argparse.Namespace, settings: Settings, now: datetime) -> 
     return settings.default_expiration
 
 
+def resolve_agent(agents: Sequence[Agent], name: str) -> Agent:
+    """The one available agent named `name` (compared case-insensitively), or `UsageError`."""
+    wanted = name.strip().casefold()
+    matches = [agent for agent in agents if agent.name.casefold() == wanted]
+    if not matches:
+        known = ", ".join(safe_text(agent.name, max_length=60) for agent in agents)
+        listed = f"; the team's agents: {known}" if known else "; the team has no agents"
+        raise UsageError(f"no agent is named '{safe_text(name, max_length=60)}'{listed}")
+    if len(matches) > 1:
+        uids = ", ".join(safe_text(agent.uid) for agent in matches)
+        raise UsageError(
+            f"{len(matches)} agents are named '{safe_text(name, max_length=60)}'; "
+            f"pass one of their uids with --agent: {uids}"
+        )
+    agent = matches[0]
+    if not agent.available:
+        raise UsageError(
+            f"the agent '{safe_text(agent.name, max_length=60)}' is not available on the "
+            "team's plan"
+        )
+    return agent
+
+
 async def cmd_create(
     backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
 ) -> int:
     client = backend.client
     expiration = _expiration(args, settings, client.clock())
+    agent_uid = getattr(args, "agent", None)
+    agent_name = getattr(args, "agent_name", None)
+    if agent_name is not None:
+        agent_uid = resolve_agent(await client.list_agents(), agent_name).uid
+    if agent_uid is not None:
+        created = await client.create_key(args.name.strip(), expiration, agent_uid=agent_uid.strip())
+        output.created(created)
+        return EXIT_OK
     team_id = getattr(args, "team_id", None)
     wants_team = (
         bool(team_id)
@@ -171,6 +217,13 @@ def _create_arguments(parser: argparse.ArgumentParser) -> None:
         help="a team key (the account's first team); oz-keys extension",
     )
     scope.add_argument("--personal", action="store_true", help="a personal key (the default)")
+    scope.add_argument(
+        "--agent", metavar="UID", help="an agent key: runs as this cloud agent of your team"
+    )
+    scope.add_argument(
+        "--agent-name", metavar="NAME",
+        help="an agent key for the team's agent with this name; oz-keys extension",
+    )
     parser.add_argument(
         "--team-id", metavar="ID", help="the team for a team key (implies --team); oz-keys extension"
     )
@@ -252,11 +305,15 @@ async def _read_line(stdin: TextIO) -> str:
     Waiting on the file descriptor (not in a worker thread) keeps Ctrl-C working: asyncio.run
     cancels this wait and the command ends with exit 130 at once.
     """
-    loop = asyncio.get_running_loop()
     try:
         fd = stdin.fileno()
     except (AttributeError, OSError, ValueError):
         return stdin.readline()  # not a real file (tests): it does not block
+    loop = _running_loop()
+    if loop is None:
+        # Run without an event loop (the in-process store): nothing else to do meanwhile, and
+        # Ctrl-C interrupts the read.
+        return os.read(fd, 4096).decode("utf-8", "replace")
     done: asyncio.Future[bytes] = loop.create_future()
 
     def readable() -> None:
@@ -273,6 +330,17 @@ async def _read_line(stdin: TextIO) -> str:
     finally:
         loop.remove_reader(fd)
     return data.decode("utf-8", "replace")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop, if any (none under `run_inline`, which never imports asyncio)."""
+    module = sys.modules.get("asyncio")
+    if module is None:
+        return None
+    try:
+        return module.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class _Cancelled(Exception):
@@ -417,7 +485,7 @@ async def cmd_whoami(
             "url": None,
             "source": backend.source,
             "local": True,
-            "location": backend.service.location if backend.service is not None else None,
+            "location": backend.store.location if backend.store is not None else None,
         }
         kind = "none (in-process local service)"
     else:

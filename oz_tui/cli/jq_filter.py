@@ -7,7 +7,6 @@ server's name cannot put escapes on the terminal), anything else as compact JSON
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from oz_tui.sanitize import safe_text
@@ -42,4 +41,6 @@ class JqFilter:
     def render(value: Any) -> str:
         if isinstance(value, str):
             return safe_text(value)
+        import json  # only with --jq
+
         return json.dumps(value, ensure_ascii=True, separators=(",", ":"))

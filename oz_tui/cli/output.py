@@ -7,7 +7,6 @@ output; JSON is written with `ensure_ascii=True`, so control and bidi characters
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ NAME_COLUMN_MAX = 40
 
 
 def dumps(obj: Any, *, pretty: bool) -> str:
+    import json  # only the json and ndjson formats need it
+
     if pretty:
         return json.dumps(obj, ensure_ascii=True, indent=2)
     return json.dumps(obj, ensure_ascii=True, separators=(",", ":"))

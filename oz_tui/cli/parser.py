@@ -7,7 +7,6 @@ subcommand, option or choice when there is one, and points at the right `--help`
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,10 +18,12 @@ from oz_tui.cli.completion import suggest
 from oz_tui.cli.registry import OUTPUT_OPTIONS, Subcommand
 from oz_tui.config import (
     ENV_API_KEY,
+    ENV_CLIENT_ID,
     ENV_CONFIG,
     ENV_OUTPUT_FORMAT,
     ENV_REQUEST_TIMEOUT,
     ENV_SERVER_ROOT,
+    ENV_USER_AGENT,
     OUTPUT_FORMATS,
 )
 
@@ -44,6 +45,8 @@ environment:
   {ENV_OUTPUT_FORMAT:<25}pretty | json | ndjson | text
   {ENV_CONFIG:<25}config file to read instead of the default config.toml
   {ENV_REQUEST_TIMEOUT:<25}seconds one request attempt may take (at most 600; default 60)
+  {ENV_CLIENT_ID:<25}X-Warp-Client-ID sent with every request (default warp-cli)
+  {ENV_USER_AGENT:<25}User-Agent sent with every request (default: none)
 
 exit codes:
   0 ok (also a declined prompt), 1 API or network error, 2 usage or config error,
@@ -65,6 +68,8 @@ def help_hint(command: str | None = None) -> str:
 
 
 def closest(word: str, candidates: Sequence[str]) -> str | None:
+    import difflib  # only for a mistyped word
+
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
 

@@ -1,8 +1,9 @@
 """The embedded local key service: a stand-in for Warp's key API, kept on this machine.
 
-It executes oz-keys' own GraphQL schema with graphql-core over SQLite, in process (through an
-httpx transport) or on a loopback socket (`serve`). No Textual here. Importing this package is
-cheap; the heavy parts (Starlette, graphql-core, uvicorn) load when first used.
+The panel and the CLI reach its SQLite store directly, in process (`direct.DirectClient`); `serve`
+runs oz-keys' own GraphQL schema over it with graphql-core on a loopback socket (`service`), the
+contract the direct path is tested against. No Textual here. Importing this package is cheap;
+the heavy parts (Starlette, graphql-core, uvicorn) load only for `serve`.
 """
 
 from __future__ import annotations

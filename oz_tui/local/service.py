@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from oz_tui import __version__
 from oz_tui.api.errors import OzError
-from oz_tui.api.models import Clock, format_time, parse_time, system_clock
+from oz_tui.api.models import Clock, OwnerType, format_time, parse_time, system_clock
 from oz_tui.local import DB_FILENAME, default_data_dir
 from oz_tui.local.demo import seed_demo
 from oz_tui.local.store import (
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["LocalService", "LocalStoreError", "serve"]
 
 GRAPHQL_PATH = "/graphql/v2"
+AGENTS_PATH = "/api/v1/agent/identities"
 MAX_BODY_BYTES = 1 << 20
 _SERVER_VERSION = f"oz-keys-local/{__version__}"
 _AUTH_DETAIL = "API key missing, revoked, expired or malformed"
@@ -70,8 +71,18 @@ def _ok(typename: str, **fields: Any) -> dict[str, Any]:
     return {"__typename": typename, "responseContext": {"serverVersion": _SERVER_VERSION}, **fields}
 
 
+#: The service's own implementation of `UserFacingErrorInterface`. Warp's client schema (and so
+#: oz-keys' SDL, a strict subset of it) names no concrete one; a server must have one to execute.
+_ERROR_TYPE = "GenericStringObjectUserFacingError"
+_SERVER_SDL = f"""
+type {_ERROR_TYPE} implements UserFacingErrorInterface {{
+  message: String!
+}}
+"""
+
+
 def _user_facing(message: str) -> dict[str, Any]:
-    error = {"__typename": "GenericStringObjectUserFacingError", "message": message}
+    error = {"__typename": _ERROR_TYPE, "message": message}
     return _ok("UserFacingError", error=error)
 
 
@@ -94,7 +105,9 @@ def _key_fields(key: StoredKey) -> dict[str, Any]:
         "name": key.name,
         "keySuffix": key.key_suffix,
         "ownerType": key.owner_type.value,
-        "agentInfo": None,
+        "agentInfo": (
+            {"uid": key.agent_uid, "name": key.agent_name or ""} if key.agent_uid else None
+        ),
         "createdAt": key.created_at,
         "lastUsedAt": key.last_used_at,
         "expiresAt": key.expires_at,
@@ -112,11 +125,10 @@ def _api_keys(ctx: _Context, requestContext: dict) -> dict[str, Any]:
 
 @_resolver
 def _generate_api_key(ctx: _Context, input: dict, requestContext: dict) -> dict[str, Any]:
-    if input.get("agentUid") is not None:
-        raise InvalidRequest("Agent keys are not supported by the local key service.")
     key, raw_key = ctx.store.create_key(
         input["name"],
         team_uid=input.get("teamId"),
+        agent_uid=input.get("agentUid"),
         expires_at=_parse_expiry(input.get("expiresAt")),
     )
     return _ok("GenerateApiKeyOutput", apiKey=_key_fields(key), rawApiKey=raw_key)
@@ -147,8 +159,15 @@ def _user(ctx: _Context, requestContext: dict) -> dict[str, Any]:
             }
         ],
     }
-    owner = ctx.principal.owner_type.value if ctx.principal else None
-    return _ok("UserOutput", user=user, apiKeyOwnerType=owner, principalType="USER")
+    owner = ctx.principal.owner_type if ctx.principal else None
+    # A team's (or agent's) key acts as a service account, not as a person.
+    principal = "SERVICE_ACCOUNT" if owner is OwnerType.TEAM else "USER"
+    return _ok(
+        "UserOutput",
+        user=user,
+        apiKeyOwnerType=owner.value if owner else None,
+        principalType=principal,
+    )
 
 
 def _parse_expiry(value: object) -> datetime | None:
@@ -178,7 +197,7 @@ def executable_schema() -> GraphQLSchema:
     sdl = resources.files("oz_tui.api").joinpath("schema.graphql").read_text(encoding="utf-8")
     # The SDL is our own file, checked in full by tests/test_operations.py (which validates every
     # document against it); not checking it again here saves a few ms on the first request.
-    schema = build_schema(sdl, assume_valid=True, assume_valid_sdl=True)
+    schema = build_schema(sdl + _SERVER_SDL, assume_valid=True, assume_valid_sdl=True)
     assert schema.query_type and schema.mutation_type
     schema.query_type.fields["apiKeys"].resolve = _api_keys
     schema.query_type.fields["user"].resolve = _user
@@ -304,9 +323,11 @@ class LocalService:
     # -- the app -------------------------------------------------------------------------------
 
     def _build_app(self) -> Starlette:
-        async def not_found(_request: Request, exc: Exception) -> Response:
+        async def not_found(request: Request, exc: Exception) -> Response:
             if isinstance(exc, HTTPException) and exc.status_code == 405:
-                answer = _problem(405, "method_not_allowed", f"Use POST for {GRAPHQL_PATH}.")
+                path = request.url.path
+                method = "GET" if path == AGENTS_PATH else "POST"
+                answer = _problem(405, "method_not_allowed", f"Use {method} for {path}.")
             else:
                 answer = _problem(404, "not_found", f"No such endpoint; use POST {GRAPHQL_PATH}.")
             return answer.response()
@@ -314,6 +335,7 @@ class LocalService:
         return Starlette(
             routes=[
                 Route(GRAPHQL_PATH, self._graphql_endpoint, methods=["POST"]),
+                Route(AGENTS_PATH, self._agents_endpoint, methods=["GET"]),
                 Route("/", _health, methods=["GET"]),
                 Route("/health", _health, methods=["GET"]),
             ],
@@ -363,6 +385,23 @@ class LocalService:
                 return _store_unavailable(store_failure)
             payload["errors"] = [_public_error(error) for error in result.errors]
         return _Answer(200, payload)
+
+    async def _agents_endpoint(self, request: Request) -> Response:
+        answer = await asyncio.to_thread(self._agents, request.headers.get("authorization"))
+        return answer.response()
+
+    def _agents(self, authorization: str | None) -> _Answer:
+        """The caller's team agents, as Warp's REST API answers: errors are `{"error": …}`."""
+        try:
+            self._authenticate(authorization)
+            agents = self.store.agents()
+        except _Unauthorized:
+            return _Answer(
+                401, {"error": _AUTH_DETAIL}, headers={"WWW-Authenticate": "Bearer"}
+            )
+        except LocalStoreError as exc:
+            return _Answer(503, {"error": exc.message}, headers={"Retry-After": "1"})
+        return _Answer(200, {"agents": [agent.to_json() for agent in agents]})
 
     def _authenticate(self, authorization: str | None) -> StoredKey | None:
         if authorization is None:

@@ -7,7 +7,6 @@ No GraphQL, HTTP or Textual here. Rules a caller can break (names, expiry, team,
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sqlite3
@@ -21,10 +20,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from oz_tui.api.errors import OzError
-from oz_tui.api.models import MAX_KEY_NAME_LENGTH, Clock, OwnerType, Team, system_clock
+from oz_tui.api.models import MAX_KEY_NAME_LENGTH, Agent, Clock, OwnerType, Team, system_clock
 
 MEMORY = ":memory:"
-SCHEMA_VERSION = 1
+#: 1: keys; 2: agents, and agent keys.
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 KEY_PREFIX = "wk-1."
@@ -47,6 +47,15 @@ class LocalIdentity:
 
     def team(self, uid: str) -> Team | None:
         return next((team for team in self.teams if team.uid == uid), None)
+
+
+#: The name every team's default agent has in the local service.
+DEFAULT_AGENT_NAME = "default-agent"
+
+
+def default_agent_uid(team_uid: str) -> str:
+    """The uid of a team's default agent: stable, so every store of a team agrees on it."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"oz-keys:agent:{team_uid}:default"))
 
 
 LOCAL_IDENTITY = LocalIdentity()
@@ -73,10 +82,30 @@ class StoredKey:
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked_at: datetime | None
+    #: The agent an Agent key runs as (its team is `team_uid`); None for other keys.
+    agent_uid: str | None = None
+    #: That agent's name, when read from the store.
+    agent_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAgent:
+    """An agent row: one of a team's cloud agents."""
+
+    uid: str
+    name: str
+    team_uid: str
+    available: bool = True
+    is_default: bool = False
+
+    def to_agent(self) -> Agent:
+        return Agent(uid=self.uid, name=self.name, available=self.available)
 
 
 def hash_key(raw_key: str) -> str:
     """What is stored instead of the key. Keys carry 256 random bits, so a plain hash suffices."""
+    import hashlib  # OpenSSL's, a few ms to load: only creating and authenticating need it
+
     return hashlib.sha256(raw_key.encode("ascii")).hexdigest()
 
 
@@ -111,10 +140,32 @@ CREATE TABLE IF NOT EXISTS api_keys (
 )
 """
 
-_COLUMNS = (
-    "uid, name, key_suffix, owner_type, team_uid, created_at, last_used_at, expires_at, revoked_at"
+#: Version 2: a team's agents, and the agent an Agent key runs as.
+_SCHEMA_2 = (
+    """
+CREATE TABLE IF NOT EXISTS agents (
+    uid        TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    team_uid   TEXT NOT NULL,
+    available  INTEGER NOT NULL DEFAULT 1,
+    is_default INTEGER NOT NULL DEFAULT 0
+)
+""",
+    "ALTER TABLE api_keys ADD COLUMN agent_uid TEXT REFERENCES agents (uid)",
+)
+
+_KEY_COLUMNS = (
+    "uid, name, key_suffix, owner_type, team_uid, created_at, last_used_at, expires_at, "
+    "revoked_at, agent_uid"
+)
+#: A key row with its agent's name (`k` is api_keys, `a` agents).
+_SELECT_KEYS = (
+    "SELECT k.uid, k.name, k.key_suffix, k.owner_type, k.team_uid, k.created_at, "
+    "k.last_used_at, k.expires_at, k.revoked_at, k.agent_uid, a.name "
+    "FROM api_keys AS k LEFT JOIN agents AS a ON a.uid = k.agent_uid"
 )
 _ACTIVE = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
+_AGENT_COLUMNS = "uid, name, team_uid, available, is_default"
 
 
 class KeyStore:
@@ -189,7 +240,19 @@ class KeyStore:
                 if tables:
                     raise self._unusable("it holds tables of another application")
                 conn.execute(_SCHEMA)
+            if version < 2:
+                for statement in _SCHEMA_2:
+                    conn.execute(statement)
+            if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # Every team has a default agent.
+            conn.executemany(
+                f"INSERT OR IGNORE INTO agents ({_AGENT_COLUMNS}) VALUES (?, ?, ?, 1, 1)",
+                [
+                    (default_agent_uid(team.uid), DEFAULT_AGENT_NAME, team.uid)
+                    for team in self.identity.teams
+                ],
+            )
             conn.execute("COMMIT")
         except BaseException:
             _rollback(conn)
@@ -229,24 +292,87 @@ class KeyStore:
         """Keys neither expired (by the injected clock) nor revoked, newest first."""
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM api_keys WHERE {_ACTIVE} ORDER BY created_at DESC, uid",
+                f"{_SELECT_KEYS} WHERE {_ACTIVE} "
+                "ORDER BY k.created_at DESC, k.uid",
                 (_to_micros(self._clock()),),
             ).fetchall()
         return [_row_to_key(row) for row in rows]
+
+    def agents(self) -> list[Agent]:
+        """The agents of the caller's teams: each team's default agent first, then by name."""
+        return [agent.to_agent() for agent in self._team_agents()]
+
+    def _team_agents(self) -> list[StoredAgent]:
+        teams = [team.uid for team in self.identity.teams]
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_AGENT_COLUMNS} FROM agents "
+                f"WHERE team_uid IN ({', '.join('?' * len(teams))}) "
+                "ORDER BY is_default DESC, name, uid",
+                teams,
+            ).fetchall()
+        return [_row_to_agent(row) for row in rows]
+
+    def agent(self, uid: str) -> StoredAgent | None:
+        """Any agent by uid, whichever team it is on."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_AGENT_COLUMNS} FROM agents WHERE uid = ?", (uid,)
+            ).fetchone()
+        return _row_to_agent(row) if row else None
+
+    def add_agent(
+        self, name: str, *, team_uid: str, available: bool = True, uid: str | None = None
+    ) -> StoredAgent:
+        """Add a named agent to a team (any team: the caller need not be on it). An agent with
+        that uid already there is kept as it is."""
+        agent = StoredAgent(
+            uid=uid or str(uuid.uuid4()), name=name, team_uid=team_uid, available=available
+        )
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT OR IGNORE INTO agents ({_AGENT_COLUMNS}) VALUES (?, ?, ?, ?, 0)",
+                (agent.uid, agent.name, agent.team_uid, int(agent.available)),
+            )
+        return agent
+
+    def _usable_agent(self, agent_uid: str) -> StoredAgent:
+        """The agent an Agent key may be created for, or `InvalidRequest` saying why not."""
+        agent = self.agent(agent_uid)
+        if agent is None:
+            raise InvalidRequest("Unknown agent: no agent has that ID.")
+        if self.identity.team(agent.team_uid) is None:
+            raise InvalidRequest(
+                f"The agent '{agent.name}' belongs to a team you are not a member of."
+            )
+        if not agent.available:
+            raise InvalidRequest(
+                f"The agent '{agent.name}' is not available on your team's plan."
+            )
+        return agent
 
     def create_key(
         self,
         name: str,
         *,
         team_uid: str | None = None,
+        agent_uid: str | None = None,
         expires_at: datetime | None = None,
     ) -> tuple[StoredKey, str]:
-        """Issue a key: returns its row and the raw key, which exists nowhere else afterwards."""
+        """Issue a key: Personal (no ids), Team (`team_uid`) or Agent (`agent_uid`, whose team
+        the key belongs to). Returns its row and the raw key, which exists nowhere else
+        afterwards."""
         name = validate_name(name)
         now = self._clock()
         if expires_at is not None and expires_at <= now:
             raise InvalidRequest("The expiration time must be in the future.")
-        if team_uid is not None and self.identity.team(team_uid) is None:
+        if team_uid is not None and agent_uid is not None:
+            raise InvalidRequest("A key is a team key or an agent key: set teamId or agentUid, not both.")
+        agent: StoredAgent | None = None
+        if agent_uid is not None:
+            agent = self._usable_agent(agent_uid)
+            team_uid = agent.team_uid
+        elif team_uid is not None and self.identity.team(team_uid) is None:
             raise InvalidRequest("Unknown team: you are not a member of a team with that ID.")
         secret = self._token_factory()
         if not isinstance(secret, str) or not _SECRET_PATTERN.fullmatch(secret):
@@ -263,6 +389,8 @@ class KeyStore:
             last_used_at=None,
             expires_at=expires_at,
             revoked_at=None,
+            agent_uid=agent.uid if agent else None,
+            agent_name=agent.name if agent else None,
         )
         self.insert(key, hash_key(raw_key))
         return key, raw_key
@@ -271,8 +399,8 @@ class KeyStore:
         """Store a row as given, without validation; a uid that exists already is kept."""
         with self._write() as conn:
             conn.execute(
-                f"INSERT OR IGNORE INTO api_keys ({_COLUMNS}, key_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO api_keys ({_KEY_COLUMNS}, key_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key.uid,
                     key.name,
@@ -283,6 +411,7 @@ class KeyStore:
                     _to_micros(key.last_used_at),
                     _to_micros(key.expires_at),
                     _to_micros(key.revoked_at),
+                    key.agent_uid,
                     key_hash,
                 ),
             )
@@ -297,7 +426,8 @@ class KeyStore:
             ).rowcount
         if not changed:
             raise InvalidRequest(
-                "No active API key has that ID; it may have been deleted or expired already."
+                "API key not found: no active key has that ID; it may have been deleted or "
+                "expired already."
             )
 
     def authenticate(self, raw_key: str) -> StoredKey | None:
@@ -306,11 +436,12 @@ class KeyStore:
             return None
         now = _to_micros(self._clock())
         with self._write() as conn:
-            row = conn.execute(
+            used = conn.execute(
                 f"UPDATE api_keys SET last_used_at = ? WHERE key_hash = ? AND {_ACTIVE} "
-                f"RETURNING {_COLUMNS}",
+                "RETURNING uid",
                 (now, hash_key(raw_key), now),
             ).fetchone()
+            row = used and conn.execute(f"{_SELECT_KEYS} WHERE k.uid = ?", used).fetchone()
         return _row_to_key(row) if row else None
 
     def count(self) -> int:
@@ -391,8 +522,15 @@ def _from_micros(value: int | None) -> datetime | None:
     return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
+def _row_to_agent(row: tuple) -> StoredAgent:
+    uid, name, team_uid, available, is_default = row
+    return StoredAgent(
+        uid=uid, name=name, team_uid=team_uid, available=bool(available), is_default=bool(is_default)
+    )
+
+
 def _row_to_key(row: tuple) -> StoredKey:
-    uid, name, suffix, owner, team_uid, created, last_used, expires, revoked = row
+    uid, name, suffix, owner, team_uid, created, last_used, expires, revoked, agent, agent_name = row
     return StoredKey(
         uid=uid,
         name=name,
@@ -403,4 +541,6 @@ def _row_to_key(row: tuple) -> StoredKey:
         last_used_at=_from_micros(last_used),
         expires_at=_from_micros(expires),
         revoked_at=_from_micros(revoked),
+        agent_uid=agent,
+        agent_name=agent_name,
     )

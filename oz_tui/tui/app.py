@@ -26,7 +26,7 @@ from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen
 
 if TYPE_CHECKING:
-    from oz_tui.backend import Backend, DeferredBackend
+    from oz_tui.backend import Backend, DeferredBackend, RemoteSession
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class OzKeysApp(App[None]):
 
     def __init__(
         self,
-        backend: Backend | DeferredBackend,
+        backend: Backend | DeferredBackend | RemoteSession,
         *,
         clock: Clock = system_clock,
         default_expiration: Expiration = Expiration.DAYS_90,
@@ -95,11 +95,6 @@ class OzKeysApp(App[None]):
 
     def get_default_screen(self) -> Screen:
         return KeysScreen()
-
-    def on_ready(self) -> None:
-        # The first frame is on screen: a `DeferredBackend` (httpx and the local service load
-        # after the first frame, not before it) may build now.
-        self.backend.first_frame_shown()
 
     def on_mount(self) -> None:
         theme = self._requested_theme
