@@ -31,6 +31,7 @@ The config file is `config.toml` in the user config dir (`~/.config/oz-keys/` on
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,8 @@ MAX_CLIPBOARD_CLEAR_SECONDS = 86_400
 DEFAULT_REQUEST_TIMEOUT = 60.0
 #: The longest `request_timeout` accepted (ten minutes).
 MAX_REQUEST_TIMEOUT = 600
+#: A config file larger than this is refused unread (a real one is well under 1 KB).
+MAX_CONFIG_BYTES = 64 * 1024
 
 Mode = Literal["remote", "local", "demo"]
 
@@ -123,20 +126,35 @@ def config_path(env: Mapping[str, str]) -> tuple[Path, bool]:
     """The config file to read, and whether it was named explicitly (by `OZ_KEYS_CONFIG`)."""
     named = env.get(ENV_CONFIG, "").strip()
     if named:
-        return Path(named).expanduser(), True
+        return user_path(named, ENV_CONFIG), True
     return default_config_path(), False
+
+
+def user_path(text: str, source: str) -> Path:
+    """A path a person typed (`~` and `~user` expanded), or `SettingsError` naming `source`."""
+    if "\0" in text:
+        raise SettingsError(f"{source} contains a NUL character: {_quote(text)}")
+    if _has_surrogates(text) and not text.startswith("~"):
+        return Path(text)  # bytes that are not UTF-8: a valid path on POSIX, used as is
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # ~user for a user that does not exist, or no home directory
+        user = text.split("/", 1)[0]
+        raise SettingsError(
+            f"{source}: cannot expand {_quote(user)}: no such user or no home directory"
+        ) from None
+
+
+def _has_surrogates(text: str) -> bool:
+    """True for text that came from bytes that are not UTF-8 (argv, environment)."""
+    return any("\ud800" <= char <= "\udfff" for char in text)
 
 
 def load_config(path: Path, *, required: bool = False) -> FileConfig:
     """Read and check `path`. A missing file is an empty config unless `required`."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        if required:
-            raise SettingsError(f"{path}: no such file (named by {ENV_CONFIG})") from None
+    raw = _read_config_file(path, required=required)
+    if raw is None:
         return FileConfig()
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     import tomllib  # only when there is a file to read
 
     try:
@@ -145,7 +163,43 @@ def load_config(path: Path, *, required: bool = False) -> FileConfig:
         raise SettingsError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise SettingsError(f"{path}: invalid TOML: nested too deeply") from None
     return parse_config(data, path)
+
+
+def _read_config_file(path: Path, *, required: bool) -> bytes | None:
+    """The file's bytes; None when it is missing and not `required`. Only a regular file of at
+    most MAX_CONFIG_BYTES is read: a FIFO would block and /dev/zero would never end."""
+    import stat
+
+    try:
+        # O_NONBLOCK: opening a FIFO without a writer returns at once instead of waiting.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        if required:
+            raise SettingsError(f"{path}: no such file (named by {ENV_CONFIG})") from None
+        return None
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"{path}: cannot read it: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SettingsError(f"{path}: not a regular file; the config must be a TOML file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise SettingsError(
+                f"{path}: too large for a config file ({info.st_size} bytes; "
+                f"at most {MAX_CONFIG_BYTES})"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_CONFIG_BYTES:  # it grew while being read
+        raise SettingsError(f"{path}: too large for a config file (at most {MAX_CONFIG_BYTES} bytes)")
+    return raw
 
 
 def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
@@ -233,7 +287,11 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
         default_key_type=parsed_type,
         theme=theme.strip() if theme is not None else None,
         # A relative data_dir is relative to the config file, not to wherever oz-keys runs.
-        data_dir=path.parent / Path(data_dir.strip()).expanduser() if data_dir is not None else None,
+        data_dir=(
+            path.parent / user_path(data_dir.strip(), f"{path}: data_dir")
+            if data_dir is not None
+            else None
+        ),
         clipboard_clear_seconds=float(clear_seconds) if clear_seconds is not None else None,
         request_timeout=float(request_timeout) if request_timeout is not None else None,
         client_id=client_id,
@@ -290,16 +348,53 @@ def normalize_server_url(value: str, source: str) -> str:
     from urllib.parse import urlsplit  # only when a server is named
 
     text = value.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise SettingsError(
-            f"{source} must be an http(s) URL like https://app.warp.dev, not {_quote(value)}"
-        )
+    like = "an http(s) URL like https://app.warp.dev"
+    if _has_surrogates(text) or not text.isprintable() or any(c.isspace() for c in text):
+        raise SettingsError(f"{source} must be {like}, not {_quote(value)}")
     try:
-        parts.port  # noqa: B018 - raises on a bad port
+        parts = urlsplit(text)
+    except ValueError:  # unbalanced IPv6 brackets
+        raise SettingsError(f"{source} is not a valid URL: {_quote(value)}") from None
+    if parts.username is not None or parts.password is not None:
+        # Never echo it: the part before "@" may be a password.
+        raise SettingsError(
+            f"{source} must not hold a user name or password (user:pass@); "
+            f"the API key goes in {ENV_API_KEY}"
+        )
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"{source} must be {like}, not {_quote(value)}")
+    if parts.netloc.count("[") != parts.netloc.count("]") or parts.netloc.count("]") > 1:
+        raise SettingsError(f"{source} is not a valid URL: {_quote(value)}")
+    try:
+        port = parts.port  # raises on a port that is not a number up to 65535
     except ValueError:
-        raise SettingsError(f"{source} has an invalid port: {_quote(value)}") from None
+        port = 0
+    if port == 0:
+        raise SettingsError(f"{source} has an invalid port: {_quote(value)}")
+    if not parts.hostname or not _valid_host(parts.hostname, bracketed="[" in parts.netloc):
+        raise SettingsError(f"{source} has no valid host name: {_quote(value)}")
     return text.rstrip("/")
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?", re.IGNORECASE)
+
+
+def _valid_host(host: str, *, bracketed: bool) -> bool:
+    """An IP literal (IPv6 only in brackets) or a DNS name (IDNA) a client can connect to."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if bracketed:
+            return False
+        try:
+            name = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return False
+        labels = name.removesuffix(".").split(".")
+        return len(name) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in labels)
+    return bracketed == (address.version == 6)
 
 
 # -- resolution ------------------------------------------------------------------------------
@@ -415,7 +510,7 @@ def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Setting
     if flags.data_dir is not None:
         if not flags.data_dir.strip():
             raise SettingsError("--data-dir is empty")
-        data_dir = Path(flags.data_dir).expanduser()
+        data_dir = user_path(flags.data_dir, "--data-dir")
     else:
         data_dir = config.data_dir
 

@@ -40,6 +40,10 @@ PANEL_ACTIONS: tuple[PanelAction, ...] = (
     PanelAction(
         "delete", "d,delete", "Delete the marked keys, or else the highlighted key (asks first)"
     ),
+    PanelAction(
+        "rotate", "R",
+        "Rotate the highlighted key: a new key like it, shown once, then the old one expired",
+    ),
     PanelAction("refresh", "r", "Refresh the list"),
     PanelAction("sort", "s", "Sort by the next column"),
     PanelAction("reverse_sort", "S", "Reverse the sort order (or click a column header)"),

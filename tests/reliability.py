@@ -126,6 +126,36 @@ CANCEL: tuple[tuple[str, str], ...] = (
     ("delete", "Delete hangs"),
 )
 
+HARDENING: tuple[tuple[str, str], ...] = (
+    ("serve-body", "`serve`: oversized and unauthenticated bodies"),
+    ("serve-media", "`serve`: bodies that are not `application/json`"),
+    ("serve-host", "`serve`: a foreign Host (DNS rebinding)"),
+    ("serve-graphql", "`serve`: expensive GraphQL"),
+    ("serve-malformed", "`serve`: malformed input and redirect probes"),
+    ("serve-slow", "`serve`: stalled and slow clients"),
+    ("serve-paths", "`serve`: errors over the network"),
+    ("serve-remote", "`serve`: addresses beyond loopback"),
+    ("dir-perms", "Data dir others can write"),
+    ("dir-owner", "Data dir owned by another user"),
+    ("db-symlink", "Database path is a symbolic link"),
+    ("dir-umask", "New data dirs, whatever the umask"),
+    ("dir-readonly", "Read-only data dir"),
+    ("disk-full", "Disk full mid-write"),
+    ("damaged-rows", "Damaged rows"),
+    ("non-utf8", "Arguments that are not UTF-8"),
+    ("time-range", "Times Python cannot represent"),
+    ("bad-url", "Malformed server URLs"),
+    ("tilde-user", "`~user` for a user that does not exist"),
+    ("nul", "NUL in config paths"),
+    ("config-file", "Config that is not a small regular file"),
+    ("nested-toml", "Deeply nested TOML"),
+    ("stdout-closed", "stdout closed"),
+    ("property", "Generated argv and config (hypothesis)"),
+    ("url-credentials", "Server URL with user:password"),
+    ("proxy-loopback", "Proxy variables with a loopback server"),
+    ("plain-http", "Credential over plain http"),
+)
+
 ONE_COLUMN: tuple[tuple[str, str], ...] = (("outcome", "outcome"),)
 
 
@@ -226,6 +256,17 @@ TABLES: tuple[Table, ...] = (
         "Where a new key's raw secret and the credential in use were looked for, and not found.",
         "check",
         SECRET_CHECKS,
+        ONE_COLUMN,
+    ),
+    Table(
+        "hardening",
+        "Hostile clients and bad input",
+        "`oz-keys serve` probed as an attacker would (in process through its ASGI layer, and over "
+        "a loopback socket with raw clients), the local store's directory treated like `~/.ssh`, "
+        "and inputs that used to end in a traceback. Cell: the inputs tried and what happened; "
+        "every CLI failure is one line on stderr with a documented exit code.",
+        "class",
+        HARDENING,
         ONE_COLUMN,
     ),
     Table(

@@ -195,10 +195,22 @@ def make_app(backend: Backend, clock: FakeClock) -> OzKeysApp:
 async def settle(pilot: Pilot[Any]) -> None:
     """Let every worker (network call) finish and the screen catch up."""
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await _workers_done(pilot.app)
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await _workers_done(pilot.app)
     await pilot.pause()
+
+
+async def _workers_done(app: Any) -> None:
+    """Wait for every worker; one the app cancels on purpose (who-am-I, when the list is refused
+    as unauthenticated) is done too, not a failure of the wait."""
+    from textual.worker import WorkerCancelled
+
+    for worker in list(app.workers):
+        try:
+            await worker.wait()
+        except WorkerCancelled:
+            pass
 
 
 async def type_text(pilot: Pilot[Any], text: str) -> None:
@@ -226,6 +238,12 @@ async def confirm_delete(pilot: Pilot[Any]) -> None:
     await settle(pilot)
     await pilot.press("down", "down", "down", "down", "down")  # "Nightly agent runs"
     await pilot.press("d")
+    await settle(pilot)
+
+
+async def open_rotate_dialog(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("R")  # the highlighted key: the newest
     await settle(pilot)
 
 
@@ -325,6 +343,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("show-key-once", "Save your key: the secret, shown once", (120, 36),
              _demo(create_key)),
     Scenario("confirm-delete", "Deleting asks first", (120, 36), _demo(confirm_delete)),
+    Scenario("rotate-key", "Rotating a key: the new key's name, type and expiry; the old key "
+             "expired afterwards unless unticked", (120, 36), _demo(open_rotate_dialog)),
     Scenario("auth-error", "The server refused the credential", (120, 36), _auth_error),
     Scenario("network-error", "A refresh failed; the last good list stays", (120, 36),
              _network_error),

@@ -56,7 +56,7 @@ def test_headless_modules_do_not_import_textual() -> None:
 def test_the_client_does_not_load_graphql_or_the_local_service() -> None:
     loaded = _loaded_after(["oz_tui.api.client"])
     assert "httpx" in _top(loaded)
-    assert not {"textual", "graphql", "starlette", "uvicorn"} & _top(loaded)
+    assert not {"textual", "graphql", "starlette", "hypercorn"} & _top(loaded)
     assert not {m for m in loaded if m == "oz_tui.local" or m.startswith("oz_tui.local.")}
 
 

@@ -225,9 +225,15 @@ async def test_request_context_is_required(client: httpx.AsyncClient) -> None:
     assert "osContext" in response.json()["errors"][0]["message"]
 
 
-@pytest.mark.parametrize("content", [b"not json", b"[1, 2]", b'{"variables": {}}', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "content",
+    [b"not json", b"[1, 2]", b'{"variables": {}}', b"\xff\xfe", b"[" * 50_000, b'{"a":' * 10_000],
+    ids=["text", "array", "no-query", "not-utf8", "nested-arrays", "nested-objects"],
+)
 async def test_bad_body_is_400_problem(client: httpx.AsyncClient, content: bytes) -> None:
-    response = await client.post("/graphql/v2", content=content)
+    response = await client.post(
+        "/graphql/v2", content=content, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["status"] == 400
@@ -525,7 +531,7 @@ def test_two_processes_lose_nothing(tmp_path: Path) -> None:
 def test_package_imports_stay_light() -> None:
     check = (
         "import sys, oz_tui.local; "
-        "heavy = {'starlette', 'graphql', 'uvicorn', 'textual'} & set(sys.modules); "
+        "heavy = {'starlette', 'graphql', 'hypercorn', 'textual'} & set(sys.modules); "
         "assert not heavy, heavy; "
         "import oz_tui.local.service; "
         "assert 'textual' not in sys.modules"

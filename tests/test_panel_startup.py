@@ -26,7 +26,7 @@ from fault_server import Request, ThreadedFaultServer, good, hang
 from scenarios import settle
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-HEAVY = {"httpx", "httpcore", "graphql", "starlette", "uvicorn", "anyio"}
+HEAVY = {"httpx", "httpcore", "graphql", "starlette", "hypercorn", "anyio"}
 
 
 def _loaded_after(code: str) -> set[str]:

@@ -198,15 +198,13 @@ async def test_details_copy_the_uid_and_delete_through_the_usual_confirmation() 
         assert key.uid not in {k.uid for k in await backend.client.list_keys()}
 
 
-async def test_details_offer_rotate_exactly_when_the_page_can_rotate() -> None:
+async def test_details_offer_rotate() -> None:
     app, _backend = demo_app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
-        screen = keys_screen(app)
         await pilot.press("enter")
         await settle(pilot)
-        has_button = bool(app.screen.query("#rotate"))
-        assert has_button == callable(getattr(screen, "action_rotate", None))
+        assert app.screen.query("#rotate")  # what it does: tests/test_tui_rotate.py
 
 
 # -- marks ---------------------------------------------------------------------------------------
@@ -707,7 +705,8 @@ async def test_the_footer_lists_space_only_where_it_fits() -> None:
         await settle(pilot)
 
         def shown() -> list[str]:
-            return [key.description for key in app.screen.query("FooterKey")]  # type: ignore[attr-defined]
+            keys = app.screen.query("FooterKey")
+            return [key.description for key in keys]  # type: ignore[attr-defined]
 
         assert "Mark" in shown() and "Quit" in shown()
         await pilot.resize_terminal(*NARROW)
@@ -718,3 +717,57 @@ async def test_the_footer_lists_space_only_where_it_fits() -> None:
         await pilot.pause()
         assert len(table_of(app).marked_keys) == 1
 
+
+
+async def test_the_palette_offers_details_marks_and_clearing_the_search() -> None:
+    app, _backend = demo_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        table = table_of(app)
+        commands = {command.title: command for command in app.get_system_commands(app.screen)}
+        commands["Mark every key shown"].callback()
+        await pilot.pause()
+        assert len(table.marked_keys) == 8
+        commands["Clear marks"].callback()
+        commands["Mark or unmark key"].callback()
+        await pilot.pause()
+        assert table.marked_keys == (table.visible_keys[0],)
+        await search(pilot, "grafana")
+        commands["Clear search"].callback()
+        await settle(pilot)
+        assert table.filter_text == "" and len(table.visible_keys) == 8
+        commands["Key details"].callback()
+        await settle(pilot)
+        assert isinstance(app.screen, KeyDetailsScreen)
+        assert app.screen.key == table.highlighted_key
+
+
+async def test_d_during_a_bulk_delete_never_sends_a_key_twice() -> None:
+    import asyncio
+
+    clock = FakeClock()
+    service = LocalService.demo(clock=clock, token_factory=deterministic_tokens())
+    transport = FailingExpires(service, set())
+    backend = remote_backend(
+        SERVER_ROOT, FAKE_API_KEY, clock=clock, transport=transport, max_retries=0,
+        sleep=_no_sleep,
+    )
+    backend.service = service
+    app = make_app(backend, clock)
+    async with app.run_test(size=WIDE, notifications=True) as pilot:
+        await settle(pilot)
+        table = table_of(app)
+        await pilot.press("space", "j", "space")
+        await pilot.press("d")
+        await settle(pilot)
+        transport.gate = asyncio.Event()
+        await pilot.press("y")
+        await pilot.pause()
+        await pilot.press("d")  # again, while the first two are in flight
+        await pilot.pause()
+        assert isinstance(app.screen, KeysScreen)
+        assert "The marked keys are being deleted." in notifications(app)
+        transport.gate.set()
+        await settle(pilot)
+        assert len(transport.expired) == 2 and len(set(transport.expired)) == 2
+        assert table.marked_keys == () and len(table.keys) == 6

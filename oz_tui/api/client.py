@@ -27,6 +27,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpcore  # noqa: E402
 import httpx  # noqa: E402
 
+from oz_tui.addresses import is_loopback_host
 from oz_tui.api import errors
 from oz_tui.api.answers import (
     MAX_DETAIL,
@@ -174,8 +175,14 @@ class OzClient:
             http = httpx.AsyncHTTPTransport(verify=preconnect.ssl_context())
             http._pool._network_backend = PreconnectedBackend(preconnect)  # httpcore 1.x
             transport = http
+        # A proxy from the environment (HTTP(S)_PROXY, ALL_PROXY) is for leaving this machine:
+        # a loopback server is reached directly, so a dead or foreign proxy cannot break or see it.
         self._http = httpx.AsyncClient(
-            base_url=base_url, transport=transport, timeout=timeout, headers=headers
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            headers=headers,
+            trust_env=not is_loopback_host(base_url.host),
         )
         if "User-Agent" not in headers:
             # httpx adds `python-httpx/<version>` to every client; Warp's client sends none.

@@ -248,8 +248,12 @@ def credential_matches(credential: str | None, key: ApiKey) -> bool:
 
 
 def parse_time(text: str) -> datetime:
-    """Parse an RFC 3339 `Time`; naive values are rejected, not guessed."""
+    """Parse an RFC 3339 `Time`; naive values are rejected, not guessed. Raises ValueError,
+    also for a time that is out of range once in UTC (year 9999 with a negative offset)."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError(f"time without a zone: {text!r}")
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"time out of range: {text!r}") from None

@@ -25,9 +25,11 @@ from oz_tui.cli.base import (
     EXIT_OK,
     EXIT_USAGE,
     PROG,
+    ClosedStream,
     UsageError,
     fail,
     is_tty,
+    is_writable,
     run_inline,
 )
 from oz_tui.cli.completion import answer_completion_request, is_completion_request
@@ -84,9 +86,10 @@ def run(
     stderr: TextIO | None = None,
 ) -> int:
     """Run one command line; returns the exit code. Never raises for a user-facing failure."""
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
+    # A stream closed before we started (`>&-`) is None in sys: a stand-in that refuses writes.
+    stdin = stdin or sys.stdin or ClosedStream()
+    stdout = stdout or sys.stdout or ClosedStream()
+    stderr = stderr or sys.stderr or ClosedStream()
     env = dict(os.environ) if env is None else env
     try:
         return _run(argv, env, stdin, stdout, stderr)
@@ -101,6 +104,10 @@ def run(
         except (OSError, ValueError, AttributeError):
             pass
         return EXIT_ERROR
+    except RecursionError:
+        return fail(stderr, "an input is nested too deeply to read", EXIT_USAGE)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        return fail(stderr, f"internal error ({type(exc).__name__}); please report it", EXIT_ERROR)
 
 
 def _run(
@@ -110,13 +117,21 @@ def _run(
     try:
         with contextlib.redirect_stdout(stdout):  # where --help and --version print
             args, spec = line.parse(argv)
-        if getattr(args, "command", None) == HELP_COMMAND:
-            stdout.write(help_topic(line, args))
-            return EXIT_OK
+        _check_text_args(args)
     except UsageError as exc:
         return fail(stderr, str(exc), EXIT_USAGE)
     except ParserExit as exc:
         return exc.code
+    help_asked = getattr(args, "command", None) == HELP_COMMAND
+    if (help_asked or (spec is not None and spec.standalone is None)) and not is_writable(stdout):
+        # Checked before anything is done: a key created now could not be shown.
+        return fail(stderr, "standard output is closed; nothing was done", EXIT_ERROR)
+    if help_asked:
+        try:
+            stdout.write(help_topic(line, args))
+        except UsageError as exc:
+            return fail(stderr, str(exc), EXIT_USAGE)
+        return EXIT_OK
 
     flags = _flags(args)
     try:
@@ -171,15 +186,34 @@ def _run_handler(
             pass
 
 
+#: Arguments that are paths: any bytes are fine there (POSIX paths need not be UTF-8).
+_PATH_ARGS = frozenset({"data_dir", "tls_cert", "tls_key"})
+_ARG_LABELS = {"name": "the key name", "targets": "KEY", "topic": "COMMAND"}
+
+
+def _check_text_args(args: argparse.Namespace) -> None:
+    """Text arguments must be text: bytes that are not UTF-8 arrive as lone surrogates."""
+    for attr, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        if attr in _PATH_ARGS:
+            continue
+        for text in values:
+            if isinstance(text, str) and any("\ud800" <= char <= "\udfff" for char in text):
+                label = _ARG_LABELS.get(attr, "--" + attr.replace("_", "-"))
+                raise UsageError(f"{label} is not valid UTF-8 text")
+
+
 def _warn_plain_http(settings: Settings, stderr: TextIO) -> None:
     """A key sent over plain http to another machine can be read on the way."""
     if settings.mode != "remote" or not settings.api_key or not settings.server_root_url:
         return
     from urllib.parse import urlsplit
 
+    from oz_tui.addresses import is_loopback_host
+
     parts = urlsplit(settings.server_root_url)
     host = (parts.hostname or "").lower()
-    if parts.scheme == "http" and host not in ("localhost", "127.0.0.1", "::1"):
+    if parts.scheme == "http" and not is_loopback_host(host):
         stderr.write(
             f"{PROG}: warning: sending the API key unencrypted (http) to {safe_text(host)}\n"
         )

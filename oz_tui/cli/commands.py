@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from oz_tui.api.errors import NotFoundError, OzError
@@ -123,17 +123,28 @@ def check_create(args: argparse.Namespace) -> None:
         if value is not None and not value.strip():
             raise UsageError(f"--{flag.replace('_', '-')} is empty")
     if getattr(args, "expires_in", None) is not None:
-        try:
-            parse_duration(args.expires_in)
-        except DurationError as exc:
-            raise UsageError(f"--expires-in: {exc}") from None
+        duration("--expires-in", args.expires_in)
+
+
+def duration(flag: str, text: str) -> timedelta:
+    """`text` read as a duration for `flag`; a `UsageError` naming the flag if it can't be."""
+    try:
+        return parse_duration(text)
+    except DurationError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 def _expiration(args: argparse.Namespace, settings: Settings, now: datetime) -> Expiration | datetime:
+    explicit = explicit_expiration(args, now)
+    return settings.default_expiration if explicit is None else explicit
+
+
+def explicit_expiration(args: argparse.Namespace, now: datetime) -> Expiration | datetime | None:
+    """What `--expires-in`, `--expires-at` or `--no-expiration` ask for; None without them."""
     if getattr(args, "no_expiration", False):
         return Expiration.NEVER
     if getattr(args, "expires_in", None) is not None:
-        return now + parse_duration(args.expires_in)
+        return now + duration("--expires-in", args.expires_in)
     text = getattr(args, "expires_at", None)
     if text is not None:
         try:
@@ -145,7 +156,7 @@ def _expiration(args: argparse.Namespace, settings: Settings, now: datetime) -> 
         if when <= now:
             raise UsageError("--expires-at must be in the future")
         return when
-    return settings.default_expiration
+    return None
 
 
 def resolve_agent(agents: Sequence[Agent], name: str) -> Agent:
@@ -282,10 +293,14 @@ def describe(key: ApiKey, now: datetime) -> str:
     )
 
 
-async def confirm(question: str, stdin: TextIO, stderr: TextIO) -> bool:
-    """Ask a yes/no question on the terminal; No unless the answer is y or yes."""
-    answer = await ask(f"{question} [y/N] ", stdin, stderr)
-    return answer.strip().lower() in ("y", "yes")
+async def confirm(question: str, stdin: TextIO, stderr: TextIO, *, default: bool = False) -> bool:
+    """Ask a yes/no question on the terminal: y or yes is Yes; Enter alone means `default`;
+    end of input (Ctrl-D) with nothing typed is No whatever the default."""
+    answer = await ask(f"{question} {'[Y/n]' if default else '[y/N]'} ", stdin, stderr)
+    word = answer.strip().lower()
+    if not word:
+        return default and answer.endswith("\n")
+    return word in ("y", "yes")
 
 
 async def ask(prompt: str, stdin: TextIO, stderr: TextIO) -> str:
@@ -343,7 +358,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-class _Cancelled(Exception):
+class Cancelled(Exception):
     """The person left the picker without choosing."""
 
 
@@ -361,9 +376,28 @@ async def _pick(
         answer = (await ask(f"Which one? [1-{len(candidates)}, Enter to cancel] ", stdin,
                             stderr)).strip()
         if not answer:
-            raise _Cancelled
+            raise Cancelled
         if answer.isdigit() and 1 <= int(answer) <= len(candidates):
             return candidates[int(answer) - 1]
+
+
+async def one_key(
+    keys: Sequence[ApiKey], target: str, now: datetime, output: Output, stdin: TextIO
+) -> ApiKey:
+    """The one key `target` names. Several keys with that name: on a terminal the person picks
+    (`Cancelled` if they don't); without one they are listed on stdout and it's a `UsageError`."""
+    candidates = resolve_target(keys, target)
+    if len(candidates) == 1:
+        return candidates[0]
+    if not is_tty(stdin):
+        # Listed on stdout (in the chosen format) for the script or person to pick from.
+        output.keys(candidates, now)
+        raise UsageError(
+            f"{len(candidates)} API keys are named '{safe_text(target)}' (listed on "
+            f"stdout, newest first); pass one of their uids: "
+            + ", ".join(safe_text(key.uid) for key in candidates)
+        )
+    return await _pick(target, candidates, now, stdin, output.stderr)
 
 
 def _credential_warning(key: ApiKey, settings: Settings) -> str:
@@ -383,23 +417,13 @@ async def cmd_expire(
     interactive = is_tty(stdin)
     chosen: list[ApiKey] = []
     for target in args.targets:
-        candidates = resolve_target(keys, target)
-        if len(candidates) > 1:
-            if not interactive:
-                # Listed on stdout (in the chosen format) for the script or person to pick from.
-                output.keys(candidates, now)
-                raise UsageError(
-                    f"{len(candidates)} API keys are named '{safe_text(target)}' (listed on "
-                    f"stdout, newest first); pass one of their uids: "
-                    + ", ".join(safe_text(key.uid) for key in candidates)
-                )
-            try:
-                candidates = [await _pick(target, candidates, now, stdin, output.stderr)]
-            except _Cancelled:
-                output.note(CANCELLED)
-                return EXIT_OK
-        if candidates[0] not in chosen:
-            chosen.append(candidates[0])
+        try:
+            key = await one_key(keys, target, now, output, stdin)
+        except Cancelled:
+            output.note(CANCELLED)
+            return EXIT_OK
+        if key not in chosen:
+            chosen.append(key)
 
     in_use = [key for key in chosen if client.is_credential(key)]
     if not getattr(args, "force", False):

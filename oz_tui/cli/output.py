@@ -7,6 +7,7 @@ output; JSON is written with `ensure_ascii=True`, so control and bidi characters
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from typing import Any, TextIO
 
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import Account, ApiKey, CreatedKey
+from oz_tui.audit import AuditPolicy, Finding
+from oz_tui.cli.base import PROG
 from oz_tui.cli.jq_filter import JqError, JqFilter
 from oz_tui.display import date_label, expiring_soon, relative_time
 from oz_tui.sanitize import safe_text
@@ -56,6 +59,9 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], *, gap: int = 2)
         lines.append((" " * gap).join(cells).rstrip())
     return lines
 
+
+#: `audit --output-format text` columns.
+AUDIT_TEXT_HEADER = ("UID", "Name", "Key", "Reasons", "Details")
 
 #: `--output-format text` list columns, as Warp's CLI writes them.
 TEXT_HEADER = ("UID", "Name", "Key", "Scope", "Created", "Last Used", "Expires At")
@@ -218,6 +224,108 @@ class Output:
                     f"Expired API key '{safe_text(key.name)}' ({safe_text(key.masked)}, "
                     f"uid {safe_text(key.uid)})."
                 )
+
+    # -- rotate ------------------------------------------------------------------------------
+    # In two steps, because the new key must reach stdout before the old one is expired:
+    # `rotated` writes (and flushes) the key, `replaced` then says what became of the old key.
+    # A JSON result (or a --jq filter's) is rendered both ways, expired or not, and what the two
+    # have in common is written first: the secret is out before anything is expired, and stdout
+    # ends up holding one whole document.
+
+    def rotated(self, created: CreatedKey, old: ApiKey) -> None:
+        if self.is_json:
+            try:
+                head = self._rotation_head(created, old)
+            except JqError:
+                # The new key exists and is shown only here: never lose it to a filter.
+                self.out(dumps(created.to_json(), pretty=True))
+                self.note(f"{PROG}: the old key '{safe_text(old.name)}' (uid "
+                          f"{safe_text(old.uid)}) was not expired")
+                raise
+            self.stdout.write(head)
+            self.stdout.flush()
+            return
+        self.out(created.raw_key)
+        self.stdout.flush()
+        if self.format == "pretty":
+            key = created.api_key
+            expires = (
+                "never expires" if key.expires_at is None else f"expires {date_label(key.expires_at)}"
+            )
+            self.note(
+                f"Created {_scope_label(key).lower()} API key '{safe_text(key.name)}' "
+                f"({safe_text(key.masked)}, {expires}, uid {safe_text(key.uid)}) to replace "
+                f"{safe_text(old.masked)}."
+            )
+            self.note("Store it now: it won't be shown again.")
+
+    def replaced(self, created: CreatedKey, old: ApiKey, *, expired: bool) -> None:
+        if self.is_json:
+            rendered = self._rotation_result(created, old, expired=expired)
+            self.stdout.write(rendered[len(self._rotation_head(created, old)) :])
+            self.stdout.flush()
+        # On stderr in every format: the person running it learns what became of the old key.
+        described = f"'{safe_text(old.name)}' ({safe_text(old.masked)}, uid {safe_text(old.uid)})"
+        if expired:
+            self.note(f"Expired the old API key {described}.")
+        else:
+            self.note(
+                f"The old API key {described} is still active; expire it once nothing uses it: "
+                f"{PROG} expire {safe_text(old.uid)}"
+            )
+
+    def _rotation_result(self, created: CreatedKey, old: ApiKey, *, expired: bool) -> str:
+        """All that a JSON format (or --jq) writes for a rotation."""
+        doc = {**created.to_json(), "replaced": {"key_uid": old.uid, "expired": expired}}
+        if self.jq is not None:
+            return "".join(self.jq.render(value) + "\n" for value in self.jq.apply(doc))
+        return dumps(doc, pretty=self.format == "json") + "\n"
+
+    def _rotation_head(self, created: CreatedKey, old: ApiKey) -> str:
+        """Both possible results up to where they differ (the `expired` value, if shown)."""
+        return os.path.commonprefix(
+            [self._rotation_result(created, old, expired=value) for value in (False, True)]
+        )
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def audit(self, findings: Sequence[Finding], *, total: int, policy: AuditPolicy) -> None:
+        if self.is_json:
+            self.document([finding.to_json() for finding in findings])
+        elif self.format == "text":
+            rows = (
+                (
+                    safe_text(finding.key.uid),
+                    safe_text(finding.key.name),
+                    safe_text(finding.key.masked),
+                    ",".join(reason.code for reason in finding.reasons),
+                    "; ".join(reason.message for reason in finding.reasons),
+                )
+                for finding in findings
+            )
+            if findings:
+                for row in (AUDIT_TEXT_HEADER, *rows):
+                    self.out("\t".join(row))
+        elif findings:
+            rows = [
+                (
+                    safe_text(finding.key.name, max_length=NAME_COLUMN_MAX),
+                    safe_text(finding.key.masked),
+                    _scope_label(finding.key),
+                    "; ".join(reason.message for reason in finding.reasons),
+                    safe_text(finding.key.uid),
+                )
+                for finding in findings
+            ]
+            for line in table(("NAME", "KEY", "SCOPE", "NEEDS ATTENTION", "UID"), rows):
+                self.out(line)
+        if self.format == "pretty" and self.jq is None:
+            noun = "key" if total == 1 else "keys"
+            if findings:
+                verb = "needs" if len(findings) == 1 else "need"
+                self.note(f"{len(findings)} of {total} {noun} {verb} attention.")
+            else:
+                self.note(f"All {total} {noun} look fine (checked: {policy.describe()}).")
 
     # -- whoami ------------------------------------------------------------------------------
 

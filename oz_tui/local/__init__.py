@@ -3,7 +3,7 @@
 The panel and the CLI reach its SQLite store directly, in process (`direct.DirectClient`); `serve`
 runs oz-keys' own GraphQL schema over it with graphql-core on a loopback socket (`service`), the
 contract the direct path is tested against. No Textual here. Importing this package is cheap;
-the heavy parts (Starlette, graphql-core, uvicorn) load only for `serve`.
+the heavy parts (Starlette, graphql-core, Hypercorn) load only for `serve`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import signal
 import socket
 import threading
@@ -22,7 +23,17 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    build_schema,
+    execute,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -34,24 +45,35 @@ from oz_tui.api.errors import OzError
 from oz_tui.api.models import Clock, OwnerType, format_time, parse_time, system_clock
 from oz_tui.local import DB_FILENAME, default_data_dir
 from oz_tui.local.demo import seed_demo
+from oz_tui.local.guard import (
+    Guard,
+    HostAllowList,
+    Limits,
+    Unauthorized,
+    Unavailable,
+    principal_of,
+    problem_body,
+)
+from oz_tui.local.limits import QueryLimits, check_limits
 from oz_tui.local.store import (
     InvalidRequest,
     KeyStore,
     LocalStoreError,
+    NothingWritten,
     StoredKey,
 )
 
 if TYPE_CHECKING:
     import httpx
-    import uvicorn
 
-__all__ = ["LocalService", "LocalStoreError", "serve"]
+__all__ = ["LocalService", "LocalStoreError", "ServeRefused", "TLSFiles", "serve"]
 
 GRAPHQL_PATH = "/graphql/v2"
 AGENTS_PATH = "/api/v1/agent/identities"
-MAX_BODY_BYTES = 1 << 20
 _SERVER_VERSION = f"oz-keys-local/{__version__}"
-_AUTH_DETAIL = "API key missing, revoked, expired or malformed"
+#: What a client on the network hears about a store failure; the details, which name local
+#: paths, go to the service's own log.
+_STORE_UNAVAILABLE = "The local key store cannot be used right now; the service's log says why."
 _INTERNAL_ERROR = "internal error in the local key service"
 
 log = logging.getLogger(__name__)
@@ -65,6 +87,8 @@ class _Context:
     store: KeyStore
     #: The key the request was authenticated with; None for the unauthenticated local owner.
     principal: StoredKey | None
+    #: Messages go over the network: no local paths in them.
+    public_errors: bool = False
 
 
 def _ok(typename: str, **fields: Any) -> dict[str, Any]:
@@ -87,7 +111,8 @@ def _user_facing(message: str) -> dict[str, Any]:
 
 
 def _resolver(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Turn `InvalidRequest` into the `UserFacingError` member of the result union."""
+    """Turn `InvalidRequest`, and a write that left nothing written, into the `UserFacingError`
+    member of the result union: the client can then say for sure that no key was created."""
 
     @functools.wraps(fn)
     def resolve(_root: object, info: Any, **args: Any) -> dict[str, Any]:
@@ -95,6 +120,8 @@ def _resolver(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]
             return fn(info.context, **args)
         except InvalidRequest as exc:
             return _user_facing(str(exc))
+        except NothingWritten as exc:
+            return _user_facing(exc.public_message if info.context.public_errors else exc.message)
 
     return resolve
 
@@ -230,17 +257,8 @@ class _Answer:
 
 def _problem(status: int, title: str, detail: str, **headers: str) -> _Answer:
     """An RFC 7807 answer, shaped like Warp's REST errors."""
-    body = {
-        "type": f"urn:oz-keys:problem:{title}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    return _Answer(status, body, "application/problem+json", headers or None)
-
-
-class _Unauthorized(Exception):
-    pass
+    return _Answer(status, problem_body(status, title, detail), "application/problem+json",
+                   headers or None)
 
 
 class _BadRequest(Exception):
@@ -259,6 +277,8 @@ def _parse_request(body: bytes) -> _GraphQLRequest:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise _BadRequest("The request body is not JSON.") from None
+    except RecursionError:
+        raise _BadRequest("The request body nests too deeply.") from None
     if not isinstance(payload, dict):
         raise _BadRequest("The request body must be a JSON object.")
     query = payload.get("query")
@@ -277,12 +297,16 @@ def _bearer_token(authorization: str) -> str:
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise _Unauthorized
+        raise Unauthorized
     return token
 
 
 class LocalService:
-    """The local key service: a store plus the ASGI app that speaks Warp's key API over it."""
+    """The local key service: a store plus the ASGI app that speaks Warp's key API over it.
+
+    `app` is the in-process app (behind the guard, without a Host check); `serve` puts the same
+    routes behind a guard that also checks the Host, with `guarded(hosts)`.
+    """
 
     def __init__(
         self,
@@ -292,13 +316,23 @@ class LocalService:
         clock: Clock = system_clock,
         token_factory: Callable[[], str] | None = None,
         require_auth: bool = False,
+        introspection: bool = False,
+        limits: Limits = Limits(),
+        query_limits: QueryLimits = QueryLimits(),
+        public_errors: bool = False,
     ) -> None:
         path = None if in_memory else (data_dir or default_data_dir()) / DB_FILENAME
         self._clock = clock
         self.require_auth = require_auth
+        self.introspection = introspection
+        self.limits = limits
+        self.query_limits = query_limits
+        #: True when answers go over the network: store failures then say nothing about files.
+        self.public_errors = public_errors
         self.store = KeyStore(path, clock=clock, token_factory=token_factory)
         self.location = self.store.location
-        self.app = self._build_app()
+        self.routes = self._build_app()
+        self.app = self.guarded(None)
 
     @classmethod
     def demo(
@@ -310,6 +344,17 @@ class LocalService:
 
     def seed_demo(self) -> None:
         seed_demo(self.store, self._clock())
+
+    def guarded(self, hosts: HostAllowList | None) -> Guard:
+        """Every route behind the HTTP checks (`oz_tui.local.guard`); `hosts` None: any Host."""
+        return Guard(
+            self.routes,
+            authenticate=self._authenticate,
+            hosts=hosts,
+            limits=self.limits,
+            rest_paths=(AGENTS_PATH,),
+            log_crashes=self.public_errors,
+        )
 
     def transport(self) -> httpx.ASGITransport:
         """An httpx transport that calls the app in process, without a socket."""
@@ -332,7 +377,7 @@ class LocalService:
                 answer = _problem(404, "not_found", f"No such endpoint; use POST {GRAPHQL_PATH}.")
             return answer.response()
 
-        return Starlette(
+        app = Starlette(
             routes=[
                 Route(GRAPHQL_PATH, self._graphql_endpoint, methods=["POST"]),
                 Route(AGENTS_PATH, self._agents_endpoint, methods=["GET"]),
@@ -341,36 +386,28 @@ class LocalService:
             ],
             exception_handlers={404: not_found, 405: not_found},
         )
+        # A redirect to the "/"-less path would be built from the client's Host header.
+        app.router.redirect_slashes = False
+        return app
 
     async def _graphql_endpoint(self, request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return _problem(413, "payload_too_large", "The request body is too large.").response()
+        body = await request.body()  # read by the guard already, within its limits
         # asyncio's own executor, not Starlette's (anyio's) thread pool: the same worker thread,
         # without loading anyio's asyncio back end on the first request (~20 ms at start-up).
-        answer = await asyncio.to_thread(self._handle, body, request.headers.get("authorization"))
+        answer = await asyncio.to_thread(self._handle, body, principal_of(request))
         return answer.response()
 
-    def _handle(self, body: bytes, authorization: str | None) -> _Answer:
+    def _handle(self, body: bytes, principal: StoredKey | None) -> _Answer:
         """Serve one request synchronously (in a worker thread)."""
         try:
-            principal = self._authenticate(authorization)
             request = _parse_request(body)
-            result = graphql_sync(
-                executable_schema(),
-                request.query,
-                context_value=_Context(self.store, principal),
-                variable_values=request.variables,
-                operation_name=request.operation_name,
-            )
-        except _Unauthorized:
-            return _problem(
-                401, "authentication_required", _AUTH_DETAIL, **{"WWW-Authenticate": "Bearer"}
-            )
+            result = self._execute(request, principal)
         except _BadRequest as exc:
             return _problem(400, "invalid_request", str(exc))
+        except RecursionError:
+            return _problem(400, "invalid_request", "The GraphQL document nests too deeply.")
         except LocalStoreError as exc:
-            return _store_unavailable(exc)
+            return self._store_unavailable(exc)
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             store_failure = next(
@@ -382,50 +419,85 @@ class LocalService:
                 None,
             )
             if store_failure is not None:
-                return _store_unavailable(store_failure)
-            payload["errors"] = [_public_error(error) for error in result.errors]
+                return self._store_unavailable(store_failure)
+            payload["errors"] = [
+                _public_error(error, log_crash=self.public_errors) for error in result.errors
+            ]
         return _Answer(200, payload)
 
+    def _execute(self, request: _GraphQLRequest, principal: StoredKey | None) -> ExecutionResult:
+        """graphql_sync's steps, with the work bounded: parse (a token budget), validate
+        (introspection refused unless enabled), check the limits, then execute."""
+        schema = executable_schema()
+        try:
+            document = parse(request.query, max_tokens=self.query_limits.max_tokens)
+        except GraphQLError as error:
+            return ExecutionResult(None, [error])
+        rules = specified_rules
+        if not self.introspection:
+            rules = (*specified_rules, NoSchemaIntrospectionCustomRule)
+        errors = validate(schema, document, rules) or check_limits(
+            document, request.operation_name, self.query_limits
+        )
+        if errors:
+            return ExecutionResult(None, errors)
+        result = execute(
+            schema,
+            document,
+            context_value=_Context(self.store, principal, self.public_errors),
+            variable_values=request.variables,
+            operation_name=request.operation_name,
+        )
+        assert isinstance(result, ExecutionResult)  # no async resolvers
+        return result
+
     async def _agents_endpoint(self, request: Request) -> Response:
-        answer = await asyncio.to_thread(self._agents, request.headers.get("authorization"))
+        # Authenticated by the guard, before this runs.
+        answer = await asyncio.to_thread(self._agents)
         return answer.response()
 
-    def _agents(self, authorization: str | None) -> _Answer:
+    def _agents(self) -> _Answer:
         """The caller's team agents, as Warp's REST API answers: errors are `{"error": …}`."""
         try:
-            self._authenticate(authorization)
             agents = self.store.agents()
-        except _Unauthorized:
-            return _Answer(
-                401, {"error": _AUTH_DETAIL}, headers={"WWW-Authenticate": "Bearer"}
-            )
         except LocalStoreError as exc:
-            return _Answer(503, {"error": exc.message}, headers={"Retry-After": "1"})
+            return _Answer(503, {"error": self._store_message(exc)}, headers={"Retry-After": "1"})
         return _Answer(200, {"agents": [agent.to_json() for agent in agents]})
 
     def _authenticate(self, authorization: str | None) -> StoredKey | None:
+        """The guard's credential check, in a worker thread."""
         if authorization is None:
             if self.require_auth:
-                raise _Unauthorized
+                raise Unauthorized
             return None  # in process: the local owner
-        key = self.store.authenticate(_bearer_token(authorization))
+        try:
+            key = self.store.authenticate(_bearer_token(authorization))
+        except LocalStoreError as exc:
+            raise Unavailable(self._store_message(exc)) from None
         if key is None:
-            raise _Unauthorized
+            raise Unauthorized
         return key
 
+    def _store_message(self, exc: LocalStoreError) -> str:
+        if not self.public_errors:
+            return exc.message  # in process: the person at this machine, who needs the path
+        log.warning("local key service: %s", exc.message)
+        return _STORE_UNAVAILABLE
 
-def _public_error(error: GraphQLError) -> dict[str, Any]:
-    """GraphQL's own errors (validation, variables) as they are; a crash without its details."""
+    def _store_unavailable(self, exc: LocalStoreError) -> _Answer:
+        return _problem(503, "store_unavailable", self._store_message(exc), **{"Retry-After": "1"})
+
+
+def _public_error(error: GraphQLError, *, log_crash: bool) -> dict[str, Any]:
+    """GraphQL's own errors (validation, variables) as they are; a crash without its details
+    (logged by a served service; in process, the caller's one line is all the user sees)."""
     formatted = dict(error.formatted)
     original = error.original_error
     if original is not None and not isinstance(original, GraphQLError):
-        log.warning("local key service resolver failed: %s", type(original).__name__)
+        if log_crash:
+            log.warning("local key service resolver failed: %s", type(original).__name__)
         formatted["message"] = _INTERNAL_ERROR
     return formatted
-
-
-def _store_unavailable(exc: LocalStoreError) -> _Answer:
-    return _problem(503, "store_unavailable", exc.message, **{"Retry-After": "1"})
 
 
 async def _health(_request: Request) -> Response:
@@ -433,6 +505,26 @@ async def _health(_request: Request) -> Response:
 
 
 # -- serving on a socket ---------------------------------------------------------------------------
+
+#: A connection must send its request's headers within this many seconds of connecting (and of
+#: its previous answer, when kept alive); otherwise it is closed. Also the TLS handshake's bound.
+HEADER_TIMEOUT = 5.0
+#: Any single read from a connection waits at most this long.
+READ_TIMEOUT = 10.0
+#: Headers larger than this are refused (h11's incomplete-event bound).
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class ServeRefused(OzError):
+    """`serve` was asked for something unsafe or impossible: a usage error (exit 2)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, slots=True)
+class TLSFiles:
+    cert: Path
+    key: Path
 
 
 def serve(
@@ -442,76 +534,159 @@ def serve(
     *,
     clock: Clock = system_clock,
     on_ready: Callable[[str], None] | None = None,
+    tls: TLSFiles | None = None,
+    insecure_remote: bool = False,
+    introspection: bool = False,
 ) -> None:
     """Serve the key API on host:port until SIGINT or SIGTERM; every request needs a key.
 
-    `on_ready(url)` is called once the store is open and the socket is listening (so connections
-    are queued from then on), just before requests are served; `url` has the real port, which
-    matters for `port=0`. Nothing is called when the store cannot be opened or the port is busy:
-    those raise `OzError` instead.
-    """
-    import uvicorn
+    An address reachable from other machines needs `tls` (or `insecure_remote`: keys then cross
+    the network readable). `on_ready(url)` is called once the store is open and the socket is
+    listening (so connections are queued from then on), just before requests are served; `url`
+    is one a client can use, with the real port (which matters for `port=0`). Nothing is called
+    when the store cannot be opened, the port is busy or the address is refused: those raise
+    `OzError` instead.
 
-    service = LocalService(data_dir, clock=clock, require_auth=True)
-    try:
-        sock = _listen(host, port)
-        if not _is_loopback(sock):
-            log.warning("serving API keys without TLS on %s, reachable beyond this machine", host)
-        config = uvicorn.Config(
-            service.app,
-            log_level="warning",
-            access_log=False,  # request lines are not needed, and keep nothing sensitive out
-            lifespan="off",
-            server_header=False,
+    The server is Hypercorn, not uvicorn: uvicorn (0.34-0.54) has no deadline for a request's
+    headers, so a client that connects and stalls holds its connection for ever, and its only
+    concurrency limit counts connections, so stalled ones make it answer 503 to good clients.
+    Hypercorn closes a connection that has not sent its headers within `HEADER_TIMEOUT`; the
+    guard bounds bodies, their arrival time and the requests in progress.
+    """
+    family, address = _resolve(host, port)
+    loopback = _is_loopback_address(address)
+    if not loopback and tls is None and not insecure_remote:
+        raise ServeRefused(
+            f"refusing to serve API keys over plain HTTP on {host}, which other machines can "
+            "reach; pass --tls-cert and --tls-key, or --insecure-remote"
         )
-        server = uvicorn.Server(config)
-        # The stop handlers go in first: a Ctrl-C right after the "ready" banner is a clean stop.
-        with sock, _stop_on_signals(server):
-            if on_ready is not None:
-                on_ready(_url_of(sock))
-            server.run(sockets=[sock])
+    if tls is not None:
+        _check_tls(tls)
+    service = LocalService(
+        data_dir, clock=clock, require_auth=True, introspection=introspection, public_errors=True
+    )
+    try:
+        sock = _listen(family, address, port)
+        with sock:
+            if not loopback:
+                log.warning("serving API keys on %s, reachable beyond this machine%s", host,
+                            "" if tls else ", without TLS")
+            hosts, url = _addressing(host, sock, https=tls is not None)
+            app = service.guarded(hosts)
+            _run_hypercorn(app, sock, tls, lambda: on_ready(url) if on_ready else None)
     finally:
         service.close()
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _check_tls(tls: TLSFiles) -> None:
+    """Load the certificate and key now, so a bad file is one line before anything listens."""
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family)
+        context.load_cert_chain(tls.cert, tls.key)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+        raise ServeRefused(
+            f"cannot use the TLS certificate {tls.cert} with the key {tls.key}: {reason}"
+        ) from None
+
+
+def _run_hypercorn(app: Any, sock: socket.socket, tls: TLSFiles | None, ready: Callable[[], None]) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    config = Config()
+    # Hypercorn makes (and closes) its own socket object on a copy of the descriptor; ours is
+    # closed by `serve`.
+    config.bind = [f"fd://{os.dup(sock.fileno())}"]
+    config.keep_alive_timeout = HEADER_TIMEOUT
+    config.ssl_handshake_timeout = HEADER_TIMEOUT
+    config.read_timeout = int(READ_TIMEOUT)
+    config.h11_max_incomplete_size = MAX_HEADER_BYTES
+    config.graceful_timeout = 3.0
+    config.include_server_header = False
+    config.accesslog = None  # request lines are not needed, and keep nothing sensitive out
+    config.errorlog = log
+    if tls is not None:
+        config.certfile, config.keyfile = str(tls.cert), str(tls.key)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        with _stop_on_signals(stop):
+            ready()
+            await hypercorn_serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
+
+    asyncio.run(main())
+
+
+def _resolve(host: str, port: int) -> tuple[socket.AddressFamily, str]:
+    """The family and address `host` names (the first, as a server binds to)."""
+    try:
+        family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise OzError(f"cannot listen on {host}:{port}: {reason}") from None
+    return family, str(sockaddr[0])
+
+
+def _listen(family: socket.AddressFamily, address: str, port: int) -> socket.socket:
+    try:
+        return socket.create_server((address, port), family=family)
     except OSError as exc:
-        raise OzError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise OzError(f"cannot listen on {address}:{port}: {exc.strerror or exc}") from None
 
 
-def _url_of(sock: socket.socket) -> str:
-    address, port = sock.getsockname()[:2]
-    host = f"[{address}]" if ":" in address else address
-    return f"http://{host}:{port}"
-
-
-def _is_loopback(sock: socket.socket) -> bool:
+def _addressing(host: str, sock: socket.socket, *, https: bool) -> tuple[HostAllowList, str]:
+    """The Host headers to answer to, and a URL a client can use, for a bound socket."""
     import ipaddress
 
-    return ipaddress.ip_address(sock.getsockname()[0]).is_loopback
+    address, port = sock.getsockname()[:2]
+    ip = ipaddress.ip_address(address)
+    names = {address.lower()}
+    wildcard = ip.is_unspecified
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        given_name = None
+    except ValueError:
+        given_name = host.lower()  # a name the user chose, like localhost or a LAN name
+        names.add(given_name)
+    if ip.is_loopback or wildcard:
+        names.add("localhost")
+    if wildcard:
+        names.update({socket.gethostname().lower(), socket.getfqdn().lower()})
+        url_host = socket.getfqdn() or socket.gethostname()
+    else:
+        url_host = given_name or _url_host(address)
+    scheme = "https" if https else "http"
+    hosts = HostAllowList(
+        names, port, any_ip=wildcard, default_port=443 if https else 80
+    )
+    return hosts, f"{scheme}://{url_host}:{port}"
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+def _is_loopback_address(address: str) -> bool:
+    import ipaddress
+
+    return ipaddress.ip_address(address.split("%")[0]).is_loopback
 
 
 @contextlib.contextmanager
-def _stop_on_signals(server: uvicorn.Server) -> Iterator[None]:
-    """Let SIGINT/SIGTERM stop the server and then let `serve` return normally.
-
-    uvicorn handles both while it runs, then replays them so their default action happens; the
-    handlers installed here are the ones that replay reaches, and they only ask for a stop.
-    """
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """Let SIGINT/SIGTERM stop the server and then let `serve` return normally."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def stop(_signum: int, _frame: object) -> None:
-        server.should_exit = True
-
+    loop = asyncio.get_running_loop()
     stopped = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, stop) for sig in stopped}
+    for sig in stopped:
+        loop.add_signal_handler(sig, stop.set)
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig in stopped:
+            loop.remove_signal_handler(sig)

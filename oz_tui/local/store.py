@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import stat
 import threading
 import time
 import uuid
@@ -63,6 +64,17 @@ LOCAL_IDENTITY = LocalIdentity()
 
 class LocalStoreError(OzError):
     """The local key database cannot be opened or used."""
+
+
+class NothingWritten(LocalStoreError):
+    """A write failed and its transaction was rolled back: the store is as it was before.
+
+    `message` names the file (for the person at this machine); `public_message` does not (for
+    a client on the network)."""
+
+    def __init__(self, message: str, public_message: str) -> None:
+        super().__init__(message)
+        self.public_message = public_message
 
 
 class InvalidRequest(Exception):
@@ -194,21 +206,28 @@ class KeyStore:
     # -- opening -------------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
+        #: Set when the data dir cannot be written: reads work, writes say why.
+        self.read_only_dir: Path | None = None
         if self.path is not None:
-            _prepare_files(self.path)
+            check_data_dir(self.path)
+            if not _prepare_files(self.path):
+                self.read_only_dir = self.path.parent
         try:
             conn = sqlite3.connect(
-                self.location, isolation_level=None, check_same_thread=False, timeout=0
+                self._uri(), isolation_level=None, check_same_thread=False, timeout=0, uri=True
             )
         except sqlite3.Error as exc:
             raise self._unusable(exc) from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if self.path is not None:
-                # The first read of the file: a corrupt or foreign file fails here, before
-                # anything is written to it.
-                _enable_wal(conn)
-            self._migrate(conn)
+            if self.read_only_dir is not None:
+                self._check_schema(conn)
+            else:
+                if self.path is not None:
+                    # The first read of the file: a corrupt or foreign file fails here, before
+                    # anything is written to it.
+                    _enable_wal(conn)
+                self._migrate(conn)
             if self.path is not None:
                 # A damaged page would otherwise surface later, mid-request, as a 503; say at
                 # once which file is broken. Read-only, and quick for the few MB a store holds.
@@ -216,7 +235,8 @@ class KeyStore:
                 if problem != "ok":
                     raise self._unusable(f"it is damaged ({problem})")
                 # Only now that the file is known to be ours: a foreign file is left as it was.
-                _restrict_modes(self.path)
+                if self.read_only_dir is None:
+                    _restrict_modes(self.path)
         except LocalStoreError:
             conn.close()
             raise
@@ -224,6 +244,31 @@ class KeyStore:
             conn.close()
             raise self._unusable(exc) from None
         return conn
+
+    def _uri(self) -> str:
+        if self.path is None:
+            return "file::memory:"
+        from urllib.parse import quote
+
+        uri = "file:" + quote(os.fsencode(self.path))  # any bytes a POSIX path may hold
+        if self.read_only_dir is None:
+            return uri
+        # Read-only. SQLite reads a WAL database in a directory it cannot write only when its
+        # -wal and -shm files exist; without them nothing can be writing it (no one can create
+        # them), so it is read as immutable.
+        if self.path.with_name(self.path.name + "-wal").exists():
+            return uri + "?mode=ro"
+        return uri + "?mode=ro&immutable=1"
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise self._unusable(f"it was written by a newer oz-keys (schema version {version})")
+        if version == 0:
+            raise LocalStoreError(
+                f"{self.read_only_dir} is read-only and holds no key database yet; "
+                f"make it writable (chmod u+w {self.read_only_dir}) or use another --data-dir"
+            )
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -276,15 +321,35 @@ class KeyStore:
                 raise LocalStoreError(f"{self.location}: {exc}") from None
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._read() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+    def _write(self, what: str = "the change") -> Iterator[sqlite3.Connection]:
+        """A write transaction. A failure that leaves nothing written raises `NothingWritten`
+        whose message ends with `nothing_done` (e.g. "no key was created")."""
+        with self._lock:
+            conn = self._conn
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 yield conn
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if _rollback(conn):
+                    raise self._nothing_written(exc, what) from None
+                raise LocalStoreError(f"{self.location}: {exc}") from None
             except BaseException:
                 _rollback(conn)
                 raise
-            conn.execute("COMMIT")
+
+    def _nothing_written(self, exc: sqlite3.Error, nothing_done: str) -> NothingWritten:
+        if self.read_only_dir is not None:
+            where = self.read_only_dir
+            return NothingWritten(
+                f"the data dir {where} is read-only, so {nothing_done} "
+                f"(make it writable: chmod u+w {where})",
+                f"The local key store's directory is read-only, so {nothing_done}.",
+            )
+        return NothingWritten(
+            f"cannot write to {self.location} ({exc}), so {nothing_done}",
+            f"The local key store could not save it ({exc}), so {nothing_done}.",
+        )
 
     # -- operations ----------------------------------------------------------------------------
 
@@ -296,7 +361,17 @@ class KeyStore:
                 "ORDER BY k.created_at DESC, k.uid",
                 (_to_micros(self._clock()),),
             ).fetchall()
-        return [_row_to_key(row) for row in rows]
+        return [self._key_of(row) for row in rows]
+
+    def _key_of(self, row: tuple) -> StoredKey:
+        try:
+            return _row_to_key(row)
+        except _DamagedRow as exc:
+            uid = row[0] if isinstance(row[0], str) else "?"
+            raise LocalStoreError(
+                f"{self.location} has a damaged key row (uid {uid[:40]}): {exc}; "
+                "restore the file from a backup or remove that row"
+            ) from None
 
     def agents(self) -> list[Agent]:
         """The agents of the caller's teams: each team's default agent first, then by name."""
@@ -392,12 +467,12 @@ class KeyStore:
             agent_uid=agent.uid if agent else None,
             agent_name=agent.name if agent else None,
         )
-        self.insert(key, hash_key(raw_key))
+        self.insert(key, hash_key(raw_key), nothing_done="no key was created")
         return key, raw_key
 
-    def insert(self, key: StoredKey, key_hash: str) -> None:
+    def insert(self, key: StoredKey, key_hash: str, *, nothing_done: str = "nothing was stored") -> None:
         """Store a row as given, without validation; a uid that exists already is kept."""
-        with self._write() as conn:
+        with self._write(nothing_done) as conn:
             conn.execute(
                 f"INSERT OR IGNORE INTO api_keys ({_KEY_COLUMNS}, key_hash) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -419,7 +494,7 @@ class KeyStore:
     def expire_key(self, uid: str) -> None:
         """Revoke an active key now; `InvalidRequest` when there is no active key `uid`."""
         now = _to_micros(self._clock())
-        with self._write() as conn:
+        with self._write("no key was expired") as conn:
             changed = conn.execute(
                 f"UPDATE api_keys SET revoked_at = ? WHERE uid = ? AND {_ACTIVE}",
                 (now, uid, now),
@@ -435,14 +510,21 @@ class KeyStore:
         if not RAW_KEY_PATTERN.fullmatch(raw_key):
             return None
         now = _to_micros(self._clock())
-        with self._write() as conn:
+        if self.read_only_dir is not None:  # reading still works; the last use is not kept
+            with self._read() as conn:
+                row = conn.execute(
+                    f"{_SELECT_KEYS} WHERE k.key_hash = ? AND {_ACTIVE}",
+                    (hash_key(raw_key), now),
+                ).fetchone()
+            return self._key_of(row) if row else None
+        with self._write("the last use was not recorded") as conn:
             used = conn.execute(
                 f"UPDATE api_keys SET last_used_at = ? WHERE key_hash = ? AND {_ACTIVE} "
                 "RETURNING uid",
                 (now, hash_key(raw_key), now),
             ).fetchone()
             row = used and conn.execute(f"{_SELECT_KEYS} WHERE k.uid = ?", used).fetchone()
-        return _row_to_key(row) if row else None
+        return self._key_of(row) if row else None
 
     def count(self) -> int:
         """All rows, revoked and expired ones included."""
@@ -450,10 +532,17 @@ class KeyStore:
             return conn.execute("SELECT count(*) FROM api_keys").fetchone()[0]
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
-    # SQLite may have rolled back already (e.g. on a full disk); keep the original error.
+def _rollback(conn: sqlite3.Connection) -> bool:
+    """Roll back what is open; True when no transaction is left (nothing was written).
+
+    SQLite may have rolled back already (e.g. on a full disk); the original error is kept.
+    """
     if conn.in_transaction:
-        conn.execute("ROLLBACK")
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+    return not conn.in_transaction
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -479,22 +568,78 @@ def _default_token() -> str:
     return secrets.token_hex(32)
 
 
-def _prepare_files(db_path: Path) -> None:
+def check_data_dir(db_path: Path) -> None:
+    """Refuse, like ssh does with ~/.ssh, a data dir others could change, and a database path
+    that leads elsewhere; each message says how to fix it."""
+    data_dir = db_path.parent
+    try:
+        info = os.stat(data_dir)
+    except FileNotFoundError:
+        return  # created below, 0700
+    except OSError as exc:
+        raise LocalStoreError(f"cannot use the data dir {data_dir}: {exc.strerror or exc}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise LocalStoreError(f"the data dir {data_dir} is not a directory; use another --data-dir")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise LocalStoreError(
+            f"the data dir {data_dir} belongs to another user (uid {info.st_uid}); "
+            "use a directory you own (--data-dir)"
+        )
+    if info.st_mode & 0o022:
+        raise LocalStoreError(
+            f"the data dir {data_dir} can be written by other users; fix it with: "
+            f"chmod go-w {data_dir}"
+        )
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = db_path.with_name(db_path.name + suffix)
+        if path.is_symlink():
+            raise LocalStoreError(
+                f"{path} is a symbolic link; oz-keys keeps its database in the data dir itself: "
+                "move the real file there, or point --data-dir at its directory"
+            )
+
+
+def _prepare_files(db_path: Path) -> bool:
     """Create the data dir (0700) and the DB file (0600) before SQLite does, with its umask.
 
-    SQLite gives the -wal and -shm files the mode of the database file, so they follow.
+    SQLite gives the -wal and -shm files the mode of the database file, so they follow. False
+    when the data dir exists but cannot be written (the store is then opened read-only).
     """
     data_dir = db_path.parent
     if not data_dir.is_dir():
-        try:
-            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(data_dir, 0o700)  # mkdir's mode is filtered by the umask
-        except OSError as exc:
-            raise LocalStoreError(f"cannot create {data_dir}: {exc.strerror or exc}") from None
+        _make_dirs(data_dir)
+    if not os.access(data_dir, os.W_OK):
+        if not db_path.exists():
+            raise LocalStoreError(
+                f"the data dir {data_dir} is read-only and holds no key database yet; "
+                f"make it writable (chmod u+w {data_dir}) or use another --data-dir"
+            )
+        return False
     try:
-        os.close(os.open(db_path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.close(os.open(db_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600))
     except OSError as exc:
         raise LocalStoreError(f"cannot open {db_path}: {exc.strerror or exc}") from None
+    return True
+
+
+def _make_dirs(data_dir: Path) -> None:
+    """Create `data_dir` and any missing parents 0700, whatever the umask."""
+    missing = []
+    for path in (data_dir, *data_dir.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            pass  # another process made it meanwhile
+        except OSError as exc:
+            raise LocalStoreError(f"cannot create {path}: {exc.strerror or exc}") from None
+        try:
+            os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+        except OSError:
+            pass
 
 
 def _restrict_modes(db_path: Path) -> None:
@@ -529,18 +674,40 @@ def _row_to_agent(row: tuple) -> StoredAgent:
     )
 
 
+class _DamagedRow(Exception):
+    pass
+
+
 def _row_to_key(row: tuple) -> StoredKey:
+    """A row as a key; `_DamagedRow` when a column holds what oz-keys never writes there."""
     uid, name, suffix, owner, team_uid, created, last_used, expires, revoked, agent, agent_name = row
+    if not all(isinstance(value, str) for value in (uid, name, suffix)):
+        raise _DamagedRow("a text column holds something else")
+    if any(v is not None and not isinstance(v, str) for v in (team_uid, agent, agent_name)):
+        raise _DamagedRow("team_uid or an agent column is not text")
+    try:
+        owner_type = OwnerType(owner)
+        times = [_checked_time(value) for value in (created, last_used, expires, revoked)]
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _DamagedRow(str(exc) or type(exc).__name__) from None
+    if times[0] is None:
+        raise _DamagedRow("created_at is empty")
     return StoredKey(
         uid=uid,
         name=name,
         key_suffix=suffix,
-        owner_type=OwnerType(owner),
+        owner_type=owner_type,
         team_uid=team_uid,
-        created_at=_from_micros(created),  # type: ignore[arg-type]
-        last_used_at=_from_micros(last_used),
-        expires_at=_from_micros(expires),
-        revoked_at=_from_micros(revoked),
+        created_at=times[0],
+        last_used_at=times[1],
+        expires_at=times[2],
+        revoked_at=times[3],
         agent_uid=agent,
         agent_name=agent_name,
     )
+
+
+def _checked_time(value: object) -> datetime | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TypeError(f"a time column holds {type(value).__name__}")
+    return _from_micros(value)

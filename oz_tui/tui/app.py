@@ -145,8 +145,20 @@ class OzKeysApp(App[None]):
                                 screen.action_create)
             yield SystemCommand("Delete API key", "Delete the highlighted key (d)",
                                 screen.action_delete)
-            yield SystemCommand("Search API keys", "Filter the keys by name (/)",
+            yield SystemCommand("Rotate API key", "Replace the highlighted key with a new one (R)",
+                                screen.action_rotate)
+            yield SystemCommand("Key details", "Everything about the highlighted key (Enter)",
+                                screen.action_details)
+            yield SystemCommand("Mark or unmark key", "Mark the highlighted key (Space)",
+                                screen.action_toggle_mark)
+            yield SystemCommand("Mark every key shown", "Mark the keys the search shows (a)",
+                                screen.action_mark_visible)
+            yield SystemCommand("Clear marks", "Unmark every key (A)", screen.action_clear_marks)
+            yield SystemCommand("Search API keys",
+                                "Filter by name, last four, uid or qualifiers (/)",
                                 screen.action_search)
+            yield SystemCommand("Clear search", "Show every key again (ctrl+u)",
+                                screen.action_clear_search)
             yield SystemCommand("Refresh", "Reload the list of keys (r)", screen.action_refresh)
             yield SystemCommand("Sort by next column", "Cycle the sort column (s)",
                                 screen.action_cycle_sort)

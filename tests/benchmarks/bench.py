@@ -778,7 +778,7 @@ def imports_before_first_frame() -> dict[str, Any]:
         "took = time.perf_counter() - t\n"
         "top = sorted({m.split('.')[0] for m in sys.modules})\n"
         "print(json.dumps({'took': took, 'heavy': [m for m in top if m in "
-        "('httpx', 'httpcore', 'graphql', 'starlette', 'uvicorn', 'anyio', 'click', 'pygments')],"
+        "('httpx', 'httpcore', 'graphql', 'starlette', 'hypercorn', 'anyio', 'click', 'pygments')],"
         " 'local': sorted(m for m in sys.modules if m.startswith('oz_tui.local'))}))\n"
     )
     done = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, cwd=str(REPO),

@@ -30,6 +30,7 @@ KEY_ROWS: tuple[str | tuple[str, str], ...] = (
     "mark_all",
     "clear_marks",
     "delete",
+    "rotate",
     "refresh",
     "sort",
     "reverse_sort",

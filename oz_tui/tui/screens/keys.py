@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Awaitable, ClassVar, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Awaitable, Callable, ClassVar, TypeVar
 
 from rich.style import Style
 from rich.text import Text
@@ -42,8 +43,10 @@ from oz_tui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from oz_tui.api.bulk import ExpireOutcome
+    from oz_tui.rotation import Owner
     from oz_tui.tui.app import OzKeysApp
     from oz_tui.tui.screens.key_details import DetailsChoice
+    from oz_tui.tui.screens.rotate_key import Rotation
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,7 +80,7 @@ TICK_SECONDS = 30.0
 #: Actions that need the key list (not offered while the credential is refused).
 _LIST_ACTIONS = frozenset(
     {
-        "create", "delete", "search", "cycle_sort", "reverse_sort", "clear_search",
+        "create", "delete", "rotate", "search", "cycle_sort", "reverse_sort", "clear_search",
         "toggle_mark", "mark_visible", "clear_marks",
     }
 )
@@ -87,8 +90,8 @@ FOOTER_MARK_MIN_WIDTH = 100
 #: those keys as text anyway).
 _LETTER_ACTIONS = frozenset(
     {
-        "create", "delete", "search", "refresh", "cycle_sort", "reverse_sort", "help", "quit",
-        "toggle_mark", "mark_visible", "clear_marks",
+        "create", "delete", "rotate", "search", "refresh", "cycle_sort", "reverse_sort", "help",
+        "quit", "toggle_mark", "mark_visible", "clear_marks",
     }
 )
 
@@ -128,6 +131,8 @@ class KeysScreen(Screen[None]):
                 id="mark_all"),
         Binding(ACTIONS["clear_marks"].keys, "clear_marks", "Clear marks", show=False,
                 id="clear_marks"),
+        # Not in the footer: at 80 columns it would push Quit off. Listed in help and the palette.
+        Binding(ACTIONS["rotate"].keys, "rotate", "Rotate", show=False, id="rotate"),
         Binding(ACTIONS["search"].keys, "search", "Search", tooltip="Search keys by name",
                 id="search"),
         Binding(ACTIONS["refresh"].keys, "refresh", "Refresh", tooltip="Reload the list",
@@ -435,6 +440,8 @@ class KeysScreen(Screen[None]):
             return None
         if action == "delete" and not self.table.marked_keys and not self.table.highlighted_key:
             return None
+        if action == "rotate" and self.table.highlighted_key is None:
+            return None
         return True
 
     def action_create(self) -> None:
@@ -464,16 +471,18 @@ class KeysScreen(Screen[None]):
         )
 
     def _key_created(self, created: CreatedKey | None) -> None:
-        """Show the secret once; afterwards only the listed key (no secret) stays."""
-        if created is None:
-            return
+        if created is not None:
+            self._show_once(created, self._key_saved)
+
+    def _show_once(self, created: CreatedKey, then: Callable[[ApiKey], None]) -> None:
+        """Show the secret once; afterwards `then` gets only the listed key (no secret)."""
         from oz_tui.tui.screens.show_key import ShowKeyScreen
 
         api_key = created.api_key
         # The callback names only `api_key`: nothing here outlives the dialog with the secret.
         self.app.push_screen(
             ShowKeyScreen(created, clearer=self._clipboard_clearer),
-            callback=lambda _: self._key_saved(api_key),
+            callback=lambda _: then(api_key),
         )
 
     def _key_saved(self, api_key: ApiKey) -> None:
@@ -526,6 +535,11 @@ class KeysScreen(Screen[None]):
 
     # -- details ----------------------------------------------------------------------------
 
+    def action_details(self) -> None:
+        key = self.table.highlighted_key
+        if key is not None and not self.auth_panel.shown:
+            self.show_details(key)
+
     def show_details(self, key: ApiKey) -> None:
         """The details dialog of `key` (the highlighted key): copy its uid, rotate, delete."""
         from oz_tui.tui.screens.key_details import KeyDetailsScreen
@@ -539,16 +553,11 @@ class KeysScreen(Screen[None]):
                 app.clock(),
                 zone=app.local_zone,
                 team_name=team_name,
-                can_rotate=self._can_rotate,
                 in_use=key in self._credentials_in_use([key]),
                 failure=self.table.mark_failures.get(key.uid),
             ),
             callback=lambda choice: self._details_closed(key, choice),
         )
-
-    @property
-    def _can_rotate(self) -> bool:
-        return callable(getattr(self, "action_rotate", None))
 
     def _details_closed(self, key: ApiKey, choice: DetailsChoice | None) -> None:
         from oz_tui.tui.screens.key_details import DetailsChoice
@@ -563,8 +572,8 @@ class KeysScreen(Screen[None]):
             return
         if choice is DetailsChoice.DELETE:
             self._confirm_delete(key)
-        elif choice is DetailsChoice.ROTATE and self._can_rotate:
-            self.run_action("rotate")
+        elif choice is DetailsChoice.ROTATE:
+            self.action_rotate()  # the highlighted key, checked above to be this one
 
     # -- deleting the marked keys -----------------------------------------------------------
 
@@ -578,7 +587,17 @@ class KeysScreen(Screen[None]):
             return
         from oz_tui.tui.screens.bulk_delete import ConfirmBulkDeleteScreen
 
-        keys = self.table.marked_keys
+        # Keys already being deleted are not sent again (their outcome is still to come).
+        busy = {
+            key.uid
+            for worker, keys in self._bulk_deleting.items()
+            if worker.state in _IN_FLIGHT
+            for key in keys
+        }
+        keys = tuple(key for key in self.table.marked_keys if key.uid not in busy)
+        if not keys:
+            self.notify("The marked keys are being deleted.", markup=False)
+            return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -619,6 +638,79 @@ class KeysScreen(Screen[None]):
             self.notify(outcome_summary(outcomes), markup=False)
             return
         self.app.push_screen(BulkDeleteOutcomeScreen(outcomes, reasons))
+
+    # -- rotating -------------------------------------------------------------------------
+    # R (or the palette, or the details view): the dialog creates the new key; it is shown
+    # once; then, if the user kept "expire the old key" ticked, the old key is expired. One
+    # create and one expire, no list: the table is updated from the answers.
+
+    def action_rotate(self) -> None:
+        old = self.table.highlighted_key
+        if old is None or self.auth_panel.shown:
+            return
+        client = self.oz_app.backend.client
+
+        async def create(owner: Owner, expiration: Expiration | datetime) -> CreatedKey:
+            return await client.create_key(old.name, expiration, **owner.create_options())
+
+        from oz_tui.tui.screens.rotate_key import RotateKeyScreen
+
+        teams = self._account.teams if self._account is not None else None
+        self.app.push_screen(
+            RotateKeyScreen(old, create, teams=teams, clock=self.oz_app.clock),
+            callback=lambda rotation: self._replacement_created(old, rotation),
+        )
+
+    def _replacement_created(self, old: ApiKey, rotation: Rotation | None) -> None:
+        if rotation is None:
+            return
+        expire_old = rotation.expire_old
+        self._show_once(
+            rotation.created, lambda new: self._replacement_saved(old, new, expire_old)
+        )
+
+    def _replacement_saved(self, old: ApiKey, new: ApiKey, expire_old: bool) -> None:
+        self.table.add_key(new, self.oz_app.clock())
+        self.table.focus()
+        if expire_old:
+            self._deleting[self.expire_replaced_key(old)] = old
+            self._update_summary()
+            return
+        self.notify(
+            f"Rotated “{safe_text(old.name, max_length=60)}”. The old key "
+            f"({safe_text(old.masked)}) is still active: delete it (d) once nothing uses it.",
+            title="API key rotated",
+            timeout=10,
+            markup=False,
+        )
+
+    @work(group="delete", exit_on_error=False)
+    async def expire_replaced_key(self, old: ApiKey) -> None:
+        from oz_tui.rotation import still_active_message
+
+        try:
+            await self.oz_app.backend.client.expire_key(old.uid)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a toast, never a traceback
+            if not isinstance(error, OzError):
+                log.error("expiring a rotated key failed unexpectedly", exc_info=error)
+            message = still_active_message(old, describe_error(error))
+            self.notify(
+                message[:1].upper() + message[1:],
+                title="Old key not expired",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
+            return
+        self.table.remove_key(old.uid)
+        self.notify(
+            f"Rotated “{safe_text(old.name, max_length=60)}”: the old key "
+            f"({safe_text(old.masked)}) is expired.",
+            title="API key rotated",
+            markup=False,
+        )
 
     def action_stop_waiting(self) -> None:
         """Esc while requests are in flight: stop waiting for them and say what that means."""
