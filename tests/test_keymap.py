@@ -73,7 +73,7 @@ def test_a_keymap_is_read_and_normalized(tmp_path: Path) -> None:
     [
         ('[keymap]\ndelte = "x"\n',
          "keymap.delte: no such action; did you mean 'delete'? actions are create, search, "
-         "mark, mark_all, clear_marks, delete, refresh, sort, reverse_sort, help, quit"),
+         "mark, mark_all, clear_marks, delete, rotate, refresh, sort, reverse_sort, help, quit"),
         ('[keymap]\ncreate = "j"\n', "keymap.create: 'j' is kept by the panel itself"),
         ('[keymap]\nsearch = "space"\n', "keymap.search: 'space' is mark's key"),
         ('[keymap]\ncreate = "ctrl+"\n', "keymap.create: 'ctrl+' is not a key"),
