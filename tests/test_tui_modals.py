@@ -863,7 +863,7 @@ async def test_help_lists_keys_and_columns_and_closes(key: str) -> None:
     app = Host(HelpScreen())
     async with app.run_test(size=(100, 40)) as pilot:
         keys = shown_text(app.screen.query_one("#keys", Static))
-        for expected in ("n  +", "/", "Delete", "ctrl+p", "ctrl+q", "?", "Reverse"):
+        for expected in ("n  +", "/", "d  Delete", "ctrl+p", "q  ctrl+q", "?", "Reverse"):
             assert expected in keys
         columns = shown_text(app.screen.query_one("#columns", Static))
         for column in ("Name", "Key", "Scope", "Created", "Last used", "Expires at", "7 days"):

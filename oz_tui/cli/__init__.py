@@ -32,6 +32,7 @@ from oz_tui.cli.base import (
     is_writable,
     run_inline,
 )
+from oz_tui.cli.completion import answer_completion_request, is_completion_request
 from oz_tui.cli.jq_filter import JqError, JqFilter
 from oz_tui.cli.output import Output
 from oz_tui.cli.parser import HELP_COMMAND, CommandLine, ParserExit, build, help_hint, help_topic
@@ -71,6 +72,8 @@ def _flags(args: argparse.Namespace) -> Flags:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script: run and exit with the code."""
+    if is_completion_request():  # the shell asks for completions (`oz-keys completion`)
+        answer_completion_request(build_parser().parser)
     sys.exit(run(argv))
 
 
@@ -322,15 +325,20 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
     backend = _panel_backend(settings)
     try:
         from oz_tui.api.models import system_clock
+        from oz_tui.state import PanelState, default_state_path
         from oz_tui.tui.app import OzKeysApp  # Textual loads here, and only here
 
+        # The config's theme wins; else the one last picked in the command palette.
+        state = PanelState(default_state_path())
         app = OzKeysApp(
             backend,
             clock=system_clock,
             default_expiration=settings.default_expiration,
             default_key_type=settings.default_key_type,
-            theme=settings.theme,
+            theme=settings.theme or state.theme(),
             clipboard_clear_seconds=settings.clipboard_clear_seconds,
+            keymap=settings.keymap,
+            remember_theme=state.remember_theme,
         )
         app.run()
         return app.return_code or 0

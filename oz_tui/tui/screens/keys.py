@@ -24,7 +24,8 @@ from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
 from oz_tui.api.errors import AuthenticationError, OzError
-from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey, KeyScope
+from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey, Expiration, KeyScope
+from oz_tui.keymap import ACTIONS
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer
 from oz_tui.tui.literal import LiteralInput
@@ -117,23 +118,32 @@ class KeysScreen(Screen[None]):
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "create", "Create", tooltip="Create an API key"),
-        Binding("plus", "create", "Create", show=False),
-        Binding("d", "delete", "Delete", tooltip="Delete the highlighted key"),
-        Binding("delete", "delete", "Delete", show=False),
-        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark the highlighted key"),
+        # Rebindable by id from the config's [keymap] (oz_tui/keymap.py has the default keys);
+        # the footer shows an action's first key.
+        Binding(ACTIONS["create"].keys, "create", "Create", tooltip="Create an API key",
+                id="create"),
+        Binding(ACTIONS["delete"].keys, "delete", "Delete", tooltip="Delete the highlighted key",
+                id="delete"),
+        Binding(ACTIONS["mark"].keys, "toggle_mark", "Mark",
+                tooltip="Mark or unmark the highlighted key", id="mark"),
         # The same key, unlisted: what a narrow terminal's footer uses (see check_action).
-        Binding("space", "toggle_mark(False)", "Mark", show=False),
-        Binding("a", "mark_visible", "Mark all", show=False),
-        Binding("A", "clear_marks", "Clear marks", show=False),
+        Binding(ACTIONS["mark"].keys, "toggle_mark(False)", "Mark", show=False, id="mark"),
+        Binding(ACTIONS["mark_all"].keys, "mark_visible", "Mark all", show=False,
+                id="mark_all"),
+        Binding(ACTIONS["clear_marks"].keys, "clear_marks", "Clear marks", show=False,
+                id="clear_marks"),
         # Not in the footer: at 80 columns it would push Quit off. Listed in help and the palette.
-        Binding("R", "rotate", "Rotate", show=False),
-        Binding("slash", "search", "Search", tooltip="Search keys by name"),
-        Binding("r", "refresh", "Refresh", tooltip="Reload the list"),
-        Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column"),
-        Binding("S", "reverse_sort", "Reverse", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        Binding(ACTIONS["rotate"].keys, "rotate", "Rotate", show=False, id="rotate"),
+        Binding(ACTIONS["search"].keys, "search", "Search", tooltip="Search keys by name",
+                id="search"),
+        Binding(ACTIONS["refresh"].keys, "refresh", "Refresh", tooltip="Reload the list",
+                id="refresh"),
+        Binding(ACTIONS["sort"].keys, "cycle_sort", "Sort", tooltip="Sort by the next column",
+                id="sort"),
+        Binding(ACTIONS["reverse_sort"].keys, "reverse_sort", "Reverse", show=False,
+                id="reverse_sort"),
+        Binding(ACTIONS["help"].keys, "help", "Help", id="help"),
+        Binding(ACTIONS["quit"].keys, "quit", "Quit", id="quit"),
         Binding("escape", "leave_search", "Back to keys", show=True),
         # Shown only while a request is in flight (a slow or hung server never traps the user).
         Binding("escape", "stop_waiting", "Stop waiting", show=True),
