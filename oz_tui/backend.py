@@ -223,7 +223,7 @@ class RemoteSession:
 
     Over a far link the first keys cost round trips, not CPU: so the client (httpx) loads in
     this thread while Textual loads in the main one, and the panel's opening requests (`opening`:
-    the list and who-am-I, together) go out as soon as they can, before the first frame. The
+    the list, who-am-I and the agents, together) go out as soon as they can, before the first frame. The
     panel's calls (`client`, a `KeyService`) run on this loop, through one connection pool, and
     their answers (or errors) come back to the panel's loop; the first call of each opening
     request takes the answer already on its way. Cancelling a call cancels it here too.
@@ -234,7 +234,7 @@ class RemoteSession:
         build: Callable[[], Backend],
         *,
         source: str,
-        opening: tuple[str, ...] = ("list_keys", "whoami"),
+        opening: tuple[str, ...] = ("list_keys", "whoami", "list_agents"),
     ) -> None:
         import asyncio
         import threading

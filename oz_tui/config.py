@@ -22,6 +22,10 @@ The config file is `config.toml` in the user config dir (`~/.config/oz-keys/` on
     client_id          = "warp-cli"               # the X-Warp-Client-ID header
     user_agent         = ""                       # a User-Agent header ("": none, as Warp's
                                                   # own client); e.g. "Warp/1.0"
+
+    [keymap]                                      # the panel's keys (see oz_tui/keymap.py)
+    create = "c"
+    delete = "x,delete"
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import Any, Literal
 
 from oz_tui.api.identity import DEFAULT_CLIENT_ID, header_value_problem
 from oz_tui.api.models import Expiration, KeyType
+from oz_tui.keymap import KeymapError, parse_keymap
 
 APP_NAME = "oz-keys"
 CONFIG_FILENAME = "config.toml"
@@ -60,6 +65,7 @@ CONFIG_KEYS = (
     "request_timeout",
     "client_id",
     "user_agent",
+    "keymap",
 )
 #: How long a copied key may stay on the system clipboard, unless configured.
 DEFAULT_CLIPBOARD_CLEAR_SECONDS = 45.0
@@ -106,6 +112,8 @@ class FileConfig:
     client_id: str | None = None
     #: "" means: send no User-Agent.
     user_agent: str | None = None
+    #: The `[keymap]` table, checked: {action id: keys}.
+    keymap: Mapping[str, str] | None = None
 
 
 def default_config_path() -> Path:
@@ -263,8 +271,15 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
             )
         if not _valid_request_timeout(request_timeout):
             raise problem(f"request_timeout {_REQUEST_TIMEOUT_RANGE}, not {request_timeout}")
+    keymap = None
+    if "keymap" in data:
+        try:
+            keymap = parse_keymap(data["keymap"])
+        except KeymapError as exc:
+            raise problem(str(exc)) from None
     return FileConfig(
         path=path,
+        keymap=keymap,
         server_root_url=(
             normalize_server_url(server, f"{path}: server_root_url") if server is not None else None
         ),
@@ -438,6 +453,8 @@ class Settings:
     client_id: str = DEFAULT_CLIENT_ID
     #: The User-Agent header; None sends none (as Warp's own client).
     user_agent: str | None = None
+    #: The panel's rebound actions: {action id: keys} (oz_tui/keymap.py).
+    keymap: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def credential_hint(self) -> str | None:
@@ -550,6 +567,7 @@ def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Setting
         request_timeout=request_timeout,
         client_id=client_id,
         user_agent=user_agent,
+        keymap=dict(config.keymap or {}),
     )
 
 

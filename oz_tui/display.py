@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone, tzinfo
 
+from oz_tui.api.models import ApiKey, KeyScope
 from oz_tui.sanitize import safe_text
 
 #: A key that expires within this window is flagged in the table.
 EXPIRING_SOON = timedelta(days=7)
+#: An agent key's scope reads "Agent · <agent name>", the name cut to this many characters.
+AGENT_NAME_MAX = 24
 
 
 def relative_time(when: datetime | None, now: datetime, *, never: str = "Never") -> str:
@@ -44,6 +48,20 @@ def _span(seconds: float) -> str:
         if amount >= 1:
             return f"{amount} {unit}{'' if amount == 1 else 's'}"
     return "1 minute"
+
+
+def scope_label(key: ApiKey) -> str:
+    """A key's scope for people: Personal, Team, or for an Agent key the agent's name too
+    ("Agent · deploy-bot"), sanitised and cut so one long name can't widen a column much."""
+    if key.scope is KeyScope.AGENT and key.agent_name:
+        return f"{key.scope.value} · {_agent_name(key.agent_name)}"
+    return key.scope.value
+
+
+@functools.lru_cache(maxsize=1024)
+def _agent_name(name: str) -> str:
+    # A team has a few agents, each named again on every one of its keys' rows.
+    return safe_text(name, max_length=AGENT_NAME_MAX)
 
 
 def date_label(when: datetime | None, *, never: str = "Never") -> str:

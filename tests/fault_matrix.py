@@ -54,6 +54,9 @@ READ_TIMEOUT = 0.2
 CONNECT_TIMEOUT = 0.2
 TOTAL_TIMEOUT = 0.35
 DRIP_INTERVAL = 0.02
+#: A dripped answer is padded (JSON allows trailing spaces) to at least this many bytes: 4 s at
+#: 20 ms a byte, well past every attempt budget below, so only the total timeout ends it.
+DRIP_MIN_BYTES = 200
 RETRY_AFTER = "1"
 
 NOT_CREATED = "No key was created"
@@ -157,6 +160,11 @@ def status_of(fault: str) -> int | None:
     return int(fault[5:]) if fault.startswith("http-") else None
 
 
+def drip_body(op: str) -> bytes:
+    """The good answer to `op`, padded to DRIP_MIN_BYTES."""
+    return json.dumps(GOOD_ANSWERS[op]).encode().ljust(DRIP_MIN_BYTES)
+
+
 class _Drip(httpx.AsyncByteStream):
     def __init__(self, body: bytes) -> None:
         self.body = body
@@ -189,7 +197,7 @@ def mock_answer(fault: str, op: str, request: httpx.Request) -> httpx.Response:
     if fault == "huge-body":
         return httpx.Response(200, content=b"x" * HUGE)
     if fault == "drip":
-        return httpx.Response(200, stream=_Drip(json.dumps(GOOD_ANSWERS[op]).encode()))
+        return httpx.Response(200, stream=_Drip(drip_body(op)))
     return httpx.Response(200, json=broken_answer(fault, op))
 
 
@@ -212,7 +220,7 @@ def loopback_action(fault: str, op: str) -> fs.Action:
     if fault == "huge-body":
         return fs.huge_body(HUGE)
     if fault == "drip":
-        return fs.drip(json.dumps(GOOD_ANSWERS[op]).encode(), interval=DRIP_INTERVAL)
+        return fs.drip(drip_body(op), interval=DRIP_INTERVAL)
     return fs.json_answer(broken_answer(fault, op))
 
 
@@ -337,12 +345,17 @@ SLOW = frozenset({"connect-timeout", "read-timeout", "drip"})
 
 def client_options(fault: str, *, only_faults: bool = False) -> dict[str, Any]:
     """Short timeouts where a timeout is the fault; roomy ones elsewhere, so that a good answer
-    on a busy machine is never mistaken for a fault. Where a timeout is the fault but good answers
-    come too (the panel's cells), reads get 0.5 s and the attempt 0.875 s: still well under the
-    drip's 1.6 s, and room for a good answer on a loaded CI machine. `only_faults`: the client
-    will see no good answer at all, so the short timeouts can be shorter still."""
+    on a busy machine is never mistaken for a fault.
+
+    Where a timeout is the fault but good answers come too (the panel's cells), the budget is one
+    wall clock for every request, and the app, the test and the loopback server share one event
+    loop: the keys list asked for at open waits there while Textual mounts and paints the page and
+    the other opening requests (who-am-I's two, the agents) start; measured at 0.1-0.5 s before
+    its connect even begins, 0.3-1.1 s in all on a loaded machine. So reads and connects get 1 s
+    and the attempt 1.75 s, still well under the shortest drip (DRIP_MIN_BYTES: 4 s).
+    `only_faults`: the client will see no good answer at all, so the short timeouts can be short."""
     if fault in SLOW:
-        scale = 0.5 if only_faults else 2.5
+        scale = 0.5 if only_faults else 5.0
         return {
             "timeout": httpx.Timeout(READ_TIMEOUT * scale, connect=CONNECT_TIMEOUT * scale),
             "total_timeout": TOTAL_TIMEOUT * scale,

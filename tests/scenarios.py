@@ -228,6 +228,15 @@ async def open_create_dialog(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def choose_agent(pilot: Pilot[Any]) -> None:
+    """The dialog with Agent chosen and the agent list open (an unavailable agent disabled)."""
+    await open_create_dialog(pilot)
+    await pilot.press("shift+tab")  # from the name to the type
+    await pilot.press("right", "right")  # Personal -> Team -> Agent
+    await pilot.press("tab", "enter")  # to the agent list, and open it
+    await settle(pilot)
+
+
 async def create_key(pilot: Pilot[Any]) -> None:
     await open_create_dialog(pilot)
     await pilot.press("enter")
@@ -340,6 +349,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("create-key", "The New API key dialog", (120, 36), _demo(open_create_dialog)),
     Scenario("create-key-80x24", "The New API key dialog on an 80x24 terminal: compact, no "
              "scrolling", (80, 24), _demo(open_create_dialog)),
+    Scenario("create-key-agent", "An Agent key: the team's agents to pick from, an "
+             "unavailable one disabled with why", (120, 36), _demo(choose_agent)),
     Scenario("show-key-once", "Save your key: the secret, shown once", (120, 36),
              _demo(create_key)),
     Scenario("confirm-delete", "Deleting asks first", (120, 36), _demo(confirm_delete)),

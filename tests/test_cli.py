@@ -54,7 +54,7 @@ TIMEOUT = 30
 @pytest.fixture(autouse=True)
 def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """In-process runs read the config and data dirs from here, never from the real home."""
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(name, str(tmp_path / f"inproc-{name.lower()}"))
     for name in SCRUBBED_ENV:
         monkeypatch.delenv(name, raising=False)
@@ -64,7 +64,7 @@ def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def env(tmp_path: Path) -> dict[str, str]:
     """A clean environment whose home, config and data dirs are throwaway."""
     environ = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "HOME"):
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "HOME"):
         path = tmp_path / name.lower()
         path.mkdir()
         environ[name] = str(path)
@@ -151,6 +151,34 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("oz-keys ")
 
 
+def test_version_names_oz_keys_python_and_textual(run_cli: Cli) -> None:
+    import platform
+    from importlib.metadata import version
+
+    from oz_tui import __version__
+
+    result = run_cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == (
+        f"oz-keys {__version__} (Python {platform.python_version()}, "
+        f"Textual {version('textual')})\n"
+    )
+
+
+def test_version_does_not_import_textual() -> None:
+    code = (
+        "import sys\n"
+        "from oz_tui.cli import run\n"
+        "assert run(['--version']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=TIMEOUT, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "[]"
+
+
 def test_subcommands_do_not_import_textual(run_cli: Cli, data_dir: Path) -> None:
     code = (
         "import json, sys\n"
@@ -159,7 +187,7 @@ def test_subcommands_do_not_import_textual(run_cli: Cli, data_dir: Path) -> None
         "codes = [run(['--local', '--data-dir', d, '--output-format', 'json', *a]) for a in (\n"
         "    ['create', 'ci'], ['list'], ['whoami'], ['expire', 'ci', '--force'])]\n"
         "mods = sorted(m for m in sys.modules\n"
-        "              if m.split('.')[0] in ('textual', 'jq') or m.startswith('oz_tui.tui'))\n"
+        "              if m.split('.')[0] in ('textual', 'jq', 'argcomplete') or m.startswith('oz_tui.tui'))\n"
         "print(json.dumps({'codes': codes, 'mods': mods}), file=sys.stderr)\n"
     )
     result = subprocess.run(
@@ -215,12 +243,14 @@ def test_the_panel_gets_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
     monkeypatch.setattr(app_module, "OzKeysApp", FakeApp)
     config = tmp_path / "config.toml"
-    config.write_text('theme = "nord"\ndefault_key_type = "team"\ndefault_expiration = "1d"\n')
+    config.write_text('theme = "nord"\ndefault_key_type = "team"\ndefault_expiration = "1d"\n'
+                      '[keymap]\ncreate = "c"\n')
     err = io.StringIO()
     code = cli.run(["--demo"], env={"OZ_KEYS_CONFIG": str(config)}, stdin=_Tty(), stdout=_Tty(),
                    stderr=err)
     assert code == 0, err.getvalue()
     assert seen.pop("clock") is not None
+    assert callable(seen.pop("remember_theme"))
     assert seen == {
         "default_expiration": Expiration.DAY_1,
         "default_key_type": KeyType.TEAM,
@@ -228,6 +258,7 @@ def test_the_panel_gets_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         "clipboard_clear_seconds": 45.0,
         "credential_source": None,
         "explain_local_service": False,  # --demo was chosen: no first-run notice
+        "keymap": {"create": "c"},
         "source": "Demo data (in memory)",
         "ran": True,
     }

@@ -423,3 +423,41 @@ def test_every_backend_gets_the_identity(mode: str, tmp_path: Path) -> None:
             assert isinstance(backend.client, DirectClient)
     finally:
         asyncio.run(backend.aclose())
+# -- the README's example config ---------------------------------------------------------------
+
+
+def _readme_example_config() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Config file.**"):]
+    start = section.index("```toml\n") + len("```toml\n")
+    return section[start:section.index("```", start)]
+
+
+def test_the_readme_example_lists_every_setting_and_action() -> None:
+    import re
+
+    from oz_tui.config import CONFIG_KEYS
+    from oz_tui.keymap import PANEL_ACTIONS
+
+    example = _readme_example_config()
+    for key in CONFIG_KEYS:
+        if key == "keymap":
+            assert re.search(r"^\[keymap\]", example, re.M), "no [keymap] table"
+            continue
+        assert re.search(rf"^#? ?{key}\s*=", example, re.M), f"{key} is not in the example"
+    keymap = example[example.index("[keymap]"):]
+    for action in PANEL_ACTIONS:
+        assert re.search(rf'^{action.id}\s*=\s*"{re.escape(action.keys)}"', keymap, re.M), action
+
+
+def test_the_readme_example_is_valid_and_shows_the_defaults(cfg: Path) -> None:
+    from oz_tui.keymap import PANEL_ACTIONS
+
+    write(cfg, _readme_example_config())
+    config = load_config(cfg)
+    assert config.keymap == {action.id: action.keys for action in PANEL_ACTIONS}
+    with_example = resolve(Flags(), {}, config)
+    without = resolve(Flags(), {}, FileConfig())
+    for name in ("mode", "server_root_url", "default_expiration", "default_key_type", "theme",
+                 "data_dir", "request_timeout", "clipboard_clear_seconds"):
+        assert getattr(with_example, name) == getattr(without, name), name

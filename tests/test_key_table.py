@@ -5,6 +5,7 @@ tests/benchmarks/bench.py for the timings)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -428,6 +429,82 @@ async def test_hostile_names_are_drawn_literally() -> None:
             cells = table.displayed_cells(key.uid)
             assert cells is not None and cells[0] == safe_text(key.name)
         assert "[bold]x[/]" in screen and "␛[31mred" in screen
+
+
+AGENT_NAMES = ("Default agent", "Release Captain", "triage-bot")
+
+
+def with_agent_keys(keys: list[ApiKey]) -> list[ApiKey]:
+    """Every third key made an Agent key, of one of a few agents."""
+    return [
+        dataclasses.replace(
+            key,
+            scope=KeyScope.AGENT,
+            agent_name=AGENT_NAMES[number // 3 % len(AGENT_NAMES)],
+            agent_uid=f"agent-{number // 3 % len(AGENT_NAMES)}",
+        )
+        if number % 3 == 0
+        else key
+        for number, key in enumerate(keys)
+    ]
+
+
+async def test_agent_keys_show_their_agent_and_are_found_and_sorted_by_it(
+    many: list[ApiKey],
+) -> None:
+    keys = with_agent_keys(many)
+    app = TableApp()
+    async with app.run_test(size=WIDE) as pilot:
+        table = app.query_one(KeyTable)
+        table.set_keys(keys, NOW)
+        await pilot.pause()
+        first = keys[0]
+        cells = table.displayed_cells(first.uid)
+        assert cells is not None and cells[2] == f"Agent · {first.agent_name}"
+        assert table.displayed_cells(keys[1].uid)[2] in ("Personal", "Team")  # type: ignore[index]
+        # The search matches agent names as well as key names, case-insensitively.
+        newest_first = expected_order(keys, Column.CREATED)
+        for text in ("release captain", "CAPTAIN", "bot", "Triage"):
+            table.filter(text)
+            await pilot.pause()
+            needle = text.casefold()
+            matching = {
+                key.uid
+                for key in keys
+                if needle in key.name.casefold() or needle in (key.agent_name or "").casefold()
+            }
+            assert matching and uids(table) == [uid for uid in newest_first if uid in matching]
+        table.filter("captain")
+        await pilot.pause()
+        assert {key.agent_name for key in table.visible_keys} == {"Release Captain"}
+        # Sorting by Scope groups each agent's keys together.
+        table.filter("")
+        table.sort_by(Column.SCOPE)
+        await pilot.pause()
+        order = [(key.scope.value, key.agent_name or "") for key in table.visible_keys]
+        assert order == sorted(order, key=lambda pair: (pair[0], pair[1].casefold()))
+        top = table.displayed_cells(table.visible_keys[0].uid)
+        assert top is not None and top[2] == "Agent · Default agent"
+
+
+async def test_agent_names_are_drawn_literally_and_cut() -> None:
+    names = ["[bold]bot[/]", "\x1b[31mred", "a\u202eb", "x" * 60]
+    keys = [
+        ApiKey(f"a{i}", f"key {i}", "0000", KeyScope.AGENT, NOW - timedelta(hours=i),
+               agent_name=name, agent_uid=f"agent-{i}")
+        for i, name in enumerate(names)
+    ]
+    app = TableApp()
+    async with app.run_test(size=WIDE) as pilot:
+        table = app.query_one(KeyTable)
+        table.set_keys(keys, NOW)
+        await pilot.pause()
+        screen = app.export_screenshot()
+        shown = [table.displayed_cells(key.uid)[2] for key in keys]  # type: ignore[index]
+        assert shown[0] == "Agent · [bold]bot[/]" and "[bold]bot[/]" in screen
+        assert shown[1] == "Agent · ␛[31mred" and "\x1b" not in shown[1]
+        assert shown[2] == f"Agent · {safe_text(names[2])}" and "\u202e" not in shown[2]
+        assert shown[3] == "Agent · " + "x" * 23 + "…"
 
 
 def test_the_fast_sanitiser_agrees_with_safe_text() -> None:

@@ -144,13 +144,13 @@ async def test_local_keys_are_in_the_first_frame() -> None:
 
 async def test_a_servers_opening_requests_go_out_before_the_first_frame() -> None:
     """Over a far link the keys cost round trips: the session opens its connections and sends
-    the list and who-am-I's two requests (together, one connection each) while Textual is still
-    starting, and later requests reuse those connections."""
+    the list, who-am-I's two requests and the agents (together, one connection each) while
+    Textual is still starting, and later requests reuse those connections."""
     requests: list[str] = []
     release = threading.Event()
 
     def choose(request: Request) -> Any:
-        requests.append(request.op or "")
+        requests.append(request.operation)
         release.wait(10)  # the answers wait until the test has seen the first frame
         return good()
 
@@ -165,11 +165,14 @@ async def test_a_servers_opening_requests_go_out_before_the_first_frame() -> Non
             await settle(pilot)
             table = app.screen.query_one(KeyTable)
             assert table.loaded and len(table.visible_keys) == 3
-            assert app.at_first_frame == [["ApiKeys", "GetUser", "GetWorkspacesMetadataForUser"]]
+            assert app.at_first_frame == [
+                ["/api/v1/agent/identities", "ApiKeys", "GetUser", "GetWorkspacesMetadataForUser"]
+            ]
             await pilot.press("r")
             await settle(pilot)
             assert requests.count("ApiKeys") == 2
-        assert server.server.connections == 3
+            assert requests.count("/api/v1/agent/identities") == 2
+        assert server.server.connections == 4
     finally:
         release.set()
         server.close()
@@ -229,9 +232,9 @@ async def test_cancelling_a_session_call_cancels_it_on_the_session_loop() -> Non
         with pytest.raises(asyncio.CancelledError):
             await call
         pending = asyncio.run_coroutine_threadsafe(_pending_tasks(), session._loop).result(5)
-        # Only the opening requests (still hung on the same server) remain: the list, and
-        # who-am-I (which waits on its own two).
-        assert pending <= 4
+        # Only the opening requests (still hung on the same server) remain: the list, the
+        # agents, and who-am-I (which waits on its own two).
+        assert pending <= 5
         await session.aclose()
         assert not session._thread.is_alive()
     finally:

@@ -323,7 +323,7 @@ async def test_panel_under_fault(
 
 #: `--request-timeout` for the faults a read or the whole attempt times out: each attempt and
 #: each read within 1 s (the default, 60 s with reads of 30 s, would take minutes per cell). The
-#: drip still outlasts it: the shortest answer (expire's, 81 bytes) takes 1.6 s at 20 ms a byte.
+#: drip still outlasts it: a dripped answer is padded to DRIP_MIN_BYTES (4 s at 20 ms a byte).
 #: The connect timeout keeps the default (5 s per attempt), so its cells also show the message a
 #: user sees without the option.
 CLI_REQUEST_TIMEOUT = "1"

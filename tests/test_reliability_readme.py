@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reliability import END, START, TABLES, Recorder, readme_section, write_readme
+from reliability import END, START, SUMMARY, TABLES, Recorder, readme_section, write_readme
 
 
 def _cells(line: str) -> list[str]:
@@ -48,6 +48,27 @@ def test_the_readme_has_every_row_of_the_reliability_matrix() -> None:
                     failed.append(f"{table.title}: {label} / {column}: {cell}")
     assert not missing, f"rows missing from the README (regenerate it): {missing}"
     assert not failed, f"the README shows failures (fix, then regenerate): {failed}"
+
+
+def test_the_section_summarises_what_was_tried_and_folds_each_table() -> None:
+    section = readme_section()
+    assert section is not None
+    assert SUMMARY in section
+    assert section.index(SUMMARY) < section.index("<details>")
+    assert section.count("<details>") == section.count("</details>") == len(TABLES)
+    for table in TABLES:
+        assert f"<summary>{table.title}: " in section
+    assert "FAILED" not in section
+
+
+def test_a_failed_cell_shows_in_its_tables_folded_summary() -> None:
+    recorder = Recorder()
+    recorder.passed("stress", "sigkill", "outcome", "fine")
+    text = recorder.render()
+    stress = next(table for table in TABLES if table.key == "stress")
+    missing = len(stress.rows) - 1
+    assert f"<summary>{stress.title}: {len(stress.rows)} scenarios, {missing} FAILED or not run"\
+        "</summary>" in text
 
 
 def test_the_section_is_written_between_the_markers_only(tmp_path: Path) -> None:

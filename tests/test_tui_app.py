@@ -40,6 +40,8 @@ pytestmark = pytest.mark.usefixtures("local_path")
 
 WIDE = (120, 36)
 NARROW = (80, 24)
+#: Room for every column at its fullest (relative times in words, agents' names, Delete).
+WIDEST = (160, 40)
 DEMO_NAMES = {
     "CI pipeline",
     "Staging deploy bot",
@@ -92,7 +94,7 @@ def uid_of(table: KeyTable, name: str) -> str:
 
 async def test_table_shows_demo_rows_with_relative_times_and_marks() -> None:
     app, _backend = demo_app()
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=WIDEST) as pilot:
         await settle(pilot)
         table = table_of(app)
         assert set(names(table)) == DEMO_NAMES
@@ -121,6 +123,10 @@ async def test_table_shows_demo_rows_with_relative_times_and_marks() -> None:
 
         soon = table.displayed_cells(uid_of(table, "Nightly agent runs"))
         assert soon is not None and soon[5] == "Nov 29, 2026 · soon"
+        # Agent keys name their agent.
+        assert soon[2] == "Agent · default-agent"
+        deploys = table.displayed_cells(uid_of(table, "Staging deploy bot"))
+        assert deploys is not None and deploys[2] == "Agent · deploy-bot"
 
         status = app.screen.query_one(StatusLine)
         assert status.source_plain == "Demo data (in memory)"
@@ -428,7 +434,7 @@ async def test_an_open_dialog_shows_its_own_keys_at_the_bottom_not_the_pages() -
 
 async def test_clicking_a_rows_delete_cell_asks_about_that_key() -> None:
     app, _backend = demo_app()
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=WIDEST) as pilot:
         await settle(pilot)
         table = table_of(app)
         grid = table.query_one("#key-grid")
@@ -738,7 +744,7 @@ async def test_cursor_blink_off_reaches_dialog_inputs() -> None:
 
 async def test_relative_times_follow_the_clock() -> None:
     app, _backend = demo_app()
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=WIDEST) as pilot:
         await settle(pilot)
         table = table_of(app)
         assert isinstance(app.clock, FakeClock)

@@ -6,21 +6,22 @@ import asyncio
 import hashlib
 import logging
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
+from rich.text import Text
 from textual.app import App
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Input, RadioButton, Select, Static, TextArea
+from textual.widgets import Button, Input, OptionList, RadioButton, Select, Static, TextArea
 
 from oz_tui.api.errors import NetworkError, UserFacingError
-from oz_tui.api.models import ApiKey, CreatedKey, Expiration, KeyScope, KeyType, Team
+from oz_tui.api.models import Agent, ApiKey, CreatedKey, Expiration, KeyScope, KeyType, Team
 from oz_tui.tui import clipboard
 from oz_tui.tui.clipboard import ClipboardResult, copy_secret
 from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, HelpScreen, ShowKeyScreen
-from oz_tui.tui.screens.create_key import name_problem
+from oz_tui.tui.screens.create_key import AgentPicker, name_problem
 from oz_tui.tui.screens.show_key import CLOSE_UNSAVED_QUESTION, CloseUnsavedKeyScreen
 
 from conftest import FIXED_NOW
@@ -59,6 +60,15 @@ def shown_text(widget: Widget) -> str:
     return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, width, height)))
 
 
+class Sent(NamedTuple):
+    """One create the dialog asked for."""
+
+    name: str
+    expiration: Expiration
+    team_id: str | None = None
+    agent_uid: str | None = None
+
+
 class FakeCreate:
     """Records calls; answers with `result`, raises `error`, or waits for `gate` first."""
 
@@ -72,10 +82,17 @@ class FakeCreate:
         self.result = result or make_created()
         self.error = error
         self.gate = gate
-        self.calls: list[tuple[str, Expiration, str | None]] = []
+        self.calls: list[Sent] = []
 
-    async def __call__(self, name: str, expiration: Expiration, team_id: str | None) -> CreatedKey:
-        self.calls.append((name, expiration, team_id))
+    async def __call__(
+        self,
+        name: str,
+        expiration: Expiration,
+        *,
+        team_id: str | None = None,
+        agent_uid: str | None = None,
+    ) -> CreatedKey:
+        self.calls.append(Sent(name, expiration, team_id, agent_uid))
         if self.gate is not None:
             await self.gate.wait()
         if self.error is not None:
@@ -95,21 +112,34 @@ async def test_create_happy_path_sends_name_and_default_expiration() -> None:
         await pilot.press(*"ci bot")
         await pilot.press("enter")
         await pilot.pause()
-        assert create.calls == [("ci bot", Expiration.DAYS_90, None)]
+        assert create.calls == [Sent("ci bot", Expiration.DAYS_90)]
         assert app.results == [create.result]
         assert not isinstance(app.screen, CreateKeyScreen)
 
 
-async def test_at_80x24_the_create_dialog_fits_without_scrolling_and_grows_back() -> None:
-    app = Host(CreateKeyScreen(FakeCreate(), teams=(Team(uid="team-1", name="Acme"),)))
+@pytest.mark.parametrize("key_type", list(KeyType))
+async def test_at_80x24_the_create_dialog_fits_without_scrolling_and_grows_back(
+    key_type: KeyType,
+) -> None:
+    screen = CreateKeyScreen(
+        FakeCreate(),
+        teams=(Team(uid="team-1", name="Acme"),),
+        agents=AGENTS,
+        default_key_type=key_type,
+    )
+    app = Host(screen)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
+        assert screen.key_type is key_type
         dialog = app.screen.query_one("#dialog")
         name = app.screen.query_one("#name", Input)
         # Everything from the title to the buttons is on screen, nothing to scroll to.
         assert dialog.max_scroll_y == 0
         assert name.compact and name.outer_size.height == 1
         assert app.screen.query_one("#create", Button).region.bottom <= 24
+        # Each type's line is one line at this width.
+        for key_type_line in ("#personal-help", "#team-help", "#agent-help"):
+            assert app.screen.query_one(key_type_line).outer_size.height == 1
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         # With room again, the fields get their usual bordered look.
@@ -127,7 +157,7 @@ async def test_expiration_choices_in_warps_order_and_arrow_keys_choose() -> None
         await pilot.press("right", "right", "right")  # 30 days, 1 day, Never
         await pilot.press("enter")  # Enter on the radio group submits the form
         await pilot.pause()
-        assert create.calls == [("Warp API Key", Expiration.NEVER, None)]
+        assert create.calls == [Sent("Warp API Key", Expiration.NEVER)]
 
 
 async def test_blank_name_becomes_the_default_name() -> None:
@@ -137,7 +167,7 @@ async def test_blank_name_becomes_the_default_name() -> None:
         assert app.screen.query_one("#name", Input).placeholder == "Warp API Key"
         await pilot.press("space", "space", "enter")
         await pilot.pause()
-        assert create.calls == [("Warp API Key", Expiration.DAYS_90, None)]
+        assert create.calls == [Sent("Warp API Key", Expiration.DAYS_90)]
 
 
 async def test_team_key_sends_the_team_id() -> None:
@@ -150,11 +180,11 @@ async def test_team_key_sends_the_team_id() -> None:
         assert "Acme" in shown_text(app.screen.query_one("#team-name", Static))
         hints = app.screen.query(".hint")
         descriptions = " ".join(" ".join(shown_text(hint).split()) for hint in hints)
-        assert "authenticate as you" in descriptions and "personal base credits" in descriptions
-        assert "aren't tied to any user" in descriptions and "add-on credits" in descriptions
+        assert "authenticates as you" in descriptions and "your personal credits" in descriptions
+        assert "aren't tied to a person" in descriptions and "the team's credits" in descriptions
         await pilot.click("#create")
         await pilot.pause()
-        assert create.calls == [("Warp API Key", Expiration.DAYS_90, "team-1")]
+        assert create.calls == [Sent("Warp API Key", Expiration.DAYS_90, team_id="team-1")]
 
 
 async def test_several_teams_default_to_the_first_and_can_be_picked() -> None:
@@ -168,7 +198,7 @@ async def test_several_teams_default_to_the_first_and_can_be_picked() -> None:
         app.screen.query_one("#name", Input).focus()
         await pilot.press(*"nightly", "enter")
         await pilot.pause()
-        assert create.calls == [("nightly", Expiration.DAYS_90, "team-2")]
+        assert create.calls == [Sent("nightly", Expiration.DAYS_90, team_id="team-2")]
 
 
 async def test_team_is_disabled_with_the_reason_when_there_is_no_team() -> None:
@@ -182,6 +212,240 @@ async def test_team_is_disabled_with_the_reason_when_there_is_no_team() -> None:
         await pilot.press("right", "down")
         assert not team.value
         assert app.screen.query_one("#type-personal", RadioButton).value
+
+
+DEFAULT_AGENT = Agent(uid="agent-default", name="Default agent")
+DEPLOY_BOT = Agent(uid="agent-deploy", name="deploy-bot")
+LEGACY_BOT = Agent(uid="agent-legacy", name="legacy-bot", available=False)
+AGENTS = (DEFAULT_AGENT, LEGACY_BOT, DEPLOY_BOT)
+
+
+def hint_texts(screen: Screen[Any]) -> str:
+    return " ".join(" ".join(shown_text(hint).split()) for hint in screen.query(".hint"))
+
+
+async def test_three_types_each_say_in_one_line_what_they_mean() -> None:
+    app = Host(CreateKeyScreen(FakeCreate(), teams=(Team("team-1", "Acme"),), agents=AGENTS))
+    async with app.run_test(size=SIZE):
+        types = list(app.screen.query("#key-type RadioButton").results(RadioButton))
+        assert [str(button.label) for button in types] == ["Personal", "Team", "Agent"]
+        assert not any(button.disabled for button in types)
+        assert [button.value for button in types] == [True, False, False]
+        lines = {
+            key_type: shown_text(app.screen.query_one(f"#{key_type.name.lower()}-help"))
+            for key_type in KeyType
+        }
+        assert "authenticates as you" in lines[KeyType.PERSONAL]
+        assert "personal credits" in lines[KeyType.PERSONAL]
+        assert "older form" in lines[KeyType.TEAM] and "team's credits" in lines[KeyType.TEAM]
+        assert "runs as a cloud agent" in lines[KeyType.AGENT]
+        assert "secrets and skills" in lines[KeyType.AGENT] and "team" in lines[KeyType.AGENT]
+        # The agent picker shows only with Agent chosen.
+        assert not app.screen.query_one("#agent-row").display
+
+
+async def test_agent_key_by_keyboard_sends_the_first_available_agent_or_the_one_picked() -> None:
+    create = FakeCreate()
+    app = Host(CreateKeyScreen(create, teams=(Team("team-1", "Acme"),), agents=AGENTS))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CreateKeyScreen)
+        screen.query_one("#key-type").focus()
+        await pilot.press("right", "right")  # Personal -> Team -> Agent
+        await pilot.pause()
+        assert screen.key_type is KeyType.AGENT
+        picker = screen.query_one("#agent", AgentPicker)
+        assert screen.query_one("#agent-row").display and picker.value == DEFAULT_AGENT.uid
+        assert "Default agent" in shown_text(picker.query_one("#label"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert create.calls == [Sent("Warp API Key", Expiration.DAYS_90, agent_uid="agent-default")]
+
+    create = FakeCreate()
+    app = Host(CreateKeyScreen(create, teams=(), agents=AGENTS, default_key_type=KeyType.AGENT))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"deploys")
+        await pilot.press("shift+tab")  # from the name back to the agent picker
+        assert app.focused is app.screen.query_one("#agent", AgentPicker)
+        # Open the list; down passes over the unavailable legacy-bot to deploy-bot.
+        await pilot.press("enter", "down", "enter")
+        await pilot.pause()
+        assert app.screen.query_one("#agent", AgentPicker).value == DEPLOY_BOT.uid
+        await pilot.click("#create")
+        await pilot.pause()
+        assert create.calls == [Sent("deploys", Expiration.DAYS_90, agent_uid="agent-deploy")]
+
+
+async def test_agent_key_by_mouse() -> None:
+    create = FakeCreate()
+    app = Host(CreateKeyScreen(create, teams=(), agents=AGENTS))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#type-agent")
+        await pilot.pause()
+        assert app.screen.key_type is KeyType.AGENT  # type: ignore[attr-defined]
+        await pilot.click("#agent")
+        await pilot.pause()
+        options = app.screen.query_one("#agent OptionList", OptionList)
+        # Clicking the unavailable agent changes nothing; clicking deploy-bot chooses it.
+        legacy = options.get_option_at_index(1)
+        assert "legacy-bot" in str(legacy.prompt)
+        await pilot.click(options, offset=(3, 2))  # legacy-bot's row (inside the border)
+        await pilot.pause()
+        assert app.screen.query_one("#agent", AgentPicker).value == DEFAULT_AGENT.uid
+        await pilot.click(options, offset=(3, 3))  # deploy-bot's row
+        await pilot.pause()
+        assert app.screen.query_one("#agent", AgentPicker).value == DEPLOY_BOT.uid
+        await pilot.click("#create")
+        await pilot.pause()
+        assert create.calls == [Sent("Warp API Key", Expiration.DAYS_90, agent_uid="agent-deploy")]
+
+
+async def test_an_unavailable_agent_is_listed_disabled_with_why_and_never_sent() -> None:
+    create = FakeCreate()
+    app = Host(CreateKeyScreen(create, teams=(), agents=AGENTS, default_key_type=KeyType.AGENT))
+    async with app.run_test(size=SIZE) as pilot:
+        picker = app.screen.query_one("#agent", AgentPicker)
+        options = picker.query_one(OptionList)
+        listed = [options.get_option_at_index(index) for index in range(options.option_count)]
+        assert [option.disabled for option in listed] == [False, True, False]
+        reason = "legacy-bot (unavailable on the team's plan)"
+        assert Text.assemble(listed[1].prompt).plain == reason
+        # Even set behind the list's back, an unavailable agent is not sent.
+        picker.value = LEGACY_BOT.uid
+        await pilot.press("enter")
+        await pilot.pause()
+        assert create.calls == []
+        assert "Choose the agent" in shown_text(app.screen.query_one("#failure", Static))
+
+
+@pytest.mark.parametrize(
+    ("agents", "problem", "reason"),
+    [
+        ((), None, "Agent: unavailable. Your team has no cloud agents."),
+        (
+            (LEGACY_BOT,),
+            None,
+            "Agent: unavailable. None of the team's agents is available on its plan.",
+        ),
+        (
+            None,
+            "Couldn't reach app.warp.dev",
+            "Agent: unavailable. Couldn't load the team's agents (Couldn't reach app.warp.dev); "
+            "close and press r to retry.",
+        ),
+        (None, None, "Agent: loading the team's agents…"),
+    ],
+    ids=["no-agents", "none-available", "load-failed", "loading"],
+)
+async def test_agent_is_disabled_with_the_reason(
+    agents: tuple[Agent, ...] | None, problem: str | None, reason: str
+) -> None:
+    create = FakeCreate()
+    screen = CreateKeyScreen(
+        create,
+        teams=(Team("team-1", "Acme"),),
+        agents=agents,
+        agents_problem=problem,
+        default_key_type=KeyType.AGENT,
+    )
+    app = Host(screen)
+    async with app.run_test(size=SIZE) as pilot:
+        agent_type = screen.query_one("#type-agent", RadioButton)
+        assert agent_type.disabled and not agent_type.value
+        # The configured default can't be had: Personal instead.
+        assert screen.key_type is KeyType.PERSONAL
+        assert " ".join(shown_text(screen.query_one("#agent-help")).split()) == reason
+        assert not screen.query("#agent")
+        screen.query_one("#key-type").focus()
+        await pilot.press("right", "right", "right")  # Team, then past the disabled Agent
+        assert screen.key_type is not KeyType.AGENT
+        await pilot.click("#type-agent")
+        assert screen.key_type is not KeyType.AGENT
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(create.calls) == 1 and create.calls[0].agent_uid is None
+
+
+async def test_agents_arriving_while_open_enable_agent_and_choose_the_default() -> None:
+    screen = CreateKeyScreen(
+        FakeCreate(), teams=(), agents=None, default_key_type=KeyType.AGENT
+    )
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert screen.key_type is KeyType.PERSONAL
+        assert "loading" in shown_text(screen.query_one("#agent-help"))
+        screen.offer_agents(AGENTS)
+        await pilot.pause()
+        assert not screen.query_one("#type-agent", RadioButton).disabled
+        assert screen.key_type is KeyType.AGENT
+        picker = screen.query_one("#agent", AgentPicker)
+        assert picker.compact and picker.value == DEFAULT_AGENT.uid
+        assert "secrets and skills" in shown_text(screen.query_one("#agent-help"))
+        assert screen.query_one("#dialog").max_scroll_y == 0
+        # A later failed load keeps the good list.
+        screen.offer_agents(None, "Couldn't reach app.warp.dev")
+        await pilot.pause()
+        assert screen.key_type is KeyType.AGENT and screen.query("#agent")
+        # A changed list keeps the choice while it is still there, else the first available.
+        picker.value = DEPLOY_BOT.uid
+        renamed = Agent(uid=DEFAULT_AGENT.uid, name="main agent")
+        screen.offer_agents((renamed, DEPLOY_BOT, LEGACY_BOT))
+        await pilot.pause()
+        options = picker.query_one(OptionList)
+        assert [options.get_option_at_index(i).disabled for i in range(3)] == [False, False, True]
+        assert picker.value == DEPLOY_BOT.uid and screen.query_one("#agent") is picker
+        screen.offer_agents((LEGACY_BOT, renamed))
+        await pilot.pause()
+        assert picker.value == DEFAULT_AGENT.uid
+        assert "main agent" in shown_text(picker.query_one("#label"))
+        # No agent left to offer: Agent goes back to disabled, with why, and Personal is chosen.
+        screen.offer_agents(())
+        await pilot.pause()
+        assert screen.key_type is KeyType.PERSONAL and not screen.query("#agent")
+        assert screen.query_one("#type-agent", RadioButton).disabled
+        assert "no cloud agents" in shown_text(screen.query_one("#agent-help"))
+
+
+async def test_agents_arriving_leave_a_type_the_user_chose_alone() -> None:
+    screen = CreateKeyScreen(
+        FakeCreate(), teams=(Team("team-1", "Acme"),), agents=None, default_key_type=KeyType.AGENT
+    )
+    app = Host(screen)
+    async with app.run_test(size=SIZE) as pilot:
+        screen.query_one("#key-type").focus()
+        await pilot.press("right")  # Team
+        screen.offer_agents(AGENTS)
+        await pilot.pause()
+        assert screen.key_type is KeyType.TEAM
+        assert not screen.query_one("#type-agent", RadioButton).disabled
+
+
+async def test_a_failed_agent_create_keeps_the_type_the_agent_and_the_name() -> None:
+    create = FakeCreate(error=UserFacingError("Agent is not available on your plan"))
+    screen = CreateKeyScreen(create, teams=(), agents=AGENTS, default_key_type=KeyType.AGENT)
+    app = Host(screen)
+    async with app.run_test(size=SIZE) as pilot:
+        screen.query_one("#agent", AgentPicker).value = DEPLOY_BOT.uid
+        await pilot.press(*"bot key", "enter")
+        await pilot.pause()
+        assert app.screen is screen
+        assert "not available on your plan" in shown_text(screen.query_one("#failure"))
+        assert screen.key_type is KeyType.AGENT
+        assert screen.query_one("#agent", AgentPicker).value == DEPLOY_BOT.uid
+        assert screen.query_one("#name", Input).value == "bot key"
+        create.error = None
+        await pilot.press("enter")
+        await pilot.pause()
+        assert create.calls == [Sent("bot key", Expiration.DAYS_90, agent_uid="agent-deploy")] * 2
+
+
+async def test_agent_names_are_listed_literally() -> None:
+    hostile = Agent(uid="agent-x", name="[b]bold[/b]\x1b[31mred")
+    app = Host(CreateKeyScreen(FakeCreate(), teams=(), agents=(hostile,),
+                               default_key_type=KeyType.AGENT))
+    async with app.run_test(size=SIZE):
+        shown = shown_text(app.screen.query_one("#agent #label"))
+        assert "[b]bold[/b]" in shown and "\x1b" not in shown
 
 
 @pytest.mark.parametrize(
@@ -228,7 +492,7 @@ async def test_failure_keeps_the_form_and_shows_the_message_literally() -> None:
         create.error = None
         await pilot.press("enter")
         await pilot.pause()
-        assert create.calls == [("dup", Expiration.DAYS_30, None)] * 2
+        assert create.calls == [Sent("dup", Expiration.DAYS_30)] * 2
         assert app.results == [create.result]
 
 
@@ -599,7 +863,7 @@ async def test_help_lists_keys_and_columns_and_closes(key: str) -> None:
     app = Host(HelpScreen())
     async with app.run_test(size=(100, 40)) as pilot:
         keys = shown_text(app.screen.query_one("#keys", Static))
-        for expected in ("n  +", "/", "Delete", "ctrl+p", "ctrl+q", "?", "Reverse"):
+        for expected in ("n  +", "/", "d  Delete", "ctrl+p", "q  ctrl+q", "?", "Reverse"):
             assert expected in keys
         columns = shown_text(app.screen.query_one("#columns", Static))
         for column in ("Name", "Key", "Scope", "Created", "Last used", "Expires at", "7 days"):

@@ -33,6 +33,7 @@ from oz_tui.cli.base import (
     run_inline,
 )
 from oz_tui.cli.delivery import SignalsCancel, cancelled_error
+from oz_tui.cli.completion import answer_completion_request, is_completion_request
 from oz_tui.cli.jq_filter import JqError, JqFilter
 from oz_tui.cli.output import Output
 from oz_tui.cli.parser import HELP_COMMAND, CommandLine, ParserExit, build, help_hint, help_topic
@@ -73,6 +74,8 @@ def _flags(args: argparse.Namespace) -> Flags:
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script: run and exit with the code."""
     _reserve_standard_fds()
+    if is_completion_request():  # the shell asks for completions (`oz-keys completion`)
+        answer_completion_request(build_parser().parser)
     sys.exit(run(argv))
 
 
@@ -318,9 +321,9 @@ def _panel_backend(settings: Settings) -> DeferredBackend | RemoteSession:
     if settings.mode == "remote":
         from oz_tui.backend import RemoteSession
 
-        # Three connections: the panel's opening requests go out together (the list, and
-        # who-am-I's two: GetUser and GetWorkspacesMetadataForUser).
-        preconnect = _preconnect(settings, 3)
+        # Four connections: the panel's opening requests go out together (the list, who-am-I's
+        # two: GetUser and GetWorkspacesMetadataForUser, and the agents), one connection each.
+        preconnect = _preconnect(settings, 4)
         return RemoteSession(
             lambda: make_backend(settings, preconnect=preconnect),
             source=server_host(settings.server_root_url or ""),
@@ -348,17 +351,22 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
     backend = _panel_backend(settings)
     try:
         from oz_tui.api.models import system_clock
+        from oz_tui.state import PanelState, default_state_path
         from oz_tui.tui.app import OzKeysApp  # Textual loads here, and only here
 
+        # The config's theme wins; else the one last picked in the command palette.
+        state = PanelState(default_state_path())
         app = OzKeysApp(
             backend,
             clock=system_clock,
             default_expiration=settings.default_expiration,
             default_key_type=settings.default_key_type,
-            theme=settings.theme,
+            theme=settings.theme or state.theme(),
             clipboard_clear_seconds=settings.clipboard_clear_seconds,
             credential_source=settings.api_key_source,
             explain_local_service=settings.implicit_local,
+            keymap=settings.keymap,
+            remember_theme=state.remember_theme,
         )
         app.run()
         return app.return_code or 0

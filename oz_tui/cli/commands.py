@@ -27,6 +27,7 @@ from oz_tui.api.models import (
 )
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.delivery import create_or_explain, deliver_or_expire
+from oz_tui.cli.completion import SUGGESTED_DURATIONS, suggest
 from oz_tui.cli.output import ExpireResult, Output
 from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
@@ -255,10 +256,11 @@ def _create_arguments(parser: argparse.ArgumentParser) -> None:
         "--team-id", metavar="ID", help="the team for a team key (implies --team); oz-keys extension"
     )
     expiry = parser.add_mutually_exclusive_group()
-    expiry.add_argument(
+    expires_in = expiry.add_argument(
         "--expires-in", metavar="DURATION",
         help="expire after a duration: 90m, 12h, 30d, 1w, or several like '1w 2d'",
     )
+    expires_in.completer = suggest(SUGGESTED_DURATIONS)  # type: ignore[attr-defined]
     expiry.add_argument("--expires-at", metavar="TIME", help="expire at an RFC 3339 time")
     expiry.add_argument("--no-expiration", action="store_true", help="never expire")
 

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from oz_tui import __version__
 from oz_tui.cli.base import PROG, UsageError
+from oz_tui.cli.completion import suggest
 from oz_tui.cli.registry import OUTPUT_OPTIONS, Subcommand
 from oz_tui.config import (
     ENV_API_KEY,
@@ -96,12 +97,39 @@ class _Parser(argparse.ArgumentParser):
         if isinstance(action, argparse._SubParsersAction):
             message = f"unknown command '{value}'"
         else:
-            message = f"{'/'.join(action.option_strings)}: invalid choice '{value}'"
+            name = "/".join(action.option_strings) or action.metavar or action.dest
+            message = f"{name}: invalid choice '{value}'"
         if guess:
             message += f"; did you mean '{guess}'?"
         else:
             message += f" (choose from {', '.join(choices)})"
         raise argparse.ArgumentError(None, message)
+
+
+def version_text() -> str:
+    """`oz-keys 0.1.0 (Python 3.11.7, Textual 8.2.8)`. Textual's version comes from its package
+    metadata: importing Textual would cost the start-up of every subcommand."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        textual = version("textual")
+    except PackageNotFoundError:
+        textual = "not installed"
+    return f"{PROG} {__version__} (Python {platform.python_version()}, Textual {textual})"
+
+
+class _VersionAction(argparse.Action):
+    """argparse's version action, with the text computed only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: Any = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        sys.stdout.write(version_text() + "\n")
+        raise ParserExit(0)
 
 
 # -- global options ----------------------------------------------------------------------------
@@ -250,7 +278,8 @@ def build(subcommands: Sequence[Subcommand]) -> CommandLine:
         argument_default=argparse.SUPPRESS,
         allow_abbrev=False,
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=_VersionAction,
+                        help="show oz-keys' version and the Python and Textual it runs on")
     _add_global_options(parser, list(GLOBAL_OPTIONS))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     specs: dict[str, Subcommand] = {}
@@ -282,8 +311,9 @@ def build(subcommands: Sequence[Subcommand]) -> CommandLine:
             parsers[alias] = child
 
     def help_arguments(child: argparse.ArgumentParser) -> None:
-        child.add_argument("topic", metavar="COMMAND", nargs="?",
-                           help="the subcommand to explain")
+        topic = child.add_argument("topic", metavar="COMMAND", nargs="?",
+                                   help="the subcommand to explain")
+        topic.completer = suggest(specs)  # type: ignore[attr-defined]
 
     parsers[HELP_COMMAND] = add(
         HELP_COMMAND, "Show the help of oz-keys or of one subcommand.",

@@ -23,9 +23,10 @@ import signal
 import sys
 import threading
 from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Iterable
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import RenderableType
 from textual import events
@@ -33,6 +34,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.theme import Theme
 
 from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen
@@ -80,6 +82,8 @@ class OzKeysApp(App[None]):
         credential_source: str | None = None,
         explain_local_service: bool = False,
         local_zone: tzinfo | None = None,
+        keymap: Mapping[str, str] | None = None,
+        remember_theme: Callable[[str], None] | None = None,
     ) -> None:
         """
         Args:
@@ -97,6 +101,9 @@ class OzKeysApp(App[None]):
                 configured: the page says these keys are local and how to reach real ones.
             local_zone: The zone a key's details show exact times in, besides UTC; None:
                 this machine's.
+            keymap: Rebound actions, {binding id: keys}, checked by `oz_tui.keymap`.
+            remember_theme: Called with the theme's name when the user picks another one (the
+                CLI keeps it in the state file for next time); None remembers nothing.
         """
         super().__init__()
         self.backend = backend
@@ -112,6 +119,11 @@ class OzKeysApp(App[None]):
         self._backend_closed = False
         self._signals_handled: list[int] = []
         self._previous_umask: int | None = None
+        self.keymap: Mapping[str, str] = dict(keymap or {})
+        self._remember_theme = remember_theme
+        self._remembered_theme: str | None = None
+        if self.keymap:
+            self.set_keymap(dict(self.keymap))
 
     def get_default_screen(self) -> Screen:
         return KeysScreen()
@@ -133,6 +145,15 @@ class OzKeysApp(App[None]):
                     severity="warning",
                     markup=False,
                 )
+        if self._remember_theme is not None:
+            self._remembered_theme = self.theme
+            self.theme_changed_signal.subscribe(self, self._theme_picked)
+
+    def _theme_picked(self, theme: Theme) -> None:
+        # The signal also reports the start-up theme being applied: remember only a change.
+        if self._remember_theme is not None and theme.name != self._remembered_theme:
+            self._remembered_theme = theme.name
+            self._remember_theme(theme.name)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # Textual starts a cursor blink timer per text widget; with blinking off, stop it as soon

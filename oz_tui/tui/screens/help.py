@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.table import Table
@@ -9,39 +10,75 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.keys import format_key
 from textual.widgets import Static
 
 from oz_tui.display import EXPIRING_SOON
 from oz_tui.hygiene import FREE_TEXT_HELP, QUALIFIERS
+from oz_tui.keymap import ACTIONS
 from oz_tui.tui.screens.dialog import DialogScreen
 
-#: (keys, what they do). Kept as data so the list reads like the panel's keymap.
-KEY_BINDINGS: tuple[tuple[str, str], ...] = (
-    ("n  +", "Create a new API key"),
-    ("/", "Search keys (see Search below); Esc leaves the box, Esc again clears it"),
+#: The help's key list, in its order: a panel action (keys from the keymap in effect) or fixed
+#: (keys, what they do) for keys no keymap changes.
+KEY_ROWS: tuple[str | tuple[str, str], ...] = (
+    "create",
+    "search",
     ("ctrl+u", "Clear the search"),
     ("Enter", "Details of the highlighted key (or click its name)"),
     ("↑ ↓  j k", "Move in the table; g / G (Home / End) to the first / last key"),
-    ("Space", "Mark or unmark the highlighted key (or click its mark column)"),
-    ("a  A", "Mark every key shown / clear all marks"),
-    ("d  Delete", "Delete the marked keys, or else the highlighted key (asks first)"),
-    ("R", "Rotate the highlighted key: a new key like it, shown once, then the old one expired"),
-    ("r", "Refresh the list"),
-    ("s", "Sort by the next column"),
-    ("S", "Reverse the sort order (or click a column header)"),
+    "mark",
+    "mark_all",
+    "clear_marks",
+    "delete",
+    "rotate",
+    "refresh",
+    "sort",
+    "reverse_sort",
     ("c", "Copy the new key (in the \"Save your key\" dialog)"),
     ("Enter / Esc", "Submit / cancel a dialog"),
-    ("?", "Show this help"),
+    "help",
     ("ctrl+p", "Command palette"),
-    ("q  ctrl+q", "Quit"),
+    "quit",
 )
+#: Keys an action has besides its rebindable ones (bound by the app, not the page).
+EXTRA_KEYS = {"quit": "ctrl+q"}
+
+
+def key_label(key: str) -> str:
+    """A Textual key as the help writes it: `?`, `+`, `Delete`, `Space`, `F5`, `ctrl+f`."""
+    modifiers, base = Binding(key, "").parse_key()
+    label = format_key(base)  # a character for its name: question_mark -> ?
+    if len(label) != 1:
+        label = base.capitalize()  # a named key, in full (format_key shortens some: del)
+    return "+".join((*modifiers, label))
+
+
+def key_rows(keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(keys, what they do), each action's keys as the keymap in effect has them."""
+    rows = []
+    for row in KEY_ROWS:
+        if isinstance(row, tuple):
+            rows.append(row)
+            continue
+        action = ACTIONS[row]
+        keys = keymap.get(row) or action.keys
+        shown = [key_label(key) for key in keys.split(",")]
+        if row in EXTRA_KEYS:
+            shown.append(EXTRA_KEYS[row])
+        rows.append(("  ".join(shown), action.help))
+    return tuple(rows)
+
 
 #: (column, what it shows).
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("●  !", "A marked key (Space); ! marks one whose delete failed (see its details)"),
     ("Name", "The name given when the key was created"),
     ("Key", "wk-** and the key's last four characters; the full key is never listed"),
-    ("Scope", "Personal (acts as you), Team (belongs to a team), or Agent (an agent's key)"),
+    (
+        "Scope",
+        "Personal (acts as you), Team (belongs to a team), or Agent · NAME (runs as that "
+        "cloud agent)",
+    ),
     ("Created", "When the key was created"),
     ("Last used", "When the key last authenticated, or Never"),
     (
@@ -91,7 +128,8 @@ class HelpScreen(DialogScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dialog"):
             yield Static("Help: Oz Cloud API keys", id="title", markup=False)
-            yield Static(two_column_table(KEY_BINDINGS, "Keys"), id="keys")
+            keymap = getattr(self.app, "keymap", {})
+            yield Static(two_column_table(key_rows(keymap), "Keys"), id="keys")
             yield Static(two_column_table(COLUMNS, "Columns"), id="columns")
             yield Static(two_column_table(QUALIFIERS, "Search"), id="search-help")
             yield Static(FREE_TEXT_HELP, id="free-text", markup=False)

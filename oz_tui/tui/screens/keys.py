@@ -24,8 +24,9 @@ from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
 from oz_tui.api.errors import AuthenticationError, OzError
-from oz_tui.api.models import Account, ApiKey, CreatedKey, Expiration, KeyScope
+from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey, Expiration, KeyScope
 from oz_tui.display import quoted_name
+from oz_tui.keymap import ACTIONS
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer
 from oz_tui.tui.literal import LiteralInput
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from oz_tui.api.bulk import ExpireOutcome
     from oz_tui.rotation import Owner
     from oz_tui.tui.app import OzKeysApp
+    from oz_tui.tui.screens.create_key import CreateKeyScreen
     from oz_tui.tui.screens.key_details import DetailsChoice
     from oz_tui.tui.screens.rotate_key import Rotation
 
@@ -74,7 +76,7 @@ STOPPED_BULK_DELETING = (
     "anyway. Refresh (r) to check."
 )
 #: Worker groups on this screen that wait for the server (Esc stops waiting for them).
-_NETWORK_GROUPS = ("load", "whoami", "delete")
+_NETWORK_GROUPS = ("load", "whoami", "agents", "delete")
 _IN_FLIGHT = (WorkerState.PENDING, WorkerState.RUNNING)
 #: Keystrokes less than this apart are coalesced: the search filters when the typing pauses.
 SEARCH_DEBOUNCE = 0.15
@@ -121,23 +123,32 @@ class KeysScreen(Screen[None]):
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "create", "Create", tooltip="Create an API key"),
-        Binding("plus", "create", "Create", show=False),
-        Binding("d", "delete", "Delete", tooltip="Delete the highlighted key"),
-        Binding("delete", "delete", "Delete", show=False),
-        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark the highlighted key"),
+        # Rebindable by id from the config's [keymap] (oz_tui/keymap.py has the default keys);
+        # the footer shows an action's first key.
+        Binding(ACTIONS["create"].keys, "create", "Create", tooltip="Create an API key",
+                id="create"),
+        Binding(ACTIONS["delete"].keys, "delete", "Delete", tooltip="Delete the highlighted key",
+                id="delete"),
+        Binding(ACTIONS["mark"].keys, "toggle_mark", "Mark",
+                tooltip="Mark or unmark the highlighted key", id="mark"),
         # The same key, unlisted: what a narrow terminal's footer uses (see check_action).
-        Binding("space", "toggle_mark(False)", "Mark", show=False),
-        Binding("a", "mark_visible", "Mark all", show=False),
-        Binding("A", "clear_marks", "Clear marks", show=False),
+        Binding(ACTIONS["mark"].keys, "toggle_mark(False)", "Mark", show=False, id="mark"),
+        Binding(ACTIONS["mark_all"].keys, "mark_visible", "Mark all", show=False,
+                id="mark_all"),
+        Binding(ACTIONS["clear_marks"].keys, "clear_marks", "Clear marks", show=False,
+                id="clear_marks"),
         # Not in the footer: at 80 columns it would push Quit off. Listed in help and the palette.
-        Binding("R", "rotate", "Rotate", show=False),
-        Binding("slash", "search", "Search", tooltip="Search keys by name"),
-        Binding("r", "refresh", "Refresh", tooltip="Reload the list"),
-        Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column"),
-        Binding("S", "reverse_sort", "Reverse", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        Binding(ACTIONS["rotate"].keys, "rotate", "Rotate", show=False, id="rotate"),
+        Binding(ACTIONS["search"].keys, "search", "Search", tooltip="Search keys by name",
+                id="search"),
+        Binding(ACTIONS["refresh"].keys, "refresh", "Refresh", tooltip="Reload the list",
+                id="refresh"),
+        Binding(ACTIONS["sort"].keys, "cycle_sort", "Sort", tooltip="Sort by the next column",
+                id="sort"),
+        Binding(ACTIONS["reverse_sort"].keys, "reverse_sort", "Reverse", show=False,
+                id="reverse_sort"),
+        Binding(ACTIONS["help"].keys, "help", "Help", id="help"),
+        Binding(ACTIONS["quit"].keys, "quit", "Quit", id="quit"),
         Binding("escape", "leave_search", "Back to keys", show=True),
         # Shown only while a request is in flight (a slow or hung server never traps the user).
         Binding("escape", "stop_waiting", "Stop waiting", show=True),
@@ -158,6 +169,10 @@ class KeysScreen(Screen[None]):
         #: Set once the key the panel signs in with was deleted here: nothing can be loaded
         #: any more, and the page says how to start again instead of offering a retry.
         self._signed_out_message: str | None = None
+        #: The team's agents for the create dialog: None until loaded; why they couldn't be.
+        self._agents: tuple[Agent, ...] | None = None
+        self._agents_problem: str | None = None
+        self._create_dialog: CreateKeyScreen | None = None
 
     @property
     def oz_app(self) -> OzKeysApp:
@@ -248,16 +263,20 @@ class KeysScreen(Screen[None]):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load_keys(self) -> None:
-        """List the keys (and, until it is known, who we are, alongside); show what happened.
+        """List the keys (and, alongside, who we are until that is known, and the team's
+        agents); show what happened.
 
-        Who-am-I runs in its own worker: the list never waits for it, and a failing or hung
-        who-am-I only leaves the status line without the account.
+        Who-am-I and the agents run in their own workers: the list never waits for them, nor
+        they for each other, and a failing or hung one only leaves its part out (the status
+        line's account, the create dialog's Agent type).
         """
         client = self.oz_app.backend.client
         if self.table.loaded:
             self.status_line.show_summary("Refreshing…")
         if self._account is None and not self._in_flight("whoami"):
             self.load_account()
+        if not self._in_flight("agents"):
+            self.load_agents()
         try:
             keys_result = await _settle(client.list_keys())
         finally:
@@ -292,6 +311,33 @@ class KeysScreen(Screen[None]):
         if not self.auth_panel.shown:
             self._account = account
             self._show_source()
+
+    @work(exclusive=True, group="agents", exit_on_error=False)
+    async def load_agents(self) -> None:
+        """The team's agents, for the create dialog's Agent type.
+
+        Loaded with the keys (and again on each refresh), not when the dialog opens: the
+        dialog is then complete the moment it opens, and the page pays nothing for it, the
+        request running alongside the others. A dialog opened before the answer shows Agent
+        as loading and is told when it comes. A failure leaves a good list in place.
+        """
+        try:
+            agents = await self.oz_app.backend.client.list_agents()
+        except asyncio.CancelledError:
+            self._offer_agents(None, STOPPED_LOADING.rstrip("."))
+            raise
+        except Exception as error:  # noqa: BLE001 - the page works without them
+            if not isinstance(error, OzError):
+                log.warning("listing agents failed unexpectedly: %s", type(error).__name__)
+            self._offer_agents(None, describe_error(error).rstrip("."))
+            return
+        self._offer_agents(tuple(agents), None)
+
+    def _offer_agents(self, agents: tuple[Agent, ...] | None, problem: str | None) -> None:
+        if agents is not None or self._agents is None:
+            self._agents, self._agents_problem = agents, problem
+        if self._create_dialog is not None:
+            self._create_dialog.offer_agents(self._agents, self._agents_problem)
 
     def _in_flight(self, group: str) -> list[Worker[object]]:
         """This screen's workers in `group` that have not finished."""
@@ -456,29 +502,25 @@ class KeysScreen(Screen[None]):
         if self.auth_panel.shown:
             return
         app = self.oz_app
-        client = app.backend.client
-
-        async def create(name: str, expiration: Expiration, team_id: str | None) -> CreatedKey:
-            return await client.create_key(name, expiration, team_id=team_id)
-
         # The dialogs load on first use: none of them is needed for the first frame.
         from oz_tui.tui.screens.create_key import NO_TEAM_REASON, CreateKeyScreen
 
         teams = self._account.teams if self._account is not None else ()
-        app.push_screen(
-            CreateKeyScreen(
-                create,
-                teams=teams,
-                default_expiration=app.default_expiration,
-                default_key_type=app.default_key_type,
-                no_team_reason=(
-                    NO_TEAM_REASON if self._account is not None else TEAMS_UNKNOWN_REASON
-                ),
-            ),
-            callback=self._key_created,
+        dialog = CreateKeyScreen(
+            app.backend.client.create_key,
+            teams=teams,
+            default_expiration=app.default_expiration,
+            default_key_type=app.default_key_type,
+            no_team_reason=NO_TEAM_REASON if self._account is not None else TEAMS_UNKNOWN_REASON,
+            agents=self._agents,
+            agents_problem=self._agents_problem,
         )
+        # Told about agents that arrive while it is open.
+        self._create_dialog = dialog
+        app.push_screen(dialog, callback=self._key_created)
 
     def _key_created(self, created: CreatedKey | None) -> None:
+        self._create_dialog = None
         if created is not None:
             self._show_once(created, self._key_saved)
 

@@ -303,8 +303,11 @@ class RotateKeyScreen(DialogScreen[Rotation | None]):
     def _focus_rotate(self) -> None:
         # The button was disabled while waiting, so focus moved on (to Cancel): bring it back,
         # or the next Enter would cancel instead of trying again.
+        # A fast failure can come back within the press animation, during which Button ignores
+        # Enter: end the animation, so an immediate retry is a retry.
         button = self.query_one("#rotate", Button)
         if not button.disabled:
+            button.remove_class("-active")
             button.focus()
 
     def _sync_rotate_button(self) -> None:

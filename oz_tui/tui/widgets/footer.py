@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any, Hashable
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
 
 
@@ -45,7 +47,7 @@ class KeysFooter(Footer):
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
             self._shown = self._signature()
-        yield from super().compose()
+        yield from _in_declared_order(list(super().compose()), self.screen)
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True
@@ -61,3 +63,22 @@ class KeysFooter(Footer):
             return
         if self._signature() != self._shown:
             await self.recompose()
+
+
+def _in_declared_order(widgets: list[Widget], screen: Screen) -> list[Widget]:
+    """The keys in the order the screen declares its actions.
+
+    A keymap (the config's [keymap]) moves a rebound action's keys to the end of Textual's
+    binding map, and so to the end of the footer; this keeps each action in its place."""
+    rank: dict[str, int] = {}
+    for binding in type(screen).BINDINGS:
+        action = binding.action if isinstance(binding, Binding) else binding[1]
+        rank.setdefault(action, len(rank))
+
+    def action_of(widget: Widget) -> str | None:  # a FooterKey's; None for anything else
+        action = getattr(widget, "action", None)
+        return action if isinstance(action, str) else None
+
+    keys = [widget for widget in widgets if action_of(widget) is not None]
+    ordered = iter(sorted(keys, key=lambda key: rank.get(action_of(key) or "", len(rank))))
+    return [next(ordered) if action_of(widget) is not None else widget for widget in widgets]

@@ -38,8 +38,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from oz_tui.api.models import ApiKey
-from oz_tui.display import date_label, expiring_soon, relative_time
+from oz_tui.api.models import ApiKey, KeyScope
+from oz_tui.display import date_label, expiring_soon, relative_time, scope_label
 from oz_tui.hygiene import Query, SearchFields, parse_query
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.literal import literal
@@ -80,8 +80,8 @@ class Column(str, enum.Enum):
         return _COLUMN_SPECS[self].label
 
     def header_label(self, mode: str) -> str:
-        """The header as the table's mode ("full", "compact", "wide") words it."""
-        return _HEADER_LABELS.get((self, mode), self.label)
+        """The header as the table's mode ("full", "compact", "narrow", "wide") words it."""
+        return _HEADER_LABELS.get((self, _HEADER_MODE.get(mode, mode)), self.label)
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,16 @@ class _ColumnSpec:
 _COLUMN_SPECS: dict[Column, _ColumnSpec] = {
     Column.NAME: _ColumnSpec("Name", lambda k: k.name.casefold(), False),
     Column.KEY: _ColumnSpec("Key", lambda k: k.key_suffix, False),
-    Column.SCOPE: _ColumnSpec("Scope", lambda k: k.scope.value, False),
+    Column.SCOPE: _ColumnSpec(
+        "Scope", lambda k: (k.scope.value, (k.agent_name or "").casefold()), False
+    ),
     Column.CREATED: _ColumnSpec("Created", lambda k: k.created_at, True),
     # "Never" used sorts as the oldest; "Never" expiring as the latest.
     Column.LAST_USED: _ColumnSpec("Last used", lambda k: k.last_used_at or _FAR_PAST, True),
     Column.EXPIRES: _ColumnSpec("Expires at", lambda k: k.expires_at or _FAR_FUTURE, False),
 }
+#: The narrow mode is worded as the compact one (it only leaves agents' names out).
+_HEADER_MODE = {"narrow": "compact"}
 _HEADER_LABELS = {
     (Column.LAST_USED, "compact"): "Used",
     (Column.EXPIRES, "compact"): "Expires",
@@ -173,10 +177,16 @@ def _clean_cached(text: str) -> str:
 
 
 def cell_strings(
-    key: ApiKey, now: datetime, *, compact: bool = False, exact: bool = False
+    key: ApiKey,
+    now: datetime,
+    *,
+    compact: bool = False,
+    exact: bool = False,
+    agent_names: bool = True,
 ) -> tuple[str, ...]:
     """The plain text of one row's data cells (Name, Key, Scope, Created, Last used, Expires);
-    `exact` gives the expiry's time too (`2026-12-24 12:00`, UTC), as wide terminals show it.
+    `exact` gives the expiry's time too (`2026-12-24 12:00`, UTC), as wide terminals show it;
+    `agent_names` False leaves the agent's name out of an Agent key's Scope ("Agent").
 
     The name is sanitised (no controls, no bidi tricks) but not cut.
     """
@@ -184,7 +194,7 @@ def cell_strings(
     return (
         _clean(key.name),
         _clean(key.masked),
-        key.scope.value,
+        scope_label(key) if agent_names else key.scope.value,
         when(key.created_at, now),
         when(key.last_used_at, now),
         _expires_words(key, now, compact=compact, exact=exact)[0],
@@ -200,11 +210,12 @@ def key_cells(
     name_max: int = NAME_MAX,
     action: bool = True,
     uid: bool = False,
+    agent_names: bool = True,
 ) -> tuple[Text, ...]:
     """One row of the table as Rich Text: the data cells, then (if `uid`: wide terminals) the
     uid, then (unless `action` is False) the Delete cell. Untrusted text goes through
     `literal()`: never markup, never escapes."""
-    strings = cell_strings(key, now, compact=compact, exact=uid)
+    strings = cell_strings(key, now, compact=compact, exact=uid, agent_names=agent_names)
     state = _expires_words(key, now, compact=compact)[1]
     return _cells_from_strings(
         key, strings, state, styles, name_max=name_max, action=action, uid=uid
@@ -257,26 +268,37 @@ class _Layout:
     action: bool
     #: Wide terminals: the uid column, and expiry times to the minute.
     wide: bool = False
+    #: Agent keys' Scope names the agent ("Agent · deploy-bot"), or (narrowest) just "Agent".
+    agent_names: bool = True
 
     @property
     def mode(self) -> _Mode:
-        return "wide" if self.wide else "compact" if self.compact else "full"
+        if self.wide:
+            return "wide"
+        if self.compact:
+            return "compact" if self.agent_names else "narrow"
+        return "full"
 
 
-_Mode = str  # "full", "compact" or "wide": how a row's cell strings are written
-_MODES: tuple[_Mode, ...] = ("full", "compact", "wide")
+_Mode = str  # "full", "compact", "narrow" or "wide": how a row's cell strings are written
+_MODES: tuple[_Mode, ...] = ("full", "compact", "narrow", "wide")
+#: The Scope column's width when agents' names are left out (the narrow mode).
+_SCOPE_WORD_WIDTH = max(cell_len(scope.value) for scope in KeyScope)
+_SCOPE_INDEX = list(Column).index(Column.SCOPE)
 #: Indices into a key's remembered widths, after the six data columns.
 _NAME_LENGTH = len(Column)
 _UID_WIDTH = len(Column) + 1
 _DEFAULT_LAYOUT = _Layout(compact=False, name_max=NAME_MAX, action=True)
 #: The layouts tried, widest first, each only if every name fits uncut (up to NAME_MAX): the
-#: Delete column goes first (d and the details dialog delete too), then the full times.
+#: Delete column goes first (d and the details dialog delete too), then the full times, then
+#: agents' names.
 _LAYOUTS = (
     _Layout(compact=False, name_max=NAME_MAX, action=True, wide=True),
     _Layout(compact=False, name_max=NAME_MAX, action=False, wide=True),
     _DEFAULT_LAYOUT,
     _Layout(compact=False, name_max=NAME_MAX, action=False),
     _Layout(compact=True, name_max=NAME_MAX, action=False),
+    _Layout(compact=True, name_max=NAME_MAX, action=False, agent_names=False),
 )
 
 
@@ -634,6 +656,12 @@ class KeyTable(Vertical, can_focus=False):
         self._view += 1
 
     def _cell_texts(self, key: ApiKey, mode: _Mode) -> tuple[str, ...]:
+        if mode == "narrow":
+            # The compact strings, the scope without the agent's name.
+            strings = self._cell_texts(key, "compact")
+            if key.scope is not KeyScope.AGENT:
+                return strings
+            return (*strings[:_SCOPE_INDEX], key.scope.value, *strings[_SCOPE_INDEX + 1 :])
         strings = self._strings[mode].get(key.uid)
         if strings is None:
             strings = cell_strings(
@@ -648,7 +676,12 @@ class KeyTable(Vertical, can_focus=False):
         per clock tick; the maxima once per set of visible keys."""
         self._check_view()
         maxima = self._maxima.get(mode)
-        if maxima is None and mode == "wide":
+        if maxima is None and mode == "narrow":
+            # As the compact layout, with the Scope column no wider than its words.
+            maxima = list(self._column_widths(keys, "compact"))
+            maxima[_SCOPE_INDEX] = min(maxima[_SCOPE_INDEX], _SCOPE_WORD_WIDTH)
+            self._maxima[mode] = maxima
+        elif maxima is None and mode == "wide":
             # As the full layout, but for the expiry (to the minute): worked out from the
             # keys' dates instead of writing every key's cells again.
             maxima = list(self._column_widths(keys, "full"))
@@ -796,7 +829,12 @@ class KeyTable(Vertical, can_focus=False):
             room = width - others - pad * columns
             if room >= min(NAME_MAX, widths[0]):
                 return layout
-        return _Layout(compact=True, name_max=min(NAME_MAX, max(room, NAME_MIN)), action=False)
+        return _Layout(
+            compact=True,
+            name_max=min(NAME_MAX, max(room, NAME_MIN)),
+            action=False,
+            agent_names=False,
+        )
 
     def _rebuild(self, *, highlight_uid: str | None = None) -> None:
         """Recompute what is shown (order, filter, layout) and show it."""

@@ -1,0 +1,70 @@
+"""What the panel remembers between runs: the theme last picked in the command palette.
+
+A small JSON file in the platform's state dir (`~/.local/state/oz-keys/state.json` on Linux,
+`$XDG_STATE_HOME` honoured), written 0600 in a 0700 directory. The user's config.toml is never
+rewritten; a `theme` set there wins over the remembered one. Nothing secret is kept here. No
+Textual here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from oz_tui.config import APP_NAME
+
+log = logging.getLogger(__name__)
+
+STATE_FILENAME = "state.json"
+
+
+def default_state_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir(APP_NAME)) / STATE_FILENAME
+
+
+class PanelState:
+    """The state file at `path`. Reading never fails (a missing or damaged file is empty);
+    a failed write is logged and otherwise ignored: forgetting a theme must not stop the app."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, object]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring the state file %s: %s", self.path, type(exc).__name__)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def theme(self) -> str | None:
+        theme = self._read().get("theme")
+        return theme if isinstance(theme, str) and theme.strip() else None
+
+    def remember_theme(self, theme: str) -> None:
+        data = self._read()
+        data["theme"] = theme
+        try:
+            self._write(data)
+        except OSError as exc:
+            log.warning("could not remember the theme in %s: %s", self.path, exc.strerror or exc)
+
+    def _write(self, data: dict[str, object]) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                json.dump(data, file, indent=2, sort_keys=True)
+                file.write("\n")
+            os.chmod(temporary, 0o600)  # an existing file keeps its mode through O_CREAT
+            os.replace(temporary, self.path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
