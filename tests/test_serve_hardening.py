@@ -192,7 +192,7 @@ async def test_json_bodies_are_served(service: LocalService, raw_key: str, conte
 # -- the Host: DNS rebinding -----------------------------------------------------------------------
 
 
-LOOPBACK_HOSTS = HostAllowList({"127.0.0.1", "localhost"}, 8787, any_ip=False, default_port=80)
+LOOPBACK_HOSTS = HostAllowList({"127.0.0.1", "localhost"}, any_ip=False)
 
 
 @pytest.mark.parametrize(
@@ -202,8 +202,7 @@ LOOPBACK_HOSTS = HostAllowList({"127.0.0.1", "localhost"}, 8787, any_ip=False, d
         "evil.example",
         "127.0.0.1.nip.io:8787",
         "localhost.evil.example:8787",
-        "127.0.0.1:8788",
-        "127.0.0.1",  # port 80 implied
+        "evil.example:9000",
         "",
         "[::1:8787",
         "127.0.0.1:87a87",
@@ -219,10 +218,21 @@ async def test_a_foreign_host_is_refused_on_every_route(
         status, _, content, read = await asgi(app, method=method, path=path, headers=headers,
                                               chunks=[LIST_BODY])
         assert (status, read) == (421, 0), (method, path, content)
-    reliability.passed("hardening", "serve-host", "outcome", '421 on POST /graphql/v2, GET /health, unknown paths for evil.example(:port), 127.0.0.1.nip.io, localhost.evil.example, wrong port, implied port 80, empty, malformed, another IP; the served address and localhost answered')
+    reliability.passed("hardening", "serve-host", "outcome", '421 on POST /graphql/v2, GET /health, unknown paths for evil.example(:port), 127.0.0.1.nip.io, localhost.evil.example, empty, malformed, another IP; the served address and localhost answered, also under a forwarded port')
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:8787", "localhost:8787", "LOCALHOST:8787"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1:8787",
+        "localhost:8787",
+        "LOCALHOST:8787",
+        # Forwarded: `ssh -L 9000:localhost:8787`, a TCP proxy, or a default port.
+        "localhost:9000",
+        "127.0.0.1:18787",
+        "127.0.0.1",
+    ],
+)
 async def test_the_served_address_is_answered(service: LocalService, raw_key: str, host: str) -> None:
     app = service.guarded(LOOPBACK_HOSTS)
     status, _, _, _ = await asgi(app, headers=json_headers(raw_key, host=host), chunks=[LIST_BODY])

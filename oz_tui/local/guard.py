@@ -102,22 +102,18 @@ class HostAllowList:
 
     A web page can make a browser send requests to 127.0.0.1 under a name the page's owner
     controls (DNS rebinding); such requests carry that name in Host and are refused. IP
-    literals cannot be rebound, so on a wildcard address every literal is fine.
+    literals cannot be rebound, so on a wildcard address every literal is fine. The port is not
+    checked: an SSH tunnel (`ssh -L 9000:localhost:8787`) or a TCP proxy brings requests in
+    under another port, and a rebound name is refused whatever its port.
     """
 
-    def __init__(self, names: Collection[str], port: int, *, any_ip: bool, default_port: int) -> None:
+    def __init__(self, names: Collection[str], *, any_ip: bool) -> None:
         self.names = frozenset(name.lower() for name in names)
-        self.port = port
         self.any_ip = any_ip
-        self.default_port = default_port
 
     def allows(self, host_header: str) -> bool:
-        host, port = _split_host(host_header)
+        host, _port = _split_host(host_header)
         if host is None:
-            return False
-        if port is None:
-            port = self.default_port
-        if port != self.port:
             return False
         if host in self.names:
             return True

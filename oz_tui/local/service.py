@@ -659,9 +659,7 @@ def _addressing(host: str, sock: socket.socket, *, https: bool) -> tuple[HostAll
     else:
         url_host = given_name or _url_host(address)
     scheme = "https" if https else "http"
-    hosts = HostAllowList(
-        names, port, any_ip=wildcard, default_port=443 if https else 80
-    )
+    hosts = HostAllowList(names, any_ip=wildcard)
     return hosts, f"{scheme}://{url_host}:{port}"
 
 

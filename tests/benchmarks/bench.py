@@ -260,7 +260,9 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
                           stderr=subprocess.PIPE, cwd=str(REPO))
     took = time.perf_counter() - start
     if done.returncode != 0:
-        raise RuntimeError(f"{argv} failed ({done.returncode}): {done.stderr[-2000:]!r}")
+        # The command only: a curl line would carry the credential.
+        raise RuntimeError(f"{Path(argv[0]).name} {' '.join(argv[1:3])} … failed "
+                           f"({done.returncode}): {done.stderr[-2000:]!r}")
     return took
 
 
@@ -397,20 +399,22 @@ class LinkFixture:
     def curl(self) -> list[str]:
         """curl sending what `oz-keys list` sends: the same body, headers and query string."""
         sys.path.insert(0, str(REPO))
-        from oz_tui import __version__
-        from oz_tui.api.client import request_context
+        from oz_tui.api.identity import ClientIdentity
         from oz_tui.api.operations import API_KEYS
 
+        identity = ClientIdentity()
         body = self.work / "list-body.json"
         body.write_text(json.dumps({
             "query": API_KEYS.document,
-            "variables": {"requestContext": request_context()},
+            "variables": {"requestContext": identity.request_context()},
             "operationName": API_KEYS.name,
         }))
-        return ["curl", "--silent", "--fail", "--output", "/dev/null", "--data-binary",
-                f"@{body}", "-H", "Content-Type: application/json",
-                "-H", "Accept: application/json", "-H", f"User-Agent: oz-keys/{__version__}",
-                "-H", f"Authorization: Bearer {self.raw_key}",
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   **identity.headers(), "Authorization": f"Bearer {self.raw_key}"}
+        header_file = self.work / "list-headers.txt"  # not argv: the key stays out of `ps`
+        header_file.write_text("".join(f"{name}: {value}\n" for name, value in headers.items()))
+        return ["curl", "--silent", "--show-error", "--fail", "--output", "/dev/null",
+                "--data-binary", f"@{body}", "-H", f"@{header_file}",
                 f"{self.url}/graphql/v2?op={API_KEYS.name}"]
 
 
