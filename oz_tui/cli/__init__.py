@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script: run and exit with the code."""
     _reserve_standard_fds()
     if is_completion_request():  # the shell asks for completions (`oz-keys completion`)
-        answer_completion_request(build_parser().parser)
+        answer_completion_request(build_parser().complete())
     sys.exit(run(argv))
 
 
