@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, TextIO
 
 from oz_tui.cli.base import EXIT_FINDINGS, EXIT_OK, PROG
 from oz_tui.cli.commands import duration, sort_keys
-from oz_tui.cli.output import Output
 from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
 
 if TYPE_CHECKING:
     from oz_tui.audit import AuditPolicy
     from oz_tui.backend import Backend
+    from oz_tui.cli.output import Output
 
 
 async def cmd_audit(

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import Account, ApiKey, CreatedKey
@@ -76,8 +76,7 @@ def text_time(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-@dataclass(frozen=True)
-class ExpireResult:
+class ExpireResult(NamedTuple):
     """One key of an `expire`: expired, declined, or failed with `error`."""
 
     key: ApiKey

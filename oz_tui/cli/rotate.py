@@ -21,14 +21,13 @@ from oz_tui.cli.commands import (
     explicit_expiration,
     one_key,
 )
-from oz_tui.cli.delivery import create_or_explain, deliver_or_expire
-from oz_tui.cli.output import Output
 from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
     from oz_tui.backend import Backend
+    from oz_tui.cli.output import Output
     from oz_tui.rotation import RotationError
 
 
@@ -38,7 +37,8 @@ async def cmd_rotate(
     """A new key like the old one (name, owner, lifetime), delivered once, then the old one
     expired. Requests: the list (to find the key), who-am-I only for a Team key without
     --team-id, then exactly one create and one expire."""
-    # Loaded when the command runs: every other command starts without it.
+    # Loaded when the command runs: every other command starts without them.
+    from oz_tui.cli.delivery import create_or_explain, deliver_or_expire
     from oz_tui.rotation import RotationError, owner_of, same_lifetime, still_active_message
 
     client = backend.client

@@ -15,9 +15,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import MAX_KEY_NAME_LENGTH, Agent, Clock, OwnerType, Team, system_clock
@@ -34,8 +34,7 @@ _SECRET_PATTERN = re.compile(r"[0-9a-f]{64}")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-@dataclass(frozen=True, slots=True)
-class LocalIdentity:
+class LocalIdentity(NamedTuple):
     """The one user of the local service, their workspace and its team."""
 
     user_uid: str = "local-user"
@@ -82,8 +81,7 @@ class InvalidRequest(Exception):
     """A request the service refuses; `str()` is a message for the user."""
 
 
-@dataclass(frozen=True, slots=True)
-class StoredKey:
+class StoredKey(NamedTuple):
     """A key row. Holds no secret: only the last four characters of the raw key."""
 
     uid: str
@@ -101,8 +99,7 @@ class StoredKey:
     agent_name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredAgent:
+class StoredAgent(NamedTuple):
     """An agent row: one of a team's cloud agents."""
 
     uid: str
