@@ -188,12 +188,12 @@ def _run_handler(
 
     try:
         spec.check(args)
+        # Connecting to a server overlaps everything else from here on (one connection:
+        # commands send one request at a time).
+        preconnect = _preconnect(settings, 1)
         # Compiled before any request: a bad filter must not cost a created key.
         jq = JqFilter(args.jq) if getattr(args, "jq", None) is not None else None
         output = Output(settings.output_format, stdout, stderr, jq=jq)
-        # Connecting to a server overlaps loading the client (one connection: commands send
-        # one request at a time).
-        preconnect = _preconnect(settings, 1)
         running = _with_backend(settings, output, spec.handler, args, stdin, preconnect)
         if settings.mode != "remote":
             # The store in process: nothing to wait for, so no event loop (nor its imports).
