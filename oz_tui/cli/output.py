@@ -152,7 +152,7 @@ class Output:
                 (
                     safe_text(key.name, max_length=NAME_COLUMN_MAX),
                     safe_text(key.masked),
-                    _scope_label(key),
+                    key.scope.value,
                     relative_time(key.created_at, now),
                     relative_time(key.last_used_at, now),
                     _expires(key.expires_at, now),
@@ -196,7 +196,7 @@ class Output:
                 else f"expires {date_label(key.expires_at)}"
             )
             self.note(
-                f"Created {_scope_label(key).lower()} API key '{safe_text(key.name)}' "
+                f"Created {key.scope.value.lower()} API key '{safe_text(key.name)}' "
                 f"({safe_text(key.masked)}, {expires}, uid {safe_text(key.uid)})."
             )
             self.note("Store it now: it won't be shown again.")
@@ -254,7 +254,7 @@ class Output:
                 "never expires" if key.expires_at is None else f"expires {date_label(key.expires_at)}"
             )
             self.note(
-                f"Created {_scope_label(key).lower()} API key '{safe_text(key.name)}' "
+                f"Created {key.scope.value.lower()} API key '{safe_text(key.name)}' "
                 f"({safe_text(key.masked)}, {expires}, uid {safe_text(key.uid)}) to replace "
                 f"{safe_text(old.masked)}."
             )
@@ -312,7 +312,7 @@ class Output:
                 (
                     safe_text(finding.key.name, max_length=NAME_COLUMN_MAX),
                     safe_text(finding.key.masked),
-                    _scope_label(finding.key),
+                    finding.key.scope.value,
                     "; ".join(reason.message for reason in finding.reasons),
                     safe_text(finding.key.uid),
                 )
@@ -356,11 +356,6 @@ class Output:
         rows = [("Server:", where), ("Account:", who), ("Teams:", team_text), ("Credential:", cred)]
         for line in table(("", ""), rows)[1:]:
             self.out(line)
-
-
-def _scope_label(key: ApiKey) -> str:
-    """The scope as the panel shows it (Personal / Team / Agent)."""
-    return key.scope.value
 
 
 def _expires(value: datetime | None, now: datetime) -> str:
