@@ -239,3 +239,32 @@ def test_a_damaged_row_is_one_line_naming_the_file(tmp_path: Path, column: str, 
         result = cli("list", "--local", "--data-dir", str(data_dir), "--output-format", output_format)
         assert_one_line(result, 1, str(data_dir / "keys.db"), "damaged")
     reliability.passed("hardening", "damaged-rows", "outcome", 'text time, 2^62 µs, blob time, blob name, unknown owner, NULL created_at: one line naming the file (pretty, json)')
+
+
+def test_opening_a_store_another_process_is_writing_lists_at_once(tmp_path: Path) -> None:
+    """`oz-keys list` while another oz-keys holds the write lock (mid-create, say): opening a
+    store already at this release's schema writes nothing, so it neither waits for the lock
+    nor fails when the lock outlasts the busy timeout."""
+    store = KeyStore(tmp_path / "keys.db")
+    store.create_key("first")
+    store.close()
+    writer = sqlite3.connect(tmp_path / "keys.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # held for the whole listing
+    try:
+        done = subprocess.run(
+            [PYTHON, "-c", (
+                "import sys, time\n"
+                "from pathlib import Path\n"
+                "from oz_tui.local import store as s\n"
+                "s.BUSY_TIMEOUT_MS = 300\n"
+                "start = time.monotonic()\n"
+                "names = [k.name for k in s.KeyStore(Path(sys.argv[1])).active_keys()]\n"
+                "print(names, round(time.monotonic() - start, 1))\n"
+            ), str(tmp_path / "keys.db")],
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['first']", "0.0"]
