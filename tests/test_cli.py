@@ -179,6 +179,16 @@ def test_version_does_not_import_textual() -> None:
     assert result.stderr.strip() == "[]"
 
 
+def _report(code: str, run_cli: Cli) -> Any:
+    """What a Python snippet run in a fresh interpreter printed as JSON on its last stderr line."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        env=run_cli.env, timeout=TIMEOUT,
+    )
+    assert result.stderr, result.stdout
+    return json.loads(result.stderr.splitlines()[-1])
+
+
 def test_subcommands_do_not_import_textual(run_cli: Cli, data_dir: Path) -> None:
     code = (
         "import json, sys\n"
@@ -190,16 +200,7 @@ def test_subcommands_do_not_import_textual(run_cli: Cli, data_dir: Path) -> None
         "              if m.split('.')[0] in ('textual', 'jq', 'argcomplete') or m.startswith('oz_tui.tui'))\n"
         "print(json.dumps({'codes': codes, 'mods': mods}), file=sys.stderr)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=run_cli.env,
-        timeout=TIMEOUT,
-    )
-    report = json.loads(result.stderr.splitlines()[-1])
-    assert report == {"codes": [0, 0, 0, 0], "mods": []}
+    assert _report(code, run_cli) == {"codes": [0, 0, 0, 0], "mods": []}
 
 
 def test_local_subcommands_load_no_event_loop_http_or_graphql(run_cli: Cli, data_dir: Path) -> None:
@@ -215,12 +216,7 @@ def test_local_subcommands_load_no_event_loop_http_or_graphql(run_cli: Cli, data
         "               'anyio', 'graphql', 'starlette', 'uvicorn', 'tomllib'})\n"
         "print(json.dumps({'codes': codes, 'heavy': heavy}), file=sys.stderr)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        env=run_cli.env, timeout=TIMEOUT,
-    )
-    report = json.loads(result.stderr.splitlines()[-1])
-    assert report == {"codes": [0, 0, 0, 0, 0], "heavy": []}, result.stderr
+    assert _report(code, run_cli) == {"codes": [0, 0, 0, 0, 0], "heavy": []}
 
 
 def test_list_on_an_existing_store_loads_only_what_listing_uses(
@@ -244,12 +240,7 @@ def test_list_on_an_existing_store_loads_only_what_listing_uses(
         "    'oz_tui.keymap', 'oz_tui.api.identity', 'hashlib', 'uuid', 'shlex', 'platform'})\n"
         "print(json.dumps({'code': code, 'unused': unused, 'built': built}), file=sys.stderr)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        env=run_cli.env, timeout=TIMEOUT,
-    )
-    report = json.loads(result.stderr.splitlines()[-1])
-    assert report == {"code": 0, "unused": [], "built": ["list"]}, result.stderr
+    assert _report(code, run_cli) == {"code": 0, "unused": [], "built": ["list"]}
 
 
 class _Tty(io.StringIO):
