@@ -35,7 +35,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from oz_tui.api.headers import DEFAULT_CLIENT_ID, header_value_problem
 from oz_tui.api.models import Expiration, KeyType
@@ -96,8 +96,7 @@ class SettingsError(Exception):
 # -- the config file ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class FileConfig:
+class FileConfig(NamedTuple):
     """What `config.toml` says; None where it says nothing."""
 
     path: Path | None = None
@@ -377,7 +376,8 @@ def normalize_server_url(value: str, source: str) -> str:
     return text.rstrip("/")
 
 
-_DNS_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?", re.IGNORECASE)
+#: Compiled (and cached by `re`) the first time a server name is checked, not at start-up.
+_DNS_LABEL = r"(?i)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 
 
 def _valid_host(host: str, *, bracketed: bool) -> bool:
@@ -394,7 +394,7 @@ def _valid_host(host: str, *, bracketed: bool) -> bool:
         except UnicodeError:
             return False
         labels = name.removesuffix(".").split(".")
-        return len(name) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in labels)
+        return len(name) <= 253 and all(re.fullmatch(_DNS_LABEL, label) for label in labels)
     return bracketed == (address.version == 6)
 
 
