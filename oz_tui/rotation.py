@@ -51,7 +51,11 @@ class TeamChoiceNeeded(RotationError):
 
 
 def lifetime(key: ApiKey) -> timedelta | None:
-    """How long `key` was made to last (`expires_at - created_at`); None when it never expires."""
+    """How long `key` was made to last (`expires_at - created_at`); None when it never expires.
+
+    Rounded: the client stamps the expiry (now + 90 days) and the server the creation, from two
+    clocks a request apart, so a 90-day key measures 89d 23h 59m 59s, or a few minutes over when
+    the clocks disagree. A day or more is rounded to the hour, less to the minute."""
     if key.expires_at is None:
         return None
     span = key.expires_at - key.created_at
@@ -61,7 +65,10 @@ def lifetime(key: ApiKey) -> timedelta | None:
             "can't be repeated; choose the new key's expiration",
             usage=True,
         )
-    return span
+    step = timedelta(hours=1) if span >= timedelta(days=1) else timedelta(minutes=1)
+    if span < step:
+        return span  # under a minute: nothing to round to
+    return step * round(span / step)
 
 
 def same_lifetime(key: ApiKey, now: datetime) -> Expiration | datetime:

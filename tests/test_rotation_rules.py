@@ -50,6 +50,26 @@ def test_the_new_key_repeats_the_old_keys_lifetime_from_now(
     assert same_lifetime(old, FIXED_NOW) == FIXED_NOW + expected
 
 
+@pytest.mark.parametrize(
+    ("span", "expected", "words"),
+    [
+        # The client stamps the expiry, the server the creation: a request apart...
+        (90 * DAY - timedelta(seconds=1), 90 * DAY, "90d"),
+        (timedelta(hours=12) - timedelta(seconds=2), timedelta(hours=12), "12h"),
+        # ...or with clocks that disagree by minutes.
+        (30 * DAY + timedelta(minutes=3), 30 * DAY, "30d"),
+        (DAY - timedelta(minutes=20), DAY - timedelta(minutes=20), "23h 40m"),
+        (timedelta(seconds=30), timedelta(seconds=30), "30s"),
+    ],
+)
+def test_a_lifetime_is_read_to_the_hour_or_the_minute(
+    span: timedelta, expected: timedelta, words: str
+) -> None:
+    old = key(created_at=FIXED_NOW - DAY, expires_at=FIXED_NOW - DAY + span)
+    assert same_lifetime(old, FIXED_NOW) == FIXED_NOW + expected
+    assert lifetime_words(old) == words
+
+
 def test_never_expiring_stays_never_and_a_nonsense_lifetime_asks_for_a_choice() -> None:
     assert same_lifetime(key(), FIXED_NOW) is Expiration.NEVER
     assert lifetime_words(key()) == "never expires"
