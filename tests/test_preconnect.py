@@ -21,11 +21,19 @@ import trustme
 import oz_tui
 from oz_tui import cli
 from oz_tui.api.client import OzClient
-from oz_tui.api.errors import NetworkError
+from oz_tui.api.errors import NetworkError, OzError
 from oz_tui.api.models import Expiration
 from oz_tui.api.preconnect import Preconnect
 
-from fault_server import ThreadedFaultServer, closed_port, good
+from fault_server import (
+    ThreadedFaultServer,
+    close_mid_body,
+    close_without_answer,
+    closed_port,
+    good,
+    hang,
+    huge_body,
+)
 
 FAKE_KEY = "wk-1." + "0" * 64
 
@@ -128,6 +136,31 @@ async def test_an_early_connection_the_server_closed_is_replaced_not_used(server
         created = await client.create_key("ci", Expiration.NEVER)
         assert created.raw_key
     assert server.server.connections == 2 and server.server.count("GenerateApiKey") == 1
+
+
+FAULTS = {
+    "no answer (read timeout)": hang,
+    "hang-up before answering": close_without_answer,
+    "hang-up mid-body": close_mid_body,
+    "10 MB chunked body": lambda: huge_body(declare_length=False),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_a_fault_on_an_early_connection_reads_as_on_any_connection(fault: str) -> None:
+    server = ThreadedFaultServer(lambda request: FAULTS[fault]())
+    try:
+        failures = []
+        for preconnect in (Preconnect.start(server.url, count=1), None):
+            async with OzClient(server.url, FAKE_KEY, preconnect=preconnect, max_retries=0,
+                                timeout=httpx.Timeout(0.5, connect=2.0)) as client:
+                with pytest.raises(OzError) as failure:
+                    await client.create_key("ci", Expiration.NEVER)
+            failures.append((type(failure.value), str(failure.value)))
+        assert failures[0] == failures[1]
+        assert server.server.connections == 2 and server.server.count("GenerateApiKey") == 2
+    finally:
+        server.close()
 
 
 @pytest.fixture
