@@ -37,9 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from oz_tui.api.identity import DEFAULT_CLIENT_ID, header_value_problem
+from oz_tui.api.headers import DEFAULT_CLIENT_ID, header_value_problem
 from oz_tui.api.models import Expiration, KeyType
-from oz_tui.keymap import KeymapError, parse_keymap
 
 APP_NAME = "oz-keys"
 CONFIG_FILENAME = "config.toml"
@@ -273,6 +272,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
             raise problem(f"request_timeout {_REQUEST_TIMEOUT_RANGE}, not {request_timeout}")
     keymap = None
     if "keymap" in data:
+        from oz_tui.keymap import KeymapError, parse_keymap  # only a file with a [keymap]
+
         try:
             keymap = parse_keymap(data["keymap"])
         except KeymapError as exc:

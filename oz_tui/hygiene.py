@@ -89,8 +89,7 @@ class BadgeKind(str, enum.Enum):
     NEVER_EXPIRES = "never_expires"
 
 
-@dataclass(frozen=True, slots=True)
-class Badge:
+class Badge(NamedTuple):
     kind: BadgeKind
     label: str
 

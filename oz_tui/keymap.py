@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class PanelAction:
+class PanelAction(NamedTuple):
     #: The binding id, and the name in `[keymap]`.
     id: str
     #: Default keys, Textual key names, comma-separated.

@@ -223,6 +223,35 @@ def test_local_subcommands_load_no_event_loop_http_or_graphql(run_cli: Cli, data
     assert report == {"codes": [0, 0, 0, 0, 0], "heavy": []}, result.stderr
 
 
+def test_list_on_an_existing_store_loads_only_what_listing_uses(
+    run_cli: Cli, data_dir: Path
+) -> None:
+    """`oz-keys list --local` on a store made earlier: nothing another command needs (audit,
+    rotation, the keymap, the client identity, key hashing, new uids, serve's quoting) and no
+    other subcommand's arguments."""
+    assert run_cli("--local", "--data-dir", str(data_dir), "create", "ci").returncode == 0
+    code = (
+        "import json, sys\n"
+        "from oz_tui.cli import parser, run\n"
+        "built = []\n"
+        "fill = parser._Parser.filled\n"
+        "def filled(self):\n"
+        "    if self.pending_arguments is not None: built.append(self.command)\n"
+        "    return fill(self)\n"
+        "parser._Parser.filled = filled\n"
+        f"code = run(['--local', '--data-dir', {str(data_dir)!r}, 'list'])\n"
+        "unused = sorted(set(sys.modules) & {'oz_tui.audit', 'oz_tui.hygiene', 'oz_tui.rotation',\n"
+        "    'oz_tui.keymap', 'oz_tui.api.identity', 'hashlib', 'uuid', 'shlex', 'platform'})\n"
+        "print(json.dumps({'code': code, 'unused': unused, 'built': built}), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        env=run_cli.env, timeout=TIMEOUT,
+    )
+    report = json.loads(result.stderr.splitlines()[-1])
+    assert report == {"code": 0, "unused": [], "built": ["list"]}, result.stderr
+
+
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -3,7 +3,8 @@
 Every request carries `X-Warp-Client-ID` (the client's role; Warp's CLI sends `warp-cli`),
 `X-Warp-Client-Version` and the `X-Warp-OS-*` headers, and no User-Agent unless one is configured:
 Warp's edge is reported to rate-limit clients that don't look like Warp's own. The same OS values go
-into every operation's `requestContext`. No httpx here, so the settings can check values cheaply.
+into every operation's `requestContext`. What a header value may hold is in `headers`: the
+settings check values with it without loading this module.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from oz_tui import __version__
+from oz_tui.api.headers import DEFAULT_CLIENT_ID, header_value_problem
 
-#: What Warp's Oz CLI sends as `X-Warp-Client-ID`.
-DEFAULT_CLIENT_ID = "warp-cli"
 CLIENT_VERSION = f"oz-keys/{__version__}"
-#: A longer header value is refused as a mistake.
-MAX_HEADER_VALUE = 200
 
 _CATEGORIES = {"Darwin": "macOS", "Linux": "Linux", "Windows": "Windows"}
 
@@ -56,19 +54,6 @@ def os_info() -> OsInfo:
     else:
         version = platform.version() if system == "Windows" else platform.release()
     return OsInfo(category=category, name=category, version=version or None)
-
-
-def header_value_problem(value: str) -> str | None:
-    """Why `value` cannot be sent as a header value, or None when it can."""
-    if not value:
-        return "is empty"
-    if value != value.strip():
-        return "has spaces around it"
-    if len(value) > MAX_HEADER_VALUE:
-        return f"is longer than {MAX_HEADER_VALUE} characters"
-    if not all(0x20 <= ord(char) < 0x7F for char in value):
-        return "may hold only printable ASCII characters"
-    return None
 
 
 @dataclass(frozen=True, slots=True)

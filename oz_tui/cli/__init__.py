@@ -32,10 +32,7 @@ from oz_tui.cli.base import (
     is_writable,
     run_inline,
 )
-from oz_tui.cli.delivery import SignalsCancel, cancelled_error
 from oz_tui.cli.completion import answer_completion_request, is_completion_request
-from oz_tui.cli.jq_filter import JqError, JqFilter
-from oz_tui.cli.output import Output
 from oz_tui.cli.parser import HELP_COMMAND, CommandLine, ParserExit, build, help_hint, help_topic
 from oz_tui.cli.registry import Handler, Invocation, Subcommand
 from oz_tui.cli.subcommands import SUBCOMMANDS
@@ -45,6 +42,7 @@ from oz_tui.sanitize import safe_text
 if TYPE_CHECKING:
     from oz_tui.api.preconnect import Preconnect
     from oz_tui.backend import Backend, DeferredBackend, RemoteSession
+    from oz_tui.cli.output import Output
 
 API_KEY_FLAG_WARNING = (
     f"{PROG}: warning: --api-key leaves the key in your shell history and the process list; "
@@ -75,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script: run and exit with the code."""
     _reserve_standard_fds()
     if is_completion_request():  # the shell asks for completions (`oz-keys completion`)
-        answer_completion_request(build_parser().parser)
+        answer_completion_request(build_parser().complete())
     sys.exit(run(argv))
 
 
@@ -111,7 +109,7 @@ def run(
     env = dict(os.environ) if env is None else env
     try:
         return _run(argv, env, stdin, stdout, stderr)
-    except (KeyboardInterrupt, cancelled_error()):
+    except _stop_errors():
         # (A stop signal that lands after the command's own handling, e.g. while closing.)
         fail(stderr, "interrupted")
         return EXIT_INTERRUPTED
@@ -127,6 +125,13 @@ def run(
         return fail(stderr, "an input is nested too deeply to read", EXIT_USAGE)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
         return fail(stderr, f"internal error ({type(exc).__name__}); please report it", EXIT_ERROR)
+
+
+def _stop_errors() -> tuple[type[BaseException], ...]:
+    """What a stop (Ctrl-C, a signal) is raised as; looked up only when something is raised."""
+    from oz_tui.cli.delivery import cancelled_error
+
+    return (KeyboardInterrupt, cancelled_error())
 
 
 def _run(
@@ -177,6 +182,10 @@ def _run_handler(
     stderr: TextIO,
 ) -> int:
     assert spec.handler is not None
+    # A command's own machinery: the panel starts without it.
+    from oz_tui.cli.jq_filter import JqError, JqFilter
+    from oz_tui.cli.output import Output
+
     try:
         spec.check(args)
         # Compiled before any request: a bad filter must not cost a created key.
@@ -284,6 +293,8 @@ async def _with_backend(
     stdin: TextIO,
     preconnect: Preconnect | None = None,
 ) -> int:
+    from oz_tui.cli.delivery import SignalsCancel, cancelled_error
+
     backend = make_backend(settings, blocking=True, preconnect=preconnect)
     signals = SignalsCancel()
     try:

@@ -9,22 +9,23 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, TextIO
 
-from oz_tui.audit import AuditPolicy, audit
 from oz_tui.cli.base import EXIT_FINDINGS, EXIT_OK, PROG
 from oz_tui.cli.commands import duration, sort_keys
-from oz_tui.cli.output import Output
 from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
-from oz_tui.hygiene import DEFAULT_EXPIRING, DEFAULT_IDLE
 
 if TYPE_CHECKING:
+    from oz_tui.audit import AuditPolicy
     from oz_tui.backend import Backend
+    from oz_tui.cli.output import Output
 
 
 async def cmd_audit(
     backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
 ) -> int:
     """The keys that need attention and why; exit 1 when there is any, 0 when all is well."""
+    from oz_tui.audit import audit  # loaded when the command runs, as audit_policy's imports
+
     policy = audit_policy(args)
     client = backend.client
     keys = sort_keys(await client.list_keys(), "created-at", "asc")
@@ -35,6 +36,9 @@ async def cmd_audit(
 
 def audit_policy(args: argparse.Namespace) -> AuditPolicy:
     """The audit's checks from its flags (bad durations are usage errors, before any request)."""
+    from oz_tui.audit import AuditPolicy
+    from oz_tui.hygiene import DEFAULT_EXPIRING, DEFAULT_IDLE
+
     expiring = getattr(args, "expiring_within", None)
     idle = getattr(args, "idle_for", None)
     return AuditPolicy(

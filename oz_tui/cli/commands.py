@@ -26,9 +26,7 @@ from oz_tui.api.models import (
     parse_time,
 )
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
-from oz_tui.cli.delivery import create_or_explain, deliver_or_expire
 from oz_tui.cli.completion import SUGGESTED_DURATIONS, suggest
-from oz_tui.cli.output import ExpireResult, Output
 from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
 from oz_tui.display import relative_time
@@ -39,6 +37,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from oz_tui.backend import Backend, KeyService
+    from oz_tui.cli.output import Output
 
 SORT_FIELDS = ("name", "created-at", "last-used-at", "expires-at", "scope")
 
@@ -227,6 +226,8 @@ async def _create_and_deliver(
     client: KeyService, output: Output, create: Awaitable[CreatedKey]
 ) -> int:
     """The new key printed once, or taken back (see `oz_tui.cli.delivery`)."""
+    from oz_tui.cli.delivery import create_or_explain, deliver_or_expire
+
     created = await create_or_explain(create)
 
     def deliver() -> None:
@@ -464,6 +465,8 @@ async def cmd_expire(
         for key in in_use:
             output.note(f"{PROG}: warning: expiring '{safe_text(key.name)}', the API key oz-keys "
                         "is signed in with")
+
+    from oz_tui.cli.output import ExpireResult
 
     several = len(args.targets) > 1
     results: list[ExpireResult] = []

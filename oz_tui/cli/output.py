@@ -12,15 +12,17 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import Account, ApiKey, CreatedKey
-from oz_tui.audit import AuditPolicy, Finding
 from oz_tui.cli.base import PROG
 from oz_tui.cli.jq_filter import JqError, JqFilter
 from oz_tui.display import date_label, expiring_soon, relative_time
 from oz_tui.sanitize import safe_text
+
+if TYPE_CHECKING:
+    from oz_tui.audit import AuditPolicy, Finding
 
 #: Names longer than this are cut in the pretty table (never in json/ndjson/text).
 NAME_COLUMN_MAX = 40
@@ -74,8 +76,7 @@ def text_time(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-@dataclass(frozen=True)
-class ExpireResult:
+class ExpireResult(NamedTuple):
     """One key of an `expire`: expired, declined, or failed with `error`."""
 
     key: ApiKey

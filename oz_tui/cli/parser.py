@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from oz_tui import __version__
 from oz_tui.cli.base import PROG, UsageError
@@ -79,6 +79,26 @@ class _Parser(argparse.ArgumentParser):
 
     #: The subcommand this parser is for (None: the top level).
     command: str | None = None
+    #: Adds this subcommand's arguments, the first time they are needed: building every
+    #: subcommand's parser costs more than most commands take to run.
+    pending_arguments: Callable[[], None] | None = None
+
+    def filled(self) -> _Parser:
+        """This parser with all its arguments."""
+        pending, self.pending_arguments = self.pending_arguments, None
+        if pending is not None:
+            pending()
+        return self
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        # argparse hands the words after a subcommand's name to its parser this way.
+        return super(_Parser, self.filled()).parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        return super(_Parser, self.filled()).format_usage()
+
+    def format_help(self) -> str:
+        return super(_Parser, self.filled()).format_help()
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} {help_hint(self.command)}")
@@ -135,8 +155,7 @@ class _VersionAction(argparse.Action):
 # -- global options ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _GlobalOption:
+class _GlobalOption(NamedTuple):
     dest: str
     flags: tuple[str, ...]
     options: dict[str, Any]
@@ -225,7 +244,13 @@ class CommandLine:
     def parser_for(self, command: str | None) -> argparse.ArgumentParser:
         if command is None:
             return self.parser
-        return self.parsers[command]
+        return self.parsers[command].filled()  # type: ignore[attr-defined]
+
+    def complete(self) -> argparse.ArgumentParser:
+        """The top-level parser with every subcommand's arguments (completion walks them all)."""
+        for name in self.parsers:
+            self.parser_for(name)
+        return self.parser
 
     def parse(self, argv: Sequence[str] | None) -> tuple[argparse.Namespace, Subcommand | None]:
         """Parse, or raise `UsageError` (one line with a hint) or `ParserExit` (help shown)."""
@@ -299,8 +324,12 @@ def build(subcommands: Sequence[Subcommand]) -> CommandLine:
             allow_abbrev=False,
         )
         child.command = name  # type: ignore[attr-defined]
-        arguments(child)
-        _add_global_options(child, options)
+
+        def add_arguments() -> None:
+            arguments(child)
+            _add_global_options(child, options)
+
+        child.pending_arguments = add_arguments  # type: ignore[attr-defined]
         return child
 
     for spec in subcommands:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 if TYPE_CHECKING:
     from oz_tui.backend import Backend
@@ -29,8 +29,7 @@ Handler = Callable[
 ]
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):
     """What a standalone subcommand (no key service) gets."""
 
     args: argparse.Namespace

@@ -21,21 +21,14 @@ from oz_tui.cli.commands import (
     explicit_expiration,
     one_key,
 )
-from oz_tui.cli.delivery import create_or_explain, deliver_or_expire
-from oz_tui.cli.output import Output
 from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
-from oz_tui.rotation import (
-    RotationError,
-    TeamChoiceNeeded,
-    owner_of,
-    same_lifetime,
-    still_active_message,
-)
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
     from oz_tui.backend import Backend
+    from oz_tui.cli.output import Output
+    from oz_tui.rotation import RotationError
 
 
 async def cmd_rotate(
@@ -44,6 +37,10 @@ async def cmd_rotate(
     """A new key like the old one (name, owner, lifetime), delivered once, then the old one
     expired. Requests: the list (to find the key), who-am-I only for a Team key without
     --team-id, then exactly one create and one expire."""
+    # Loaded when the command runs: every other command starts without them.
+    from oz_tui.cli.delivery import create_or_explain, deliver_or_expire
+    from oz_tui.rotation import RotationError, owner_of, same_lifetime, still_active_message
+
     client = backend.client
     keep_old = getattr(args, "keep_old", False)
     force = getattr(args, "force", False)
@@ -107,6 +104,8 @@ async def cmd_rotate(
 
 
 def _choices_hint(error: RotationError) -> str:
+    from oz_tui.rotation import TeamChoiceNeeded
+
     if isinstance(error, TeamChoiceNeeded):
         teams = ", ".join(f"{safe_text(t.uid)} ({safe_text(t.name)})" for t in error.teams)
         return f"; pass --team-id with one of: {teams}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 
 from oz_tui.api.errors import OzError
 from oz_tui.cli.base import EXIT_OK, EXIT_USAGE, PROG, fail
@@ -16,6 +15,7 @@ DEFAULT_PORT = 8787
 
 
 def run_serve(invocation: Invocation) -> int:
+    import shlex
     from pathlib import Path
 
     from oz_tui.local import default_data_dir, serve

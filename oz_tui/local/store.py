@@ -13,12 +13,11 @@ import sqlite3
 import stat
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import MAX_KEY_NAME_LENGTH, Agent, Clock, OwnerType, Team, system_clock
@@ -35,8 +34,7 @@ _SECRET_PATTERN = re.compile(r"[0-9a-f]{64}")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-@dataclass(frozen=True, slots=True)
-class LocalIdentity:
+class LocalIdentity(NamedTuple):
     """The one user of the local service, their workspace and its team."""
 
     user_uid: str = "local-user"
@@ -56,6 +54,8 @@ DEFAULT_AGENT_NAME = "default-agent"
 
 def default_agent_uid(team_uid: str) -> str:
     """The uid of a team's default agent: stable, so every store of a team agrees on it."""
+    import uuid  # with hashlib, a few ms: only creating rows needs it
+
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"oz-keys:agent:{team_uid}:default"))
 
 
@@ -81,8 +81,7 @@ class InvalidRequest(Exception):
     """A request the service refuses; `str()` is a message for the user."""
 
 
-@dataclass(frozen=True, slots=True)
-class StoredKey:
+class StoredKey(NamedTuple):
     """A key row. Holds no secret: only the last four characters of the raw key."""
 
     uid: str
@@ -100,8 +99,7 @@ class StoredKey:
     agent_name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredAgent:
+class StoredAgent(NamedTuple):
     """An agent row: one of a team's cloud agents."""
 
     uid: str
@@ -119,6 +117,12 @@ def hash_key(raw_key: str) -> str:
     import hashlib  # OpenSSL's, a few ms to load: only creating and authenticating need it
 
     return hashlib.sha256(raw_key.encode("ascii")).hexdigest()
+
+
+def _new_uid() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
 
 
 def validate_name(name: str) -> str:
@@ -270,7 +274,19 @@ class KeyStore:
                 f"make it writable (chmod u+w {self.read_only_dir}) or use another --data-dir"
             )
 
+    def _is_current(self, conn: sqlite3.Connection) -> bool:
+        """The schema is this release's and every team has its default agent: opening writes
+        nothing (no write lock taken, nothing to wait for while another process writes)."""
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            return False
+        teams = {
+            row[0] for row in conn.execute("SELECT team_uid FROM agents WHERE is_default = 1")
+        }
+        return all(team.uid in teams for team in self.identity.teams)
+
     def _migrate(self, conn: sqlite3.Connection) -> None:
+        if self._is_current(conn):
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -402,7 +418,7 @@ class KeyStore:
         """Add a named agent to a team (any team: the caller need not be on it). An agent with
         that uid already there is kept as it is."""
         agent = StoredAgent(
-            uid=uid or str(uuid.uuid4()), name=name, team_uid=team_uid, available=available
+            uid=uid or _new_uid(), name=name, team_uid=team_uid, available=available
         )
         with self._write() as conn:
             conn.execute(
@@ -455,7 +471,7 @@ class KeyStore:
             raise ValueError("token_factory must return 64 lowercase hex characters")
         raw_key = KEY_PREFIX + secret
         key = StoredKey(
-            uid=str(uuid.uuid4()),
+            uid=_new_uid(),
             name=name,
             key_suffix=raw_key[-4:],
             owner_type=OwnerType.TEAM if team_uid else OwnerType.USER,

@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import hashlib
 import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import Callable, NamedTuple, TypeVar
 
 from textual.app import App
 from textual.timer import Timer
@@ -46,8 +44,7 @@ T = TypeVar("T")
 SYSTEM_CLIPBOARD_TIMEOUT = 0.75
 
 
-@dataclass(frozen=True)
-class ClipboardResult:
+class ClipboardResult(NamedTuple):
     """Where a copy went. `system_error` is set only when a system clipboard exists and failed;
     `system_skipped` says why one that exists was not used."""
 
@@ -159,6 +156,8 @@ def _pyperclip_mechanism() -> tuple[SystemCopier, SystemPaster] | None:
 
 def secret_digest(text: str) -> str:
     """What is kept to recognise a secret later: its SHA-256, never the secret."""
+    import hashlib  # OpenSSL's, a few ms: loaded by the first copy, not at start-up
+
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -25,10 +25,9 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from operator import itemgetter
-from typing import Any, Callable, ClassVar, Iterable, Sequence, overload
+from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence, overload
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -84,8 +83,7 @@ class Column(str, enum.Enum):
         return _HEADER_LABELS.get((self, _HEADER_MODE.get(mode, mode)), self.label)
 
 
-@dataclass(frozen=True)
-class _ColumnSpec:
+class _ColumnSpec(NamedTuple):
     label: str
     #: Ascending sort key.
     sort_key: Callable[[ApiKey], Any]
@@ -119,8 +117,7 @@ _UID_COLUMN = "uid"
 _ARROW_ROOM = 2
 
 
-@dataclass(frozen=True)
-class CellStyles:
+class CellStyles(NamedTuple):
     """Styles for the cells that stand out; the words carry the meaning, the styles help."""
 
     soon: str = "bold"
@@ -261,8 +258,7 @@ def _cut_width(clean_name: str, name_max: int) -> int:
     return cell_len(clean_name[: max(name_max - 1, 0)] + "…")
 
 
-@dataclass(frozen=True)
-class _Layout:
+class _Layout(NamedTuple):
     compact: bool
     name_max: int
     action: bool
