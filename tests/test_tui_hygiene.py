@@ -419,6 +419,34 @@ async def test_bulk_delete_calls_out_the_credential_in_use() -> None:
         assert not app.screen.query("#note")
 
 
+async def test_bulk_delete_of_two_keys_that_match_the_credential_warns_of_both() -> None:
+    # A listing shows a key's last four characters only, so two keys can match the credential.
+    clock = FakeClock()
+    backend, _transport = staged_backend(clock, deterministic_tokens())
+    assert backend.service is not None
+    for uid, name in (("in-use-1", "This laptop"), ("in-use-2", "Old laptop")):
+        backend.service.store.insert(
+            StoredKey(
+                uid=uid, name=name, key_suffix="c0de", owner_type=OwnerType.USER,
+                team_uid=None, created_at=FIXED_NOW - timedelta(days=1), last_used_at=None,
+                expires_at=None, revoked_at=None,
+            ),
+            f"{uid}-hash",
+        )
+    app = make_app(backend, clock)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "d")
+        await settle(pilot)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmBulkDeleteScreen)
+        warning = plain(confirm.query_one("#in-use", Static))
+        assert "“This laptop” (wk-**c0de)" in warning and "“Old laptop” (wk-**c0de)" in warning
+        await pilot.press("n")
+        await settle(pilot)
+        assert len(table_of(app).keys) == 10
+
+
 async def test_stop_waiting_on_a_bulk_delete_says_keys_may_be_gone() -> None:
     clock = FakeClock()
     backend, transport = staged_backend(clock, deterministic_tokens())
@@ -691,6 +719,26 @@ async def test_the_sidebar_fits_cloud_platform_on_one_line_at_120_columns() -> N
         await pilot.click(others.first())
         await settle(pilot)
         assert isinstance(app.screen, KeysScreen) and app.focused is focused
+
+
+async def test_at_120_columns_every_sidebar_entry_reads_on_one_line() -> None:
+    app, _backend = demo_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        sidebar = app.screen.query_one("#sidebar")
+        entries = sidebar.query(".-title, .-other, .-section, .-page")
+        assert {plain(entry) for entry in entries} >= {"Oz Cloud API Keys", "Keyboard shortcuts"}
+        for entry in entries:
+            assert entry.size.height == 1, plain(entry)
+        # The note breaks where it reads well, not where the width runs out.
+        note = sidebar.query_one(".-note", Static)
+        drawn = [strip.text.strip() for strip in note.render_lines(note.region.reset_offset)]
+        assert drawn == ["Dimmed:", "in Warp only"]
+        # Below 120 the sidebar keeps its 16 columns, so the table's room there is unchanged.
+        await pilot.resize_terminal(110, 36)
+        await settle(pilot)
+        assert sidebar.outer_size.width == 16
+        assert "Oz Cloud API Keys" in plain(sidebar.query_one(".-page", Static))
 
 
 async def test_j_k_g_and_shift_g_move_in_the_table() -> None:

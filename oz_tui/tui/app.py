@@ -55,6 +55,17 @@ ENDING_SIGNALS = tuple(
 PRIVATE_UMASK = 0o077
 
 
+def keep_spaces(svg: str) -> str:
+    """`svg` with its whitespace kept as written.
+
+    Rich draws each run of cells as a `<text>` at its own x, its spaces as U+00A0. librsvg
+    (rsvg-convert, GNOME's image viewers) strips those too where a run begins, so a run opening
+    with spaces ("  wk-**8ba6" after a bold name, "  esc Close" in the footer) is drawn flush
+    against the run before it. `xml:space="preserve"` makes every renderer keep them.
+    """
+    return svg.replace("<svg ", '<svg xml:space="preserve" ', 1)
+
+
 class OzKeysApp(App[None]):
     """Settings > Cloud platform > Oz Cloud API Keys, in a terminal."""
 
@@ -214,7 +225,8 @@ class OzKeysApp(App[None]):
         with ExitStack() as stack:
             for screen in self.secret_screens():
                 stack.enter_context(screen.concealed())
-            return super().export_screenshot(title=title, simplify=simplify)
+            svg = super().export_screenshot(title=title, simplify=simplify)
+        return keep_spaces(svg)
 
     def _handle_ending_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():

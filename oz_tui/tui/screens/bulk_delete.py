@@ -19,6 +19,7 @@ from textual.widgets import Button, Static
 from oz_tui.api.bulk import ExpireOutcome
 from oz_tui.api.models import ApiKey
 from oz_tui.tui.literal import literal
+from oz_tui.tui.screens.confirm_delete import DeleteConfirmation
 from oz_tui.tui.screens.dialog import DialogScreen
 
 #: Names listed in the confirmation; the rest are counted.
@@ -41,40 +42,25 @@ def key_line(key: ApiKey, prefix: str = "• ") -> Text:
     )
 
 
-class ConfirmBulkDeleteScreen(DialogScreen[bool]):
-    """Asks whether to delete `keys`. Dismisses with True to delete them all, False to keep them.
-
-    Cancel has focus, so a stray Enter keeps the keys.
-    """
-
-    AUTO_FOCUS = "#cancel"
+class ConfirmBulkDeleteScreen(DeleteConfirmation):
+    """Asks whether to delete `keys`. Dismisses with True to delete them all, False to keep them."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "dismiss(True)", "Delete all"),
-        Binding("n,escape", "dismiss(False)", "Cancel"),
     ]
 
     DEFAULT_CSS = """
     ConfirmBulkDeleteScreen > #dialog {
         width: 80;
-        border: thick $error;
-        padding: 1 2 0 2;
     }
     ConfirmBulkDeleteScreen #names {
         height: auto;
         max-height: 12;
         margin-top: 1;
     }
-    ConfirmBulkDeleteScreen #in-use {
-        margin-top: 1;
-        color: $text-error;
-        text-style: bold;
-    }
-    ConfirmBulkDeleteScreen #consequences {
-        margin-top: 1;
-        color: $text-muted;
-    }
     """
+
+    CONSEQUENCES = CONSEQUENCES
 
     def __init__(self, keys: Sequence[ApiKey], in_use: Sequence[ApiKey] = ()) -> None:
         """`keys` to delete; `in_use`: those among them oz-keys is signed in with."""
@@ -82,22 +68,29 @@ class ConfirmBulkDeleteScreen(DialogScreen[bool]):
         self._keys = tuple(keys)
         self._in_use = tuple(in_use)
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(f"Delete {count_noun(len(self._keys))}?", id="question", markup=False)
-            with VerticalScroll(id="names"):
-                yield Static(self._names(), id="names-list")
-            for key in self._in_use:
-                warning = Text("⚠ ")
-                warning.append_text(literal(
-                    IN_USE_WARNING.format(name=f"“{key.name}” ({key.masked})"), max_length=200
-                ))
-                yield Static(warning, id="in-use")
-            yield Static(CONSEQUENCES, id="consequences", markup=False)
-            with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button(f"Delete {count_noun(len(self._keys))}", id="delete",
-                             variant="error")
+    def question(self) -> Text:
+        return Text(f"Delete {count_noun(len(self._keys))}?")
+
+    def delete_label(self) -> str:
+        return f"Delete {count_noun(len(self._keys))}"
+
+    def compose_details(self) -> ComposeResult:
+        with VerticalScroll(id="names"):
+            yield Static(self._names(), id="names-list")
+        if self._in_use:
+            # One widget for them all: ids are unique, and two keys can match the credential
+            # (a listing shows only the last four characters).
+            yield Static(self._in_use_warnings(), id="in-use", classes="in-use")
+
+    def _in_use_warnings(self) -> Text:
+        warnings = []
+        for key in self._in_use:
+            warning = Text("⚠ ")
+            warning.append_text(literal(
+                IN_USE_WARNING.format(name=f"“{key.name}” ({key.masked})"), max_length=200
+            ))
+            warnings.append(warning)
+        return Text("\n").join(warnings)
 
     def _names(self) -> Text:
         in_use = {key.uid for key in self._in_use}
@@ -111,14 +104,6 @@ class ConfirmBulkDeleteScreen(DialogScreen[bool]):
         if hidden > 0:
             lines.append(Text(f"… and {hidden} more", style="dim"))
         return Text("\n").join(lines)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(False)
-
-    @on(Button.Pressed, "#delete")
-    def _delete(self) -> None:
-        self.dismiss(True)
 
 
 def outcome_summary(outcomes: Sequence[ExpireOutcome]) -> str:

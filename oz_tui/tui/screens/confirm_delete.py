@@ -37,10 +37,12 @@ def delete_question(key: ApiKey) -> Text:
     )
 
 
-class ConfirmDeleteScreen(DialogScreen[bool]):
-    """Asks whether to delete `key`. Dismisses with True to delete, False to keep it.
+class DeleteConfirmation(DialogScreen[bool]):
+    """The layout every delete confirmation shares: the question, what it is about, what
+    deleting does, then Cancel and Delete. Dismisses with True to delete, False to keep.
 
     Cancel has focus, so a stray Enter keeps the key (the same default as Warp's CLI).
+    Subclasses give the question, the parts under it and the labels.
     """
 
     AUTO_FOCUS = "#cancel"
@@ -51,21 +53,58 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
     ]
 
     DEFAULT_CSS = """
-    ConfirmDeleteScreen > #dialog {
+    DeleteConfirmation > #dialog {
         width: 70;
         border: thick $error;
         padding: 1 2 0 2;
     }
-    ConfirmDeleteScreen #consequences {
-        margin-top: 1;
-        color: $text-muted;
-    }
-    ConfirmDeleteScreen #credential-in-use {
+    DeleteConfirmation .in-use {
         margin-top: 1;
         color: $text-error;
         text-style: bold;
     }
+    DeleteConfirmation #consequences {
+        margin-top: 1;
+        color: $text-muted;
+    }
     """
+
+    #: What deleting does to anything still using the key(s).
+    CONSEQUENCES: ClassVar[str]
+
+    def question(self) -> Text:
+        raise NotImplementedError
+
+    def delete_label(self) -> str:
+        """The Delete button's label."""
+        raise NotImplementedError
+
+    def compose_details(self) -> ComposeResult:
+        """What goes between the question and the consequences (a list, warnings)."""
+        yield from ()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.question(), id="question")
+            yield from self.compose_details()
+            yield Static(self.CONSEQUENCES, id="consequences", markup=False)
+            with Horizontal(id="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button(self.delete_label(), id="delete", variant="error")
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#delete")
+    def _delete(self) -> None:
+        self.dismiss(True)
+
+
+class ConfirmDeleteScreen(DeleteConfirmation):
+    """Asks whether to delete `key`. Dismisses with True to delete, False to keep it."""
+
+    CONSEQUENCES = CONSEQUENCES
 
     def __init__(self, key: ApiKey, *, credential_in_use: bool = False) -> None:
         """
@@ -77,20 +116,14 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
         self._key = key
         self._credential_in_use = credential_in_use
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(delete_question(self._key), id="question")
-            if self._credential_in_use:
-                yield Static(CREDENTIAL_IN_USE_WARNING, id="credential-in-use", markup=False)
-            yield Static(CONSEQUENCES, id="consequences", markup=False)
-            with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Delete key", id="delete", variant="error")
+    def question(self) -> Text:
+        return delete_question(self._key)
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(False)
+    def delete_label(self) -> str:
+        return "Delete key"
 
-    @on(Button.Pressed, "#delete")
-    def _delete(self) -> None:
-        self.dismiss(True)
+    def compose_details(self) -> ComposeResult:
+        if self._credential_in_use:
+            yield Static(
+                CREDENTIAL_IN_USE_WARNING, id="credential-in-use", classes="in-use", markup=False
+            )

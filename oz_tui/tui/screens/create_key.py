@@ -3,7 +3,6 @@ in a worker."""
 
 from __future__ import annotations
 
-import asyncio
 import unicodedata
 from typing import Awaitable, ClassVar, Protocol, Sequence
 
@@ -23,7 +22,6 @@ from textual.widgets import (
     Static,
 )
 
-from oz_tui.api.errors import OzError
 from oz_tui.api.models import (
     DEFAULT_KEY_NAME,
     MAX_KEY_NAME_LENGTH,
@@ -34,7 +32,7 @@ from oz_tui.api.models import (
     Team,
 )
 from oz_tui.tui.literal import LiteralInput, literal
-from oz_tui.tui.screens.dialog import DialogScreen
+from oz_tui.tui.screens.request_dialog import RequestDialog
 
 
 class CreateKey(Protocol):
@@ -63,15 +61,6 @@ NO_AVAILABLE_AGENTS_REASON = "None of the team's agents is available on its plan
 AGENTS_FAILED_REASON = "Couldn't load the team's agents ({problem}); close and press r to retry"
 NO_AGENT_CHOSEN = "Choose the agent the key runs as."
 NO_TEAM_REASON = "Your account has no team"
-MAY_HAVE_SUCCEEDED = (
-    "The key may have been created anyway: refresh the list to check before trying again."
-)
-STOPPED_WAITING = (
-    "Stopped waiting for the server. The key may have been created: refresh the list to check "
-    "before trying again."
-)
-#: The Cancel button while a create is in flight: it stops waiting (the outcome is then unknown).
-STOP_LABEL = "Stop waiting"
 
 #: Bidi embeddings/overrides/isolates: invisible, and they make a listed name read differently
 #: from what it is, so they are refused with the control characters.
@@ -97,17 +86,6 @@ def _is_control(char: str) -> bool:
     return (
         unicodedata.category(char) == "Cc" or char in "\u2028\u2029" or char in _BIDI_CONTROLS
     )
-
-
-def failure_text(error: Exception) -> Text:
-    """What the dialog says when create fails: the error's own words, shown literally."""
-    if isinstance(error, OzError):
-        text = literal(error.message, max_length=500)
-        if error.may_have_succeeded:
-            text.append(" " + MAY_HAVE_SUCCEEDED)
-        return text
-    # Not one of ours: name its type only (its text is unknown) and assume the worst.
-    return Text(f"Couldn't create the key ({type(error).__name__}). " + MAY_HAVE_SUCCEEDED)
 
 
 class ChoiceSet(RadioSet, inherit_bindings=False):
@@ -201,7 +179,7 @@ def agent_label(agent: Agent) -> Text:
     return label
 
 
-class CreateKeyScreen(DialogScreen[CreatedKey | None]):
+class CreateKeyScreen(RequestDialog[CreatedKey]):
     """Collects a new key's type, name and expiration and creates it.
 
     Dismisses with the `CreatedKey` on success, or None when cancelled. Failures stay inside the
@@ -209,6 +187,12 @@ class CreateKeyScreen(DialogScreen[CreatedKey | None]):
     """
 
     AUTO_FOCUS = "#name"
+    SUBMIT_ID = "#create"
+    SUBMIT_LABEL = "Create key"
+    PENDING_LABEL = "Creating…"
+    # Enter in the name field submits (the Create button was disabled while waiting).
+    RETRY_FOCUS = "#name"
+    WORKER_GROUP = "create-key"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
@@ -260,16 +244,6 @@ class CreateKeyScreen(DialogScreen[CreatedKey | None]):
     CreateKeyScreen #name-problem.-shown {
         display: block;
     }
-    CreateKeyScreen #failure {
-        color: $text-error;
-        border: round $error;
-        padding: 0 1;
-        margin-top: 1;
-        display: none;
-    }
-    CreateKeyScreen #failure.-shown {
-        display: block;
-    }
     """
 
     def __init__(
@@ -308,7 +282,6 @@ class CreateKeyScreen(DialogScreen[CreatedKey | None]):
         )
         #: Set once the user picks a type: agents arriving later then leave the choice alone.
         self._type_touched = False
-        self._pending = False
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -496,7 +469,10 @@ class CreateKeyScreen(DialogScreen[CreatedKey | None]):
         message = self.query_one("#name-problem", Static)
         message.update(problem or "")
         message.set_class(problem is not None, "-shown")
-        self.query_one("#create", Button).disabled = problem is not None or self._pending
+        self.sync_submit_button()
+
+    def can_submit(self) -> bool:
+        return name_problem(self.query_one("#name", Input).value) is None
 
     @on(Input.Submitted, "#name")
     def _submit_from_name(self) -> None:
@@ -505,29 +481,6 @@ class CreateKeyScreen(DialogScreen[CreatedKey | None]):
     @on(Button.Pressed, "#create")
     def _submit_from_button(self) -> None:
         self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_from_button(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if self._pending:
-            self.stop_waiting()
-            return
-        self.dismiss(None)
-
-    def stop_waiting(self) -> None:
-        """Give up on the create in flight: the form stays, and says the outcome is unknown.
-
-        The request may have reached the server, so the key may exist (its secret is then lost:
-        the user deletes it and creates another). A second Esc closes the dialog.
-        """
-        if not self._pending:
-            return
-        self.workers.cancel_group(self, "create-key")
-        self._set_pending(False)
-        self._show_failure(Text(STOPPED_WAITING))
-        self.query_one("#name", Input).focus()
 
     def action_submit(self) -> None:
         if self._pending:
@@ -539,51 +492,9 @@ class CreateKeyScreen(DialogScreen[CreatedKey | None]):
             return
         agent_uid = self._agent_uid()
         if self.key_type is KeyType.AGENT and agent_uid is None:
-            self._show_failure(Text(NO_AGENT_CHOSEN))
+            self.show_failure(Text(NO_AGENT_CHOSEN))
             return
-        self._set_pending(True)
-        self._show_failure(None)
-        self.run_worker(
-            self._create_key(key_name(text), self._expiration(), self._team_id(), agent_uid),
-            name="create-key",
-            group="create-key",
-            exit_on_error=False,
+        name, expiration, team_id = key_name(text), self._expiration(), self._team_id()
+        self.send(
+            lambda: self._create(name, expiration, team_id=team_id, agent_uid=agent_uid)
         )
-
-    @property
-    def pending(self) -> bool:
-        """True while a create is in flight."""
-        return self._pending
-
-    async def _create_key(
-        self, name: str, expiration: Expiration, team_id: str | None, agent_uid: str | None
-    ) -> None:
-        try:
-            created = await self._create(
-                name, expiration, team_id=team_id, agent_uid=agent_uid
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # noqa: BLE001 - shown in the dialog, never as a traceback
-            self._set_pending(False)
-            self._show_failure(failure_text(error))
-            self.query_one("#name", Input).focus()
-            return
-        # Something (a command palette, say) may sit above us; dismiss pops the top screen.
-        while self.app.screen is not self:
-            await asyncio.sleep(0.05)
-        # The CreatedKey goes straight to the caller; this screen keeps no reference to it.
-        self.dismiss(created)
-
-    def _set_pending(self, pending: bool) -> None:
-        self._pending = pending
-        button = self.query_one("#create", Button)
-        button.label = "Creating…" if pending else "Create key"
-        button.disabled = pending or name_problem(self.query_one("#name", Input).value) is not None
-        # Cancel stays live: while waiting it stops waiting (a hung server can't trap the user).
-        self.query_one("#cancel", Button).label = STOP_LABEL if pending else "Cancel"
-
-    def _show_failure(self, text: Text | None) -> None:
-        failure = self.query_one("#failure", Static)
-        failure.update(text if text is not None else "")
-        failure.set_class(text is not None, "-shown")

@@ -118,7 +118,7 @@ class KeysScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
         (0, "-narrow"),
         (100, "-medium"),
-        (140, "-wide"),
+        (120, "-wide"),
     ]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
 
@@ -137,7 +137,8 @@ class KeysScreen(Screen[None]):
                 id="mark_all"),
         Binding(ACTIONS["clear_marks"].keys, "clear_marks", "Clear marks", show=False,
                 id="clear_marks"),
-        # Not in the footer: at 80 columns it would push Quit off. Listed in help and the palette.
+        # Not in the footer: at 80 columns the footer's keys and "^p palette" fill 76 of the 80
+        # columns and "R Rotate" needs 10, so it would push Quit off. In help and the palette.
         Binding(ACTIONS["rotate"].keys, "rotate", "Rotate", show=False, id="rotate"),
         Binding(ACTIONS["search"].keys, "search", "Search", tooltip="Search keys by name",
                 id="search"),

@@ -7,7 +7,6 @@ if asked, expires the old key: so the secret is out before anything is taken awa
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Awaitable, Callable, ClassVar
@@ -32,8 +31,7 @@ from oz_tui.rotation import (
     same_lifetime,
 )
 from oz_tui.tui.literal import literal
-from oz_tui.tui.screens.create_key import STOP_LABEL, STOPPED_WAITING, failure_text
-from oz_tui.tui.screens.dialog import DialogScreen
+from oz_tui.tui.screens.request_dialog import RequestDialog, failure_text
 
 CreateReplacement = Callable[[Owner, "Expiration | datetime"], Awaitable[CreatedKey]]
 """`create(owner, expiration)`: creates the new key (named like the old one)."""
@@ -70,11 +68,16 @@ def expiry_words(old: ApiKey, now: datetime) -> Text:
     return Text(f"{date_label(expires)} ({lifetime_words(old)} from now: the old key's lifetime)")
 
 
-class RotateKeyScreen(DialogScreen[Rotation | None]):
+class RotateKeyScreen(RequestDialog[Rotation]):
     """Rotates `old`: confirms, then creates its replacement. Dismisses with a `Rotation`, or
     None when cancelled. A failed create stays inside the dialog (nothing changed)."""
 
     AUTO_FOCUS = "#rotate"
+    SUBMIT_ID = "#rotate"
+    SUBMIT_LABEL = "Rotate key"
+    PENDING_LABEL = "Rotating…"
+    RETRY_FOCUS = "#rotate"
+    WORKER_GROUP = "rotate-key"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
@@ -101,17 +104,9 @@ class RotateKeyScreen(DialogScreen[Rotation | None]):
         padding: 0;
         background: $surface;
     }
-    RotateKeyScreen #problem, RotateKeyScreen #failure {
+    RotateKeyScreen #problem {
         color: $text-error;
         margin-top: 1;
-    }
-    RotateKeyScreen #failure {
-        border: round $error;
-        padding: 0 1;
-        display: none;
-    }
-    RotateKeyScreen #failure.-shown {
-        display: block;
     }
     """
 
@@ -135,7 +130,6 @@ class RotateKeyScreen(DialogScreen[Rotation | None]):
         self._create = create
         self._teams = teams
         self._clock = clock
-        self._pending = False
         # Why this key can't be rotated (None when it can); a team choice is not a problem.
         self._problem: str | None = None
         self._team_choices: tuple[Team, ...] = ()
@@ -182,7 +176,7 @@ class RotateKeyScreen(DialogScreen[Rotation | None]):
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(
-                    "Rotate key", id="rotate", variant="warning", disabled=not self._can_rotate()
+                    self.SUBMIT_LABEL, id="rotate", variant="warning", disabled=not self.can_submit()
                 )
 
     def _plan(self) -> Text:
@@ -221,8 +215,8 @@ class RotateKeyScreen(DialogScreen[Rotation | None]):
             return None
         return owner_of(self._old, self._team_choices, value)
 
-    def _can_rotate(self) -> bool:
-        if self._pending or self._problem is not None:
+    def can_submit(self) -> bool:
+        if self._problem is not None:
             return False
         if self._owner is not None:
             return True
@@ -232,88 +226,25 @@ class RotateKeyScreen(DialogScreen[Rotation | None]):
 
     @on(Select.Changed, "#team")
     def _team_chosen(self) -> None:
-        self._sync_rotate_button()
+        self.sync_submit_button()
 
     @on(Button.Pressed, "#rotate")
     def _rotate_pressed(self) -> None:
         self.action_rotate()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if self._pending:
-            self.stop_waiting()
-            return
-        self.dismiss(None)
-
-    def stop_waiting(self) -> None:
-        """Give up on the create in flight: the outcome is unknown, the old key untouched."""
-        if not self._pending:
-            return
-        self.workers.cancel_group(self, "rotate-key")
-        self._set_pending(False)
-        self._show_failure(Text(STOPPED_WAITING))
-        self._focus_rotate()
 
     def action_rotate(self) -> None:
         owner = self._chosen_owner()
         if self._pending or owner is None or self._problem is not None:
             return
         expire_old = self.query_one("#expire-old", Checkbox).value
-        self._set_pending(True)
-        self._show_failure(None)
-        self.run_worker(
-            self._create_replacement(owner, expire_old),
-            name="rotate-key",
-            group="rotate-key",
-            exit_on_error=False,
-        )
+        self.send(lambda: self._create_replacement(owner, expire_old))
 
-    @property
-    def pending(self) -> bool:
-        """True while the create is in flight."""
-        return self._pending
+    async def _create_replacement(self, owner: Owner, expire_old: bool) -> Rotation:
+        created = await self._create(owner, same_lifetime(self._old, self._clock()))
+        return Rotation(created, expire_old)
 
-    async def _create_replacement(self, owner: Owner, expire_old: bool) -> None:
-        try:
-            created = await self._create(owner, same_lifetime(self._old, self._clock()))
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # noqa: BLE001 - shown in the dialog, never as a traceback
-            self._set_pending(False)
-            text = failure_text(error)
-            if isinstance(error, OzError) and not error.may_have_succeeded:
-                text.append(" " + NOTHING_CHANGED)
-            self._show_failure(text)
-            self._focus_rotate()
-            return
-        # Something (a command palette, say) may sit above us; dismiss pops the top screen.
-        while self.app.screen is not self:
-            await asyncio.sleep(0.05)
-        self.dismiss(Rotation(created, expire_old))
-
-    def _set_pending(self, pending: bool) -> None:
-        self._pending = pending
-        self.query_one("#rotate", Button).label = "Rotating…" if pending else "Rotate key"
-        self._sync_rotate_button()
-        self.query_one("#cancel", Button).label = STOP_LABEL if pending else "Cancel"
-
-    def _focus_rotate(self) -> None:
-        # The button was disabled while waiting, so focus moved on (to Cancel): bring it back,
-        # or the next Enter would cancel instead of trying again.
-        # A fast failure can come back within the press animation, during which Button ignores
-        # Enter: end the animation, so an immediate retry is a retry.
-        button = self.query_one("#rotate", Button)
-        if not button.disabled:
-            button.remove_class("-active")
-            button.focus()
-
-    def _sync_rotate_button(self) -> None:
-        self.query_one("#rotate", Button).disabled = not self._can_rotate()
-
-    def _show_failure(self, text: Text | None) -> None:
-        failure = self.query_one("#failure", Static)
-        failure.update(text if text is not None else "")
-        failure.set_class(text is not None, "-shown")
+    def failure_text(self, error: Exception) -> Text:
+        text = failure_text(error)
+        if isinstance(error, OzError) and not error.may_have_succeeded:
+            text.append(" " + NOTHING_CHANGED)
+        return text

@@ -1,9 +1,9 @@
 """The settings sidebar: where this page sits in Warp's settings. Not interactive.
 
 Only "Cloud platform > Oz Cloud API Keys" is real here; the other sections are listed dimmed, for
-orientation, and a note under them says they are Warp's, not this app's. 16 columns: "Cloud
-platform" on one line and the table keeps its room (at 120 columns, every column; from about 160,
-the uid too). The screen hides it on narrow terminals.
+orientation, and a note under them says they are Warp's, not this app's. 16 columns ("Cloud
+platform" on one line), and 20 from 120 columns up (app.tcss), where every entry fits on one line
+and the table still lays out as at 16. The screen hides it on narrow terminals.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ SECTIONS_BEFORE = ("Account", "Appearance", "Features", "AI")
 SECTIONS_AFTER = ("Keyboard shortcuts", "Privacy", "About")
 SECTION = "Cloud platform"
 PAGE = "Oz Cloud API Keys"
-#: Says the dimmed sections are not part of this app (they don't respond).
-OTHERS_NOTE = "Dimmed: in Warp only"
+#: Says the dimmed sections are not part of this app (they don't respond). Broken where it reads
+#: well: each line fits the narrow sidebar.
+OTHERS_NOTE = "Dimmed:\nin Warp only"
 
 
 class SettingsSidebar(Vertical, can_focus=False):
