@@ -185,7 +185,7 @@ class DeferredBackend:
         self._backend: Backend | None = None
         self._source = source
         self.is_local = is_local
-        self.client: KeyService = _DeferredClient(self)
+        self.client: KeyService = _StandInClient(self)
 
     @property
     def source(self) -> str:
@@ -212,6 +212,10 @@ class DeferredBackend:
 
     async def get(self) -> Backend:
         return self.build_now()
+
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """`backend.client.<name>(...)`, the backend built first if it isn't yet."""
+        return await getattr((await self.get()).client, name)(*args, **kwargs)
 
     async def aclose(self) -> None:
         if self._backend is not None:
@@ -251,7 +255,7 @@ class RemoteSession:
         self._opening: dict[str, Any] = {}
         self._backend = asyncio.run_coroutine_threadsafe(self._open(build, opening), self._loop)
         self._closed = False
-        self.client: KeyService = _SessionClient(self)
+        self.client: KeyService = _StandInClient(self)
 
     async def _open(self, build: Callable[[], Backend], opening: tuple[str, ...]) -> Backend:
         import asyncio
@@ -322,10 +326,21 @@ def _retrieved(task: Any) -> None:
         task.exception()
 
 
-class _SessionClient:
-    """`RemoteSession.client`: the panel's calls (`KeyService`), made on the session's loop."""
+class _Owner(Protocol):
+    """What a stand-in client needs of the backend it stands in for."""
 
-    def __init__(self, owner: RemoteSession) -> None:
+    @property
+    def built(self) -> Backend | None: ...
+
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class _StandInClient:
+    """The `client` of a backend built later (`DeferredBackend`) or on another loop
+    (`RemoteSession`): the panel's calls (`KeyService`), each made through the owner on the
+    real client."""
+
+    def __init__(self, owner: _Owner) -> None:
         self._owner = owner
 
     async def list_keys(self) -> list[ApiKey]:
@@ -351,46 +366,6 @@ class _SessionClient:
 
     async def expire_key(self, uid: str) -> None:
         await self._owner.call("expire_key", uid)
-
-    def is_credential(self, key: ApiKey) -> bool:
-        backend = self._owner.built
-        return backend is not None and backend.client.is_credential(key)
-
-
-class _DeferredClient:
-    """`DeferredBackend.client`: the calls the panel makes (`KeyService`), each building the
-    backend if it isn't yet, then made on its real client."""
-
-    def __init__(self, owner: DeferredBackend) -> None:
-        self._owner = owner
-
-    async def _client(self) -> Any:
-        return (await self._owner.get()).client
-
-    async def list_keys(self) -> list[ApiKey]:
-        return await (await self._client()).list_keys()
-
-    async def whoami(self) -> Account:
-        return await (await self._client()).whoami()
-
-    async def list_agents(self) -> list[Agent]:
-        return await (await self._client()).list_agents()
-
-    async def create_key(
-        self,
-        name: str,
-        expiration: Expiration | datetime,
-        *,
-        team_id: str | None = None,
-        agent_uid: str | None = None,
-    ) -> CreatedKey:
-        extra = {"agent_uid": agent_uid} if agent_uid is not None else {}
-        return await (await self._client()).create_key(
-            name, expiration, team_id=team_id, **extra
-        )
-
-    async def expire_key(self, uid: str) -> None:
-        await (await self._client()).expire_key(uid)
 
     def is_credential(self, key: ApiKey) -> bool:
         # Keys are listed only by a built backend, so one that isn't built yet signs in with none.

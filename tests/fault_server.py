@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
@@ -298,13 +299,19 @@ class FaultServer:
     #: Answers used in order; the last one repeats.
     script: list[Action] = field(default_factory=lambda: [good()])
     requests: list[Request] = field(default_factory=list)
+    #: Counted when accepted, before any TLS handshake (an early connection counts at once).
     connections: int = 0
+    #: Serve https with this context (the handshake follows the count).
+    tls: ssl.SSLContext | None = None
+    #: The first connections to close as soon as they are accepted, and how many were closed.
+    hang_up_first: int = 0
+    hung_up: int = 0
     _server: asyncio.base_events.Server | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def answer(self, *actions: Action) -> None:
         self.script = list(actions)
@@ -335,7 +342,12 @@ class FaultServer:
         assert task is not None
         self._tasks.add(task)
         self.connections += 1
+        hang_up = self.connections <= self.hang_up_first
         try:
+            if hang_up:
+                return
+            if self.tls is not None:
+                await writer.start_tls(self.tls)
             while True:
                 request = await self._read_request(reader)
                 if request is None:
@@ -354,6 +366,7 @@ class FaultServer:
                 await writer.wait_closed()
             except (ConnectionError, OSError):
                 pass
+            self.hung_up += hang_up
 
     @staticmethod
     async def _read_request(reader: asyncio.StreamReader) -> Request | None:
@@ -390,11 +403,13 @@ class ThreadedFaultServer:
     """A FaultServer on its own event loop in a daemon thread, for clients in subprocesses or
     in synchronous code. `choose(request)` picks the action for each request."""
 
-    def __init__(self, choose: Callable[[Request], Action]) -> None:
+    def __init__(
+        self, choose: Callable[[Request], Action], *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.server = FaultServer()
+        self.server = FaultServer(tls=tls)
         self.server.answer(dispatch(choose))
         asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
 

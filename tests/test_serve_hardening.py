@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import textwrap
 import time
@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+import trustme
 
 from local_helpers import PYTHON, REQUEST_CONTEXT, MutableClock, body
 from oz_tui.api.operations import API_KEYS, EXPIRE_API_KEY, GENERATE_API_KEY, GET_USER
@@ -645,15 +646,12 @@ def test_remote_addresses_need_tls_or_an_explicit_opt_in(tmp_path: Path, reliabi
     reliability.passed("hardening", "serve-remote", "outcome", "0.0.0.0, ::, 192.0.2.1 refused before binding (exit 2, one line) without --tls-cert/--tls-key or --insecure-remote; TLS on loopback serves https at the banner's URL; a bad certificate is one line")
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
 def test_tls_serves_https_with_a_usable_url(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])
@@ -667,7 +665,8 @@ def test_tls_serves_https_with_a_usable_url(tmp_path: Path) -> None:
         banner = proc.stderr.readline()
         url = re.search(r"on (https://\S+) ", banner)
         assert url, banner
-        response = httpx.get(f"{url.group(1)}/health", verify=str(cert), timeout=10)
+        trusting = ssl.create_default_context(cadata=ca.cert_pem.bytes().decode())
+        response = httpx.get(f"{url.group(1)}/health", verify=trusting, timeout=10)
         assert response.status_code == 200
         with pytest.raises(httpx.HTTPError):
             httpx.get(url.group(1).replace("https", "http") + "/health", timeout=3)

@@ -24,7 +24,6 @@ from typing import Any, Awaitable, Callable, TypeVar
 # fall back to its stub `main`; nothing else changes.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-import httpcore  # noqa: E402
 import httpx  # noqa: E402
 
 from oz_tui.addresses import is_loopback_host
@@ -172,9 +171,9 @@ class OzClient:
         self._preconnect = preconnect
         if preconnect is not None and transport is None:
             # The connections (and TLS context) opened at start-up, then httpx's usual ones.
-            http = httpx.AsyncHTTPTransport(verify=preconnect.ssl_context())
-            http._pool._network_backend = PreconnectedBackend(preconnect)  # httpcore 1.x
-            transport = http
+            from oz_tui.api.transport import PreconnectedTransport
+
+            transport = PreconnectedTransport(preconnect)
         # A proxy from the environment (HTTP(S)_PROXY, ALL_PROXY) is for leaving this machine:
         # a loopback server is reached directly, so a dead or foreign proxy cannot break or see it.
         self._http = httpx.AsyncClient(
@@ -682,52 +681,3 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)  # HTTP dates are GMT
     return max(0.0, when.timestamp() - time.time())
-
-
-# -- connections opened at start-up -------------------------------------------------------
-
-
-class PreconnectedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend (AnyIO), except that a connection to the preconnected host
-    is the early one (`Preconnect`) while there is one left."""
-
-    def __init__(self, preconnect: Preconnect) -> None:
-        self._preconnect = preconnect
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        early = self._preconnect.take(host, port) if local_address is None else None
-        if early is not None:
-            try:
-                sock = await asyncio.wait_for(asyncio.wrap_future(early), timeout)
-            except (OSError, asyncio.TimeoutError):
-                pass  # connect again below: httpcore reports the failure as it always does
-            else:
-                return await _stream(sock, socket_options)
-        return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        return await self._inner.connect_unix_socket(*args, **kwargs)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-async def _stream(sock: socket.socket, socket_options: Any) -> httpcore.AsyncNetworkStream:
-    """The socket as httpcore's own AnyIO stream (so reads, writes and TLS behave, and fail,
-    exactly as on a connection httpcore opened itself)."""
-    import anyio.abc
-    from httpcore._backends.anyio import AnyIOStream  # httpcore 1.x; pinned in pyproject
-
-    sock.settimeout(None)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio's own connections
-    for option in socket_options or ():
-        sock.setsockopt(*option)
-    return AnyIOStream(await anyio.abc.SocketStream.from_socket(sock))

@@ -36,101 +36,94 @@ class Operation:
     document: str
 
 
-API_KEYS = Operation(
-    name="ApiKeys",
-    root_field="apiKeys",
-    success_type="APIKeyPropertiesOutput",
-    document=f"""
-query ApiKeys($requestContext: RequestContext!) {{
-  apiKeys(requestContext: $requestContext) {{
+#: What every operation takes, as Warp's client sends it.
+_CONTEXT_VARIABLE = "$requestContext: RequestContext!"
+_CONTEXT_ARGUMENT = "requestContext: $requestContext"
+
+
+def _operation(
+    kind: str,
+    name: str,
+    root_field: str,
+    success_type: str,
+    selection: str,
+    *,
+    variables: str = "",
+    arguments: str = "",
+) -> Operation:
+    """An operation on `root_field`, whose result is a union of `success_type` (of which
+    `selection`, indented for its place, is asked) and `UserFacingError`: the shape all of
+    Warp's key operations share. `variables` and `arguments` come before the request context."""
+    variables = ", ".join(filter(None, (variables, _CONTEXT_VARIABLE)))
+    arguments = ", ".join(filter(None, (arguments, _CONTEXT_ARGUMENT)))
+    document = f"""
+{kind} {name}({variables}) {{
+  {root_field}({arguments}) {{
     __typename
-    ... on APIKeyPropertiesOutput {{
-      apiKeys {{ {_KEY_FIELDS} }}
+    ... on {success_type} {{
+{selection}
     }}
 {_USER_FACING_ERROR}
   }}
 }}
-""",
+"""
+    return Operation(name, root_field, success_type, document)
+
+
+def _user_query(name: str, selection: str) -> Operation:
+    """A query on `user`: who the credential acts as."""
+    return _operation("query", name, "user", "UserOutput", selection)
+
+
+API_KEYS = _operation(
+    "query",
+    "ApiKeys",
+    "apiKeys",
+    "APIKeyPropertiesOutput",
+    f"      apiKeys {{ {_KEY_FIELDS} }}",
 )
 
-GENERATE_API_KEY = Operation(
-    name="GenerateApiKey",
-    root_field="generateApiKey",
-    success_type="GenerateApiKeyOutput",
-    document=f"""
-mutation GenerateApiKey($input: GenerateApiKeyInput!, $requestContext: RequestContext!) {{
-  generateApiKey(input: $input, requestContext: $requestContext) {{
-    __typename
-    ... on GenerateApiKeyOutput {{
-      rawApiKey
-      apiKey {{ {_KEY_FIELDS} }}
-    }}
-{_USER_FACING_ERROR}
-  }}
-}}
-""",
+GENERATE_API_KEY = _operation(
+    "mutation",
+    "GenerateApiKey",
+    "generateApiKey",
+    "GenerateApiKeyOutput",
+    f"""      rawApiKey
+      apiKey {{ {_KEY_FIELDS} }}""",
+    variables="$input: GenerateApiKeyInput!",
+    arguments="input: $input",
 )
 
-EXPIRE_API_KEY = Operation(
-    name="ExpireApiKey",
-    root_field="expireApiKey",
-    success_type="ExpireApiKeyOutput",
-    document=f"""
-mutation ExpireApiKey($keyUid: ID!, $requestContext: RequestContext!) {{
-  expireApiKey(input: {{keyUID: $keyUid}}, requestContext: $requestContext) {{
-    __typename
-    ... on ExpireApiKeyOutput {{
-      success
-    }}
-{_USER_FACING_ERROR}
-  }}
-}}
-""",
+EXPIRE_API_KEY = _operation(
+    "mutation",
+    "ExpireApiKey",
+    "expireApiKey",
+    "ExpireApiKeyOutput",
+    "      success",
+    # The input written inline, as Warp's client does.
+    variables="$keyUid: ID!",
+    arguments="input: {keyUID: $keyUid}",
 )
 
-GET_USER = Operation(
-    name="GetUser",
-    root_field="user",
-    success_type="UserOutput",
-    document=f"""
-query GetUser($requestContext: RequestContext!) {{
-  user(requestContext: $requestContext) {{
-    __typename
-    ... on UserOutput {{
-      apiKeyOwnerType
+GET_USER = _user_query(
+    "GetUser",
+    """      apiKeyOwnerType
       principalType
-      user {{
-        profile {{ uid displayName email }}
-      }}
-    }}
-{_USER_FACING_ERROR}
-  }}
-}}
-""",
+      user {
+        profile { uid displayName email }
+      }""",
 )
 
 #: The teams, asked apart from the profile as Warp's client does (the two go out together).
-GET_WORKSPACES_METADATA_FOR_USER = Operation(
-    name="GetWorkspacesMetadataForUser",
-    root_field="user",
-    success_type="UserOutput",
-    document=f"""
-query GetWorkspacesMetadataForUser($requestContext: RequestContext!) {{
-  user(requestContext: $requestContext) {{
-    __typename
-    ... on UserOutput {{
-      user {{
-        workspaces {{
+GET_WORKSPACES_METADATA_FOR_USER = _user_query(
+    "GetWorkspacesMetadataForUser",
+    """      user {
+        workspaces {
           uid
           name
-          teams {{ uid name }}
-        }}
-      }}
-    }}
-{_USER_FACING_ERROR}
-  }}
-}}
-""",
+          teams { uid name }
+        }
+      }""",
 )
 
 ALL_OPERATIONS = (

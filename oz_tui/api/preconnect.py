@@ -3,9 +3,9 @@
 Over a far link one round trip (DNS, then TCP's handshake) costs as much as oz-keys' whole
 start-up; opening the connections in threads as soon as the server is known overlaps the two.
 For https, the TLS context (loading the CA bundle: tens of ms) is made in a thread too. The client
-takes the sockets through `client.PreconnectedBackend`, an httpcore network backend that hands
-each out once, then connects as usual; an early connect that failed is simply made again by httpcore,
-which reports the failure its usual way (same errors, same messages).
+takes the sockets through `transport.PreconnectedTransport`, whose network backend hands each out
+once, then connects as usual; an early connect that failed is simply made again the usual way,
+which reports the failure as always (same errors, same messages).
 
 Light at import (no httpx): the CLI starts it before loading the client.
 """
@@ -31,6 +31,10 @@ def _in_thread(work: Callable[[], T]) -> Future[T]:
     future: Future[T] = Future()
 
     def run() -> None:
+        # Running from now on, the future cannot be cancelled: an impatient waiter (asyncio's
+        # `wait_for` cancels what it waits for) would otherwise make `set_result` fail here.
+        if not future.set_running_or_notify_cancel():
+            return
         try:
             future.set_result(work())
         except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the result
@@ -96,8 +100,12 @@ class Preconnect:
         with self._lock:
             left, self._sockets = self._sockets, []
         for future in left:
-            future.add_done_callback(_close_socket)
+            close_when_open(future)
 
+
+def close_when_open(future: Future[socket.socket]) -> None:
+    """Close the early connection once it is open (at once if it is): nobody will use it."""
+    future.add_done_callback(_close_socket)
 
 
 def _verifying_context() -> ssl.SSLContext:
