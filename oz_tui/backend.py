@@ -225,9 +225,9 @@ class DeferredBackend:
 class RemoteSession:
     """A server's backend on its own event loop, in a thread started before Textual loads.
 
-    Over a far link the first keys cost round trips, not CPU: so the client (httpx) loads in
-    this thread while Textual loads in the main one, and the panel's opening requests (`opening`:
-    the list, who-am-I and the agents, together) go out as soon as they can, before the first frame. The
+    Over a far link the first keys cost round trips, not CPU: so the client (httpx) is built in
+    this thread before Textual loads (`wait_opened`), and the panel's opening requests
+    (`opening`: the list, who-am-I and the agents, together) go out while Textual loads. The
     panel's calls (`client`, a `KeyService`) run on this loop, through one connection pool, and
     their answers (or errors) come back to the panel's loop; the first call of each opening
     request takes the answer already on its way. Cancelling a call cancels it here too.
@@ -271,6 +271,17 @@ class RemoteSession:
     @property
     def source(self) -> str:
         return self._source
+
+    def wait_opened(self, timeout: float = 10.0) -> None:
+        """Block until the client is built and the opening requests are started (not answered).
+
+        Called before Textual loads: the client's imports then run alone, not slice by slice
+        against Textual's for the interpreter lock, and the opening requests go out while
+        Textual loads rather than after the first frame. A failed build is not raised here:
+        the panel's first call reports it."""
+        import concurrent.futures
+
+        concurrent.futures.wait([self._backend], timeout=timeout)
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """`backend.client.<name>(...)` on the session's loop; the opening answer when there is
