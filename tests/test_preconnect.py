@@ -238,8 +238,17 @@ async def test_https_verifies_the_server_over_the_early_connections_and_reuses_t
     assert len(https_server.server.requests) == 5 and https_server.server.connections == 2
 
 
+async def test_the_environments_authorities_are_trusted_for_a_loopback_server_too(
+    https_server: ThreadedFaultServer, trusted: None
+) -> None:
+    """SSL_CERT_FILE counts with or without early connections, loopback or not: a tunnel to a
+    server with its own authority (`ssh -L 9443:localhost:8787`) is a loopback address."""
+    async with OzClient(https_server.url, FAKE_KEY) as client:
+        assert len(await client.list_keys()) == 3
+
+
 @pytest.mark.parametrize("problem", ["another host's certificate", "an unknown authority"])
-async def test_a_certificate_that_fails_verification_reports_as_without_early_connections(
+async def test_a_certificate_that_fails_verification_is_said_so_once(
     problem: str, ca: trustme.CA, trusted: None
 ) -> None:
     if problem == "an unknown authority":
@@ -256,8 +265,16 @@ async def test_a_certificate_that_fails_verification_reports_as_without_early_co
             with pytest.raises(NetworkError) as usual:
                 await client.list_keys()
         assert str(early.value) == str(usual.value)
-        assert str(early.value).startswith("Could not connect to 127.0.0.1:")
+        # Said as what it is (not "is the network up?"), with what verification found.
+        message = str(early.value)
+        assert message.startswith("Could not verify 127.0.0.1:")
+        assert ("mismatch" if problem == "another host's certificate" else "issuer") in message
         assert server.server.connections == 2 and not server.server.requests
+        # Not retried: the same certificate fails the same way every time.
+        async with OzClient(server.url, FAKE_KEY) as client:
+            with pytest.raises(NetworkError):
+                await client.list_keys()
+        assert server.server.connections == 3
     finally:
         next(servers, None)
 

@@ -176,9 +176,13 @@ class OzClient:
             transport = PreconnectedTransport(preconnect)
         # A proxy from the environment (HTTP(S)_PROXY, ALL_PROXY) is for leaving this machine:
         # a loopback server is reached directly, so a dead or foreign proxy cannot break or see it.
+        # The certificates trusted are the environment's (SSL_CERT_FILE, SSL_CERT_DIR) for every
+        # server, as over the early connections: a tunnel to a server with its own authority
+        # (`ssh -L 9443:localhost:8787`) is loopback too.
         self._http = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
+            verify=httpx.create_ssl_context() if transport is None else True,
             timeout=timeout,
             headers=headers,
             trust_env=not is_loopback_host(base_url.host),
@@ -451,6 +455,8 @@ class OzClient:
             # Nothing reached the server: a create did not happen either.
             failure = errors.NetworkError(self._connect_message(exc) + _not_done(idempotent))
             applied = False
+            # The same certificate fails the same way on every attempt.
+            retryable = _certificate_problem(exc) is None
         except httpx.UnsupportedProtocol:
             failure = errors.NetworkError(
                 f"The server address {self.server_root!r} is not an http:// or https:// URL."
@@ -514,6 +520,12 @@ class OzClient:
         return payload
 
     def _connect_message(self, exc: Exception) -> str:
+        problem = _certificate_problem(exc)
+        if problem is not None:
+            return (
+                f"Could not verify {self.host}'s TLS certificate ({problem}): check the server "
+                "address, and that this machine trusts the authority that signed it."
+            )
         if _is_dns_failure(exc):
             return f"Could not resolve {self.host}: check the server address and your network."
         if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
@@ -581,18 +593,33 @@ def _header_safe(value: str) -> bool:
     return all(0x20 <= ord(char) < 0x7F for char in value)
 
 
-def _is_dns_failure(exc: BaseException) -> bool:
-    seen: set[int] = set()
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it was raised from or while handling, outermost first."""
+    chain: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, socket.gaierror):
-            return True
-        text = str(current).lower()
-        if any(word in text for word in _DNS_WORDS):
-            return True
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
         current = current.__cause__ or current.__context__
-    return False
+    return chain
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    return any(
+        isinstance(cause, socket.gaierror)
+        or any(word in str(cause).lower() for word in _DNS_WORDS)
+        for cause in _causes(exc)
+    )
+
+
+def _certificate_problem(exc: BaseException) -> str | None:
+    """What certificate verification said ("certificate has expired", "Hostname mismatch, …"),
+    when that is why connecting failed."""
+    import ssl
+
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause.verify_message or cause.reason or "verification failed"
+    return None
 
 
 def _outcome_unknown(error: errors.OzError, idempotent: bool) -> errors.OzError:
