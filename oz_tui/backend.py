@@ -222,6 +222,10 @@ class DeferredBackend:
             await self._backend.aclose()
 
 
+#: How long the session gives its opening requests to get onto the wire before the panel starts.
+OPENING_GRACE = 0.05
+
+
 class RemoteSession:
     """A server's backend on its own event loop, in a thread started before Textual loads.
 
@@ -266,6 +270,10 @@ class RemoteSession:
             # Retrieved by the panel, or by `aclose`; never "exception was never retrieved".
             task.add_done_callback(_retrieved)
             self._opening[name] = task
+        # A few turns of this loop before the session counts as open (`wait_opened`): on
+        # connections already open the requests reach the wire now, not in slices between
+        # Textual's start-up work; a connection still opening is not waited for.
+        await asyncio.wait(self._opening.values(), timeout=OPENING_GRACE)
         return backend
 
     @property
@@ -273,7 +281,8 @@ class RemoteSession:
         return self._source
 
     def wait_opened(self, timeout: float = 10.0) -> None:
-        """Block until the client is built and the opening requests are started (not answered).
+        """Block until the client is built and the opening requests are started (not answered),
+        with up to `OPENING_GRACE` for them to reach the wire.
 
         Called before Textual loads: the client's imports then run alone, not slice by slice
         against Textual's for the interpreter lock, and the opening requests go out while
