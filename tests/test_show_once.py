@@ -191,11 +191,17 @@ async def test_screenshots_never_hold_the_secret_and_are_private(
                        "the key is drawn as •••• in the picture; files created 0600")
 
 
-async def test_palette_screenshot_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("downloads", [True, False], ids=["downloads", "headless-home"])
+async def test_palette_screenshot_holds_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, downloads: bool
+) -> None:
+    """Saved in ~/Downloads, or (a headless machine's home has none) the current directory."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    (tmp_path / "Downloads").mkdir()
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    if downloads:
+        (tmp_path / "Downloads").mkdir()
     raw = first_raw_key()
     app = demo_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -205,6 +211,7 @@ async def test_palette_screenshot_holds_no_secret(tmp_path: Path, monkeypatch: p
         await settle(pilot)
     written = [p for p in tmp_path.rglob("*.svg")]
     assert written, "the palette's Screenshot wrote nothing"
+    assert {p.parent for p in written} == {tmp_path / "Downloads" if downloads else tmp_path}
     for path in written:
         assert raw not in path.read_text() and raw[5:] not in path.read_text()
         assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -228,6 +228,19 @@ class OzKeysApp(App[None]):
             svg = super().export_screenshot(title=title, simplify=simplify)
         return keep_spaces(svg)
 
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Textual saves to ~/Downloads, which a headless machine (a VM over SSH) often lacks:
+        the picture then failed to save. Without one, it goes to the current directory."""
+        if path is None:
+            from platformdirs import user_downloads_path
+
+            downloads = user_downloads_path()
+            path = str(downloads if downloads.is_dir() else Path.cwd())
+        return super().deliver_screenshot(filename, path, time_format)
+
     def _handle_ending_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
