@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+README = ROOT / "docs" / "reliability.md"
 START = "<!-- reliability:start -->"
 END = "<!-- reliability:end -->"
 COMMAND = ".venv/bin/pytest --reliability-report"
