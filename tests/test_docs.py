@@ -123,3 +123,17 @@ def test_docs_has_the_seven_topics() -> None:
     for name in ("panel", "cli", "configuration", "local-service", "security", "performance",
                  "reliability"):
         assert (ROOT / "docs" / f"{name}.md").is_file(), name
+
+
+def test_the_settings_table_names_every_config_key_and_variable() -> None:
+    from oz_tui import config
+
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    table = text[text.index("## Every setting"):]
+    table = table[:table.index("\n\n", table.index("| Setting"))]
+    for key in config.CONFIG_KEYS:
+        cell = "`[keymap]`" if key == "keymap" else f"`{key}`"
+        assert cell in table, key
+    for name in dir(config):
+        if name.startswith("ENV_"):
+            assert f"`{getattr(config, name)}`" in table, name
