@@ -22,7 +22,7 @@ QUICK_START = (
     "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/oz-keys",
     "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest",
 )
-BLOCK = re.compile(r"<!-- (runnable(?:-python)?) -->\n```(\w+)\n(.*?)```", re.S)
+BLOCK = re.compile(r"<!-- (runnable(?:-[a-z]+)?) -->\n```(\w+)\n(.*?)```", re.S)
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -137,3 +137,20 @@ def test_the_settings_table_names_every_config_key_and_variable() -> None:
     for name in dir(config):
         if name.startswith("ENV_"):
             assert f"`{getattr(config, name)}`" in table, name
+
+
+def test_the_readme_snapshot_example_stores_then_matches_a_picture(tmp_path: Path) -> None:
+    (body,) = [b for m, _l, b in BLOCK.findall(README.read_text(encoding="utf-8"))
+               if m == "runnable-snapshot"]
+    (tmp_path / "test_example.py").write_text(body, encoding="utf-8")
+    env = clean_env(tmp_path / "home")
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
+            str(tmp_path), "test_example.py"]
+    stored = subprocess.run([*argv, "--snapshot-update"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert stored.returncode == 0, stored.stdout + stored.stderr
+    assert list(tmp_path.rglob("*.svg")), "no snapshot stored"
+    # The same test, run again, compares with the stored picture and passes.
+    compared = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120)
+    assert compared.returncode == 0, compared.stdout + compared.stderr
