@@ -53,7 +53,7 @@ from oz_tui.tui.screens.show_key import CloseUnsavedKeyScreen
 from oz_tui.tui.widgets import ErrorBanner, KeyTable, StatusLine
 from reliability import HOSTILE_INPUTS, HOSTILE_SURFACES
 from scenarios import make_app, settle
-from screen_check import assert_inert, screen_lines, terminal_output
+from screen_check import assert_inert, notifications, screen_lines, terminal_output, unhandled_error
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -414,7 +414,7 @@ async def test_the_panel_shows_every_hostile_input_literally(reliability: Any) -
             assert app.screen is dialog
             await pilot.press("y")
             await done(pilot)
-            message = list(app._notifications)[-1].message
+            message = notifications(app)[-1].message
             assert message.startswith("Couldn't delete “") and "Refused: " in message
             assert safe_text(f"Refused: {name}")[:40] in message
             check_screen(app)
@@ -485,7 +485,7 @@ async def test_the_panel_shows_every_hostile_input_literally(reliability: Any) -
         assert len(table.visible_keys) == len(HOSTILE) + 1
         assert_rows_one_line_each(app, table)
         check_screen(app)
-        assert app.is_running and app._exception is None
+        assert app.is_running and unhandled_error(app) is None
 
 
 # -- the CLI -------------------------------------------------------------------------------------

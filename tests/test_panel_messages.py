@@ -30,6 +30,7 @@ from scenarios import (
     type_text,
     unauthorized_backend,
 )
+from screen_check import notification_messages, notifications
 
 WIDE = (120, 36)
 
@@ -137,7 +138,7 @@ async def test_deleting_the_key_in_use_warns_then_says_how_to_go_on(source: str)
         await pilot.press("r")
         await settle(pilot)
         assert panel.border_title == "Signed out" and "You deleted" in panel.message_plain
-        assert "Deleted “oz-keys on my laptop”" in [n.message for n in app._notifications]
+        assert "Deleted “oz-keys on my laptop”" in notification_messages(app)
         assert not [key for key in fixture.service.store.active_keys()
                     if key.uid == fixture.credential_uid]
 
@@ -243,9 +244,9 @@ async def test_toasts_name_the_key_literally_and_a_refresh_agrees() -> None:
         await pilot.press("enter")
         await settle(pilot)
         created = f"Created “{safe_text(hostile)}”"
-        messages = [n.message for n in app._notifications]
+        messages = notification_messages(app)
         assert created in messages and all("\x1b" not in m for m in messages)
-        assert any(n.title == f"“{safe_text(hostile)}”" for n in app._notifications)
+        assert any(n.title == f"“{safe_text(hostile)}”" for n in notifications(app))
         toasts = [" ".join(str(t.render()).split()) for t in app.screen.query("Toast")]
         assert any("[b]ci[/b] [@click=app.quit]-deploy" in toast for toast in toasts)
         await pilot.press("r")
@@ -257,7 +258,7 @@ async def test_toasts_name_the_key_literally_and_a_refresh_agrees() -> None:
         assert dialog is app.screen
         await pilot.press("y")
         await settle(pilot)
-        assert f"Deleted “{safe_text(hostile)}”" in [n.message for n in app._notifications]
+        assert f"Deleted “{safe_text(hostile)}”" in notification_messages(app)
         await pilot.press("r")
         await settle(pilot)
         assert hostile not in [key.name for key in table.keys]  # and that it was deleted

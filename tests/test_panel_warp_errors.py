@@ -12,6 +12,7 @@ from oz_tui.tui.screens import ConfirmDeleteScreen
 from oz_tui.tui.screens.keys import KeysScreen
 from oz_tui.tui.widgets import AuthPanel, KeyTable
 from scenarios import SIGNED_IN_USER, make_app, settle
+from screen_check import notification_messages
 
 SERVER = "https://app.warp.dev"
 FAKE_KEY = "wk-1." + "ab" * 32
@@ -81,7 +82,7 @@ async def test_an_expiry_whose_answer_was_lost_is_reported_as_deleted() -> None:
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, KeysScreen)
-        notes = [str(n.message) for n in app._notifications]
+        notes = notification_messages(app)
         assert target.uid not in [key.uid for key in table.keys]
         assert target.uid not in [key.uid for key in service.store.active_keys()]
     assert transport.expiries == 2  # the retry found the key gone
