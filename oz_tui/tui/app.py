@@ -11,7 +11,8 @@ The show-once promise is kept here, where every way out passes, not in each bind
 still holds an uncopied secret; `export_screenshot` (under the palette's Screenshot,
 `save_screenshot` and `deliver_screenshot`) draws such dialogs concealed; SIGTERM, SIGHUP and
 SIGQUIT wipe the secret and end the session the normal way (terminal restored, pending
-clipboard clears done) with exit code 128 + the signal. Files the app writes are created 0600.
+clipboard clears done) with exit code 128 + the signal, and within a bounded time even when the
+terminal is gone (see `oz_tui.tui.terminal_guard`). Files the app writes are created 0600.
 """
 
 from __future__ import annotations
