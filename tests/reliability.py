@@ -110,6 +110,10 @@ SECRET_CHECKS: tuple[tuple[str, str], ...] = (
     ("screenshots", "Screenshots with a key on screen (palette, `save_screenshot`, "
                     "`deliver_screenshot`)"),
     ("signals", "SIGTERM, SIGHUP, SIGQUIT with a key on screen (real pseudo-terminal)"),
+    ("terminal-gone", "Panel: the terminal closed (pty master closed) at every moment: start-up, "
+                      "each dialog, *Save your key*, quitting"),
+    ("signals-blocked", "Panel: SIGTERM, SIGHUP while its output is blocked (nobody reads)"),
+    ("upgrade-under-panel", "Panel: a dialog's code gone from disk while it runs (an upgrade)"),
     ("clipboard-argv", "System clipboard back ends (pyperclip's, each run against recording "
                        "helpers)"),
     ("cli-undelivered", "CLI `create` with stdout closed, full or a broken pipe"),

@@ -11,7 +11,8 @@ The show-once promise is kept here, where every way out passes, not in each bind
 still holds an uncopied secret; `export_screenshot` (under the palette's Screenshot,
 `save_screenshot` and `deliver_screenshot`) draws such dialogs concealed; SIGTERM, SIGHUP and
 SIGQUIT wipe the secret and end the session the normal way (terminal restored, pending
-clipboard clears done) with exit code 128 + the signal. Files the app writes are created 0600.
+clipboard clears done) with exit code 128 + the signal, and within a bounded time even when the
+terminal is gone (see `oz_tui.tui.terminal_guard`). Files the app writes are created 0600.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from oz_tui.tui.screens.keys import KeysScreen
 if TYPE_CHECKING:
     from oz_tui.backend import Backend, DeferredBackend, RemoteSession
     from oz_tui.tui.screens.secret import SecretScreen
+    from oz_tui.tui.terminal_guard import TerminalGuard
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +130,7 @@ class OzKeysApp(App[None]):
         self.local_zone = local_zone
         self._requested_theme = theme
         self._backend_closed = False
-        self._signals_handled: list[int] = []
+        self._terminal_guard: TerminalGuard | None = None
         self._previous_umask: int | None = None
         self.keymap: Mapping[str, str] = dict(keymap or {})
         self._remember_theme = remember_theme
@@ -176,7 +178,6 @@ class OzKeysApp(App[None]):
                 widget.cursor_blink = False  # type: ignore[attr-defined]
 
     async def on_unmount(self) -> None:
-        self._release_ending_signals()
         await self.close_backend()
         if self._previous_umask is not None:
             os.umask(self._previous_umask)
@@ -241,22 +242,29 @@ class OzKeysApp(App[None]):
             path = str(downloads if downloads.is_dir() else Path.cwd())
         return super().deliver_screenshot(filename, path, time_format)
 
-    def _handle_ending_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        loop = asyncio.get_running_loop()
-        for number in ENDING_SIGNALS:
-            try:
-                loop.add_signal_handler(number, self._end_on_signal, number)
-            except (NotImplementedError, RuntimeError, ValueError):  # not on this platform
-                continue
-            self._signals_handled.append(number)
+    def run(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+        """Textual's `run`; the terminal guard stands down only once it has fully returned
+        (the driver's shutdown is where a dead terminal blocks)."""
+        try:
+            return super().run(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            if self._terminal_guard is not None:
+                self._terminal_guard.finished()
+                self._terminal_guard = None
 
-    def _release_ending_signals(self) -> None:
+    def _handle_ending_signals(self) -> None:
+        # Only a real session on a terminal gets the guard (not `run_test`'s headless one).
+        if self.is_headless or threading.current_thread() is not threading.main_thread():
+            return
+        from oz_tui.tui.terminal_guard import TerminalGuard
+
         loop = asyncio.get_running_loop()
-        for number in self._signals_handled:
-            loop.remove_signal_handler(number)
-        self._signals_handled.clear()
+
+        def request_exit(number: int) -> None:
+            loop.call_soon_threadsafe(self._end_on_signal, number)
+
+        self._terminal_guard = TerminalGuard(request_exit, signals=ENDING_SIGNALS)
+        self._terminal_guard.install()
 
     def _end_on_signal(self, number: int) -> None:
         """A signal ends the session now: no question, but nothing left behind either."""

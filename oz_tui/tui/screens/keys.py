@@ -503,8 +503,14 @@ class KeysScreen(Screen[None]):
         if self.auth_panel.shown:
             return
         app = self.oz_app
-        # The dialogs load on first use: none of them is needed for the first frame.
-        from oz_tui.tui.screens.create_key import NO_TEAM_REASON, CreateKeyScreen
+        # The dialogs load on first use: none of them is needed for the first frame. *Save your
+        # key* loads here too, before the dialog can make a key: never after the server did.
+        try:
+            from oz_tui.tui.screens.create_key import NO_TEAM_REASON, CreateKeyScreen
+            from oz_tui.tui.screens.show_key import ShowKeyScreen  # noqa: F401
+        except ImportError as error:
+            self._code_changed(error)
+            return
 
         teams = self._account.teams if self._account is not None else ()
         dialog = CreateKeyScreen(
@@ -554,7 +560,11 @@ class KeysScreen(Screen[None]):
         if self.auth_panel.shown:
             return
 
-        from oz_tui.tui.screens.confirm_delete import ConfirmDeleteScreen
+        try:
+            from oz_tui.tui.screens.confirm_delete import ConfirmDeleteScreen
+        except ImportError as error:
+            self._code_changed(error)
+            return
 
         in_use = self.oz_app.backend.client.is_credential(key)
 
@@ -740,7 +750,12 @@ class KeysScreen(Screen[None]):
         async def create(owner: Owner, expiration: Expiration | datetime) -> CreatedKey:
             return await client.create_key(old.name, expiration, **owner.create_options())
 
-        from oz_tui.tui.screens.rotate_key import RotateKeyScreen
+        try:
+            from oz_tui.tui.screens.rotate_key import RotateKeyScreen
+            from oz_tui.tui.screens.show_key import ShowKeyScreen  # noqa: F401 - see action_create
+        except ImportError as error:
+            self._code_changed(error)
+            return
 
         teams = self._account.teams if self._account is not None else None
         self.app.push_screen(
@@ -874,11 +889,24 @@ class KeysScreen(Screen[None]):
     def action_cycle_sort(self) -> None:
         self.table.cycle_sort()
 
+    def _code_changed(self, error: ImportError) -> None:
+        """A dialog's code is gone or broken on disk (an upgrade under the running panel):
+        say so in one line and keep running."""
+        self.app.notify(
+            "oz-keys was upgraded or changed on disk while running: restart it "
+            f"({type(error).__name__}: {error.name or error})",
+            severity="error", markup=False,
+        )
+
     def action_reverse_sort(self) -> None:
         self.table.reverse_sort()
 
     def action_help(self) -> None:
-        from oz_tui.tui.screens.help import HelpScreen
+        try:
+            from oz_tui.tui.screens.help import HelpScreen
+        except ImportError as error:
+            self._code_changed(error)
+            return
 
         self.app.push_screen(HelpScreen())
 
