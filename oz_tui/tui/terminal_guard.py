@@ -11,10 +11,10 @@ loop's own signal handlers) then never run either. So the way out must not depen
   watchdog.
 - A daemon thread polls the terminal's input for a hang-up (POLLHUP/POLLERR/POLLNVAL, what a
   closed pty master or a dropped SSH session gives) and treats it like SIGHUP.
-- The watchdog, a daemon thread, waits `grace` seconds for the orderly exit, then wipes the
-  nothing (the orderly exit asked first did; the process's memory goes with it), writes the terminal-restore
-  sequence with a non-blocking write, and ends the process with `os._exit(128 + signal)`:
-  nothing more is written (no traceback) to a terminal that is gone.
+- The watchdog, a daemon thread, waits `grace` seconds for the orderly exit (which wipes the
+  secret first), then writes the terminal-restore sequence with a non-blocking write and ends
+  the process with `os._exit(128 + signal)`: the secret's last copy goes with the process's
+  memory, and nothing more (no traceback) is written to a terminal that is gone.
 
 The guard relies only on public APIs: `signal`, `select.poll`, `os._exit`, and the app's
 callbacks given to it.
