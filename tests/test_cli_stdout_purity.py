@@ -83,6 +83,8 @@ def test_whoami_without_a_credential_writes_nothing_to_stdout(tmp_path: Path, fm
     # Port 9 on loopback: nothing listens; the command must fail before or at the request.
     code, out, err = cli("whoami", "--server-root-url", "http://127.0.0.1:9", *fmt, local=False)
     assert code != 0 and out == "" and err.strip()
+    assert code == 3 and len(err.strip().splitlines()) == 1
+    assert "No API key is set: set WARP_API_KEY" in err and "refused" not in err
 
 
 @pytest.mark.parametrize("command", ["expire", "rotate"])

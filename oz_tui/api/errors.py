@@ -29,6 +29,11 @@ class AuthenticationError(OzError):
     exit_code = 3
 
 
+#: The first words when no credential is set, in the panel and the CLI alike.
+NO_API_KEY = "No API key is set"
+#: Where a person makes one (Warp's settings page).
+WHERE_TO_CREATE = "create one in Warp: Settings > Cloud platform > Oz Cloud API Keys"
+
 #: What `User not in context` means for an API key (Warp's client signs the user out on it):
 #: the key is fine, its account is not. One wording for the panel and the CLI.
 ACCOUNT_UNAVAILABLE = (
