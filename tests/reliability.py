@@ -163,6 +163,7 @@ HARDENING: tuple[tuple[str, str], ...] = (
     ("config-file", "Config that is not a small regular file"),
     ("nested-toml", "Deeply nested TOML"),
     ("stdout-closed", "stdout closed"),
+    ("stdout-purity", "stdout purity per subcommand"),
     ("property", "Generated argv and config (hypothesis)"),
     ("url-credentials", "Server URL with user:password"),
     ("proxy-loopback", "Proxy variables with a loopback server"),

@@ -304,6 +304,14 @@ async def _with_backend(
     backend = make_backend(settings, blocking=True, preconnect=preconnect)
     signals = SignalsCancel()
     try:
+        if settings.mode == "remote" and not settings.api_key:
+            # Like Warp's CLI, no request without a credential: say what is missing, not "refused".
+            from oz_tui.api.errors import NO_API_KEY, WHERE_TO_CREATE, AuthenticationError
+
+            raise AuthenticationError(
+                f"{NO_API_KEY}: set {ENV_API_KEY} to an API key ({WHERE_TO_CREATE}), or pass "
+                "--local for the local key service"
+            )
         with signals:
             if settings.implicit_local and settings.output_format == "pretty":
                 output.note(

@@ -403,17 +403,21 @@ async def one_key(
     keys: Sequence[ApiKey], target: str, now: datetime, output: Output, stdin: TextIO
 ) -> ApiKey:
     """The one key `target` names. Several keys with that name: on a terminal the person picks
-    (`Cancelled` if they don't); without one they are listed on stdout and it's a `UsageError`."""
+    (`Cancelled` if they don't); without one it's a `UsageError` naming their uids (on stderr: stdout holds
+    only results)."""
     candidates = resolve_target(keys, target)
     if len(candidates) == 1:
         return candidates[0]
     if not is_tty(stdin):
-        # Listed on stdout (in the chosen format) for the script or person to pick from.
-        output.keys(candidates, now)
+        # One line on stderr, never a listing on stdout: a script piping stdout into a secret
+        # store must store the result or nothing.
         raise UsageError(
-            f"{len(candidates)} API keys are named '{safe_text(target)}' (listed on "
-            f"stdout, newest first); pass one of their uids: "
-            + ", ".join(safe_text(key.uid) for key in candidates)
+            f"{len(candidates)} API keys are named '{safe_text(target)}'; pass one of their "
+            "uids (newest first): "
+            + ", ".join(
+                f"{safe_text(key.uid)} (created {relative_time(key.created_at, now)})"
+                for key in candidates
+            )
         )
     return await _pick(target, candidates, now, stdin, output.stderr)
 
@@ -501,8 +505,8 @@ EXPIRE = Subcommand(
     notes=(
         "KEY is a uid, else a name. Asks for confirmation on a terminal (declining prints\n"
         "'Expiration cancelled' and exits 0); without one, --force is required. Several keys\n"
-        "with the name: on a terminal you pick one (newest first); without one they are listed\n"
-        "on stdout and the command fails asking for a uid.\n"
+        "with the name: on a terminal you pick one (newest first); without one the command\n"
+        "fails naming their uids on stderr (stdout stays empty).\n"
         "\n"
         "One KEY prints Warp's {key_uid, expired}; several print a list of them (a failed one\n"
         "also has error, and the exit code is non-zero)."

@@ -23,7 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
-from oz_tui.api.errors import AuthenticationError, OzError
+from oz_tui.api.errors import ACCOUNT_FIX, AccountUnavailableError, AuthenticationError, OzError
 from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey, Expiration, KeyScope
 from oz_tui.display import quoted_name
 from oz_tui.keymap import ACTIONS
@@ -382,7 +382,12 @@ class KeysScreen(Screen[None]):
             if self._signed_out_message is not None:
                 self._show_signed_out()
                 return
-            self.auth_panel.show_error(message, credential_fix(self.oz_app.credential_source))
+            # A disabled account is not a wrong key: asking for a new key would mislead.
+            fix = (
+                ACCOUNT_FIX if isinstance(error, AccountUnavailableError)
+                else credential_fix(self.oz_app.credential_source)
+            )
+            self.auth_panel.show_error(message, fix)
             self.table.display = False
             self.status_line.show_summary("Not signed in")
             self._show_source()

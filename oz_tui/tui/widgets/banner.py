@@ -9,12 +9,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Static
 
+from oz_tui.api.errors import NO_API_KEY, WHERE_TO_CREATE
 from oz_tui.config import ENV_API_KEY
 from oz_tui.tui.literal import literal
 
 AUTH_TITLE = "Can't sign in"
 SIGNED_OUT_TITLE = "Signed out"
-WHERE_TO_CREATE = "create one in Warp: Settings > Cloud platform > Oz Cloud API Keys"
 
 
 def credential_fix(source: str | None) -> str:
@@ -32,7 +32,7 @@ def credential_fix(source: str | None) -> str:
             f"set {ENV_API_KEY} to a valid key ({WHERE_TO_CREATE}) and start oz-keys again."
         )
     return (
-        f"No API key is set. To sign in, quit (q), set {ENV_API_KEY} to an API key "
+        f"{NO_API_KEY}. To sign in, quit (q), set {ENV_API_KEY} to an API key "
         f"({WHERE_TO_CREATE}) and start oz-keys again."
     )
 
