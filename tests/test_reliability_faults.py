@@ -54,6 +54,10 @@ from reliability import FAULTS, LOOPBACK, MOCK, OPERATIONS, TABLES_BY_KEY
 from scenarios import make_app, settle
 from screen_check import assert_inert, notification_messages, notifications, terminal_output, unhandled_error
 
+# One worker for the whole module: its CLI cells run once, in the background, for every test
+# here (`cli_cells` is module-scoped); split across workers, each would run all of them again.
+pytestmark = pytest.mark.xdist_group("reliability-faults")
+
 FAULT_IDS = [fault for fault, _ in FAULTS]
 OPS = [op for op, _ in OPERATIONS]
 MOCK_ROOT = "https://oz.example.test"
