@@ -16,6 +16,7 @@ import re
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import termios
@@ -573,9 +574,13 @@ def test_list_sorting_in_a_subprocess(run_cli: Cli) -> None:
 
 
 def test_untrusted_names_cannot_reach_the_terminal(run_cli: Cli) -> None:
+    # The name rule refuses bidi controls at create, but a server (Warp's, or a store written
+    # before the rule) may still list one: put it in the store behind the rule's back.
     evil = "pay\u202eroll\u200b"
-    created = run_cli.create(evil)
-    assert created["api_key"]["name"] == evil
+    uid = run_cli.create("payroll")["api_key"]["uid"]
+    with sqlite3.connect(run_cli.data_dir / "keys.db") as db:
+        db.execute("UPDATE api_keys SET name = ? WHERE uid = ?", (evil, uid))
+    assert run_cli.list()[0]["name"] == evil
     for fmt in ("pretty", "text"):
         result = run_cli.local("list", "--output-format", fmt)
         assert "\u202e" not in result.stdout and "\u200b" not in result.stdout

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from oz_tui.api.errors import NotFoundError, OzError
 from oz_tui.api.models import (
-    MAX_KEY_NAME_LENGTH,
     Agent,
     ApiKey,
     CreatedKey,
@@ -28,6 +27,7 @@ from oz_tui.api.models import (
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.completion import SUGGESTED_DURATIONS, suggest
 from oz_tui.cli.registry import Subcommand
+from oz_tui.core.names import name_problem
 from oz_tui.config import Settings
 from oz_tui.display import relative_time
 from oz_tui.durations import DurationError, parse_duration
@@ -107,14 +107,9 @@ LIST = Subcommand(
 
 def check_create(args: argparse.Namespace) -> None:
     """What argparse can't check: a usable name, a readable duration, no contradicting flags."""
-    name = args.name
-    if not name.strip():
-        raise UsageError("the key name cannot be blank")
-    if len(name.strip()) > MAX_KEY_NAME_LENGTH:
-        raise UsageError(
-            f"the key name is {len(name.strip())} characters long; "
-            f"use at most {MAX_KEY_NAME_LENGTH}"
-        )
+    problem = name_problem(args.name)
+    if problem is not None:
+        raise UsageError(problem)
     if getattr(args, "team_id", None):
         for flag in ("personal", "agent", "agent_name"):
             if getattr(args, flag, None):
