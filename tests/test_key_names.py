@@ -105,3 +105,8 @@ async def test_the_dialog_gives_the_same_verdict(
 def test_a_blank_name_is_refused_but_the_dialog_sends_the_default() -> None:
     assert names.name_problem("   ") == BLANK
     assert names.name_problem("   ", blank_allowed=True) is None
+
+
+def test_the_readme_states_the_rule() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert " ".join(names.RULE.split()) in " ".join(readme.split())
