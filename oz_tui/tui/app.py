@@ -97,6 +97,7 @@ class OzKeysApp(App[None]):
         local_zone: tzinfo | None = None,
         keymap: Mapping[str, str] | None = None,
         remember_theme: Callable[[str], None] | None = None,
+        remember_notice_dismissed: Callable[[], None] | None = None,
     ) -> None:
         """
         Args:
@@ -117,6 +118,8 @@ class OzKeysApp(App[None]):
             keymap: Rebound actions, {binding id: keys}, checked by `oz_tui.keymap`.
             remember_theme: Called with the theme's name when the user picks another one (the
                 CLI keeps it in the state file for next time); None remembers nothing.
+            remember_notice_dismissed: Called when *Got it* dismisses the local-service notice
+                (the CLI keeps it for the data dir); None remembers nothing.
         """
         super().__init__()
         self.backend = backend
@@ -135,6 +138,7 @@ class OzKeysApp(App[None]):
         self.keymap: Mapping[str, str] = dict(keymap or {})
         self._remember_theme = remember_theme
         self._remembered_theme: str | None = None
+        self._remember_notice_dismissed = remember_notice_dismissed
         if self.keymap:
             self.set_keymap(dict(self.keymap))
 
@@ -161,6 +165,11 @@ class OzKeysApp(App[None]):
         if self._remember_theme is not None:
             self._remembered_theme = self.theme
             self.theme_changed_signal.subscribe(self, self._theme_picked)
+
+    def on_local_service_notice_dismissed(self) -> None:
+        self.explain_local_service = False
+        if self._remember_notice_dismissed is not None:
+            self._remember_notice_dismissed()
 
     def _theme_picked(self, theme: Theme) -> None:
         # The signal also reports the start-up theme being applied: remember only a change.
