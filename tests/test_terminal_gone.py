@@ -18,24 +18,35 @@ from test_panel_signals import Terminal, panel_env  # noqa: E402,F401 - the fixt
 DEADLINE = 3.0
 
 #: (moment, steps): each step is (keys to press, text to wait for after them).
+OPEN = (b"", "keys")  # the table has loaded
+SAVE = [OPEN, (b"n", "New API key"), (b"\r", "Save your key")]
+ROTATED = [OPEN, (b"R", "Rotate API key"), (b"\r", "Save your key")]
 MOMENTS: list[tuple[str, list[tuple[bytes, str]]]] = [
+    # start-up
     ("at once", []),
     ("first frame", [(b"", "Create API Key")]),
-    ("table loaded", [(b"", "Create API Key"), (b"", "keys")]),
-    ("create dialog", [(b"", "keys"), (b"n", "New API key")]),
-    ("create dialog, name typed", [(b"", "keys"), (b"n", "New API key"), (b"ci", "ci")]),
-    ("save your key", [(b"", "keys"), (b"n", "New API key"), (b"\r", "Save your key")]),
-    ("save your key, leave asked",
-     [(b"", "keys"), (b"n", "New API key"), (b"\r", "Save your key"), (b"\x1b", "")]),
-    ("quit asked with a key shown",
-     [(b"", "keys"), (b"n", "New API key"), (b"\r", "Save your key"), (b"\x11", "")]),
-    ("help", [(b"", "keys"), (b"?", "")]),
-    ("palette", [(b"", "keys"), (b"\x10", "")]),
-    ("delete confirmation", [(b"", "keys"), (b"d", "")]),
-    ("details", [(b"", "keys"), (b"\r", "")]),
-    ("rotate", [(b"", "keys"), (b"r", "")]),
-    ("quitting", [(b"", "keys"), (b"q", "")]),
-    ("quitting with ctrl+q", [(b"", "keys"), (b"\x11", "")]),
+    ("table loaded", [(b"", "Create API Key"), OPEN]),
+    ("refreshing", [OPEN, (b"r", "")]),
+    ("searching", [OPEN, (b"/", ""), (b"ci", "")]),
+    # every dialog
+    ("create dialog", [OPEN, (b"n", "New API key")]),
+    ("create dialog, name typed", [OPEN, (b"n", "New API key"), (b"ci", "ci")]),
+    ("save your key", SAVE),
+    ("save your key, copied", [*SAVE, (b"c", "")]),
+    ("save your key, leave asked", [*SAVE, (b"\x1b", "Close anyway")]),
+    ("help", [OPEN, (b"?", "Help: Oz Cloud API keys")]),
+    ("palette", [OPEN, (b"\x10", "Search for commands")]),
+    ("palette, quit typed", [OPEN, (b"\x10", "Search for commands"), (b"quit", "Quit")]),
+    ("delete confirmation", [OPEN, (b"d", "Delete API key")]),
+    ("marked keys, bulk delete", [OPEN, (b" ", ""), (b"j ", ""), (b"d", "Delete 2")]),
+    ("details", [OPEN, (b"\r", "API key details")]),
+    ("rotate dialog", [OPEN, (b"R", "Rotate API key")]),
+    ("rotated key shown", ROTATED),
+    # quitting
+    ("quit asked with a key shown", [*SAVE, (b"\x11", "Quit anyway")]),
+    ("quit asked with a rotated key shown", [*ROTATED, (b"\x11", "Quit anyway")]),
+    ("quitting", [OPEN, (b"q", "")]),
+    ("quitting with ctrl+q", [OPEN, (b"\x11", "")]),
 ]
 
 
