@@ -272,6 +272,7 @@ def test_the_panel_gets_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert code == 0, err.getvalue()
     assert seen.pop("clock") is not None
     assert callable(seen.pop("remember_theme"))
+    assert callable(seen.pop("remember_notice_dismissed"))
     assert seen == {
         "default_expiration": Expiration.DAY_1,
         "default_key_type": KeyType.TEAM,
