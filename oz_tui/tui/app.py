@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 from contextlib import ExitStack
+from functools import partial
 from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
 from pathlib import Path
@@ -294,28 +295,15 @@ class OzKeysApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if isinstance(screen, KeysScreen):
-            yield SystemCommand("Create API key", "Open the New API key dialog (n)",
-                                screen.action_create)
-            yield SystemCommand("Delete API key", "Delete the highlighted key (d)",
-                                screen.action_delete)
-            yield SystemCommand("Rotate API key", "Replace the highlighted key with a new one (R)",
-                                screen.action_rotate)
-            yield SystemCommand("Key details", "Everything about the highlighted key (Enter)",
-                                screen.action_details)
-            yield SystemCommand("Mark or unmark key", "Mark the highlighted key (Space)",
-                                screen.action_toggle_mark)
-            yield SystemCommand("Mark every key shown", "Mark the keys the search shows (a)",
-                                screen.action_mark_visible)
-            yield SystemCommand("Clear marks", "Unmark every key (A)", screen.action_clear_marks)
-            yield SystemCommand("Search API keys",
-                                "Filter by name, last four, uid or qualifiers (/)",
-                                screen.action_search)
-            yield SystemCommand("Clear search", "Show every key again (ctrl+u)",
-                                screen.action_clear_search)
-            yield SystemCommand("Refresh", "Reload the list of keys (r)", screen.action_refresh)
-            yield SystemCommand("Sort by next column", "Cycle the sort column (s)",
-                                screen.action_cycle_sort)
-            yield SystemCommand("Reverse sort order", "Flip the sort order (S)",
-                                screen.action_reverse_sort)
-            yield SystemCommand("Help", "Keys and what the page shows (?)", screen.action_help)
+            # From the one table of the page's actions, with the keys in effect, so the palette
+            # says what the footer and the help say.
+            from oz_tui.keymap import EVERY_ACTION
+            from oz_tui.tui.screens.help import action_key_labels
+
+            for action in EVERY_ACTION.values():
+                if action.command is None:
+                    continue
+                keys = ", ".join(action_key_labels(action.id, self.keymap))
+                yield SystemCommand(action.command, f"{action.help} ({keys})",
+                                    partial(screen.call_later, screen.run_action, action.action))
         yield from super().get_system_commands(screen)
