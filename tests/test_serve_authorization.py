@@ -81,3 +81,21 @@ async def test_service_account_keys_are_refused_through_graphql():
             assert len((await call(c, API_KEYS, key=owner["rawApiKey"]))["apiKeys"]) == 2
     finally:
         service.close()
+
+
+async def test_a_public_path_refuses_a_body_at_once():
+    from oz_tui.local.guard import HostAllowList  # noqa: PLC0415
+    LOOPBACK_HOSTS = HostAllowList({"127.0.0.1", "localhost"}, any_ip=False)
+    service = LocalService(in_memory=True)
+    try:
+        app = service.guarded(LOOPBACK_HOSTS)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://127.0.0.1:8787") as c:
+            for method in ("POST", "PUT", "PATCH", "DELETE"):
+                for path in ("/health", "/"):
+                    r = await c.request(method, path, content=b"x" * 10)
+                    assert r.status_code == 413, (method, path, r.text)
+                    assert r.headers.get("connection") == "close"
+            assert (await c.get("/health")).status_code == 200
+    finally:
+        service.close()
