@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from oz_tui.api.errors import ACCOUNT_FIX, AccountUnavailableError, AuthenticationError, OzError
 from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey, Expiration, KeyScope
+from oz_tui.core.authorization import Action, Decision, decide_for_client, own_key
 from oz_tui.display import quoted_name
 from oz_tui.keymap import ACTIONS
 from oz_tui.sanitize import safe_text
@@ -312,6 +313,7 @@ class KeysScreen(Screen[None]):
         if not self.auth_panel.shown:
             self._account = account
             self._show_source()
+            self._sync_create_button()
 
     @work(exclusive=True, group="agents", exit_on_error=False)
     async def load_agents(self) -> None:
@@ -402,7 +404,22 @@ class KeysScreen(Screen[None]):
         self.refresh_bindings()
 
     def _sync_create_button(self) -> None:
-        self.query_one("#create", Button).disabled = self.auth_panel.shown
+        button = self.query_one("#create", Button)
+        refusal = self._may(Action.CREATE)
+        button.disabled = self.auth_panel.shown or not refusal.allowed
+        button.tooltip = None if refusal.allowed else refusal.reason
+
+    def _may(self, action: Action, subject: ApiKey | None = None) -> Decision:
+        """What the signed-in principal may do, by the one authorization table: said before
+        a request is sent, not after one fails."""
+        signed_in_with = own_key(self.table.keys, self.oz_app.backend.client.is_credential)
+        return decide_for_client(self._account, signed_in_with, action, subject)
+
+    def _refuse(self, refusal: Decision) -> bool:
+        """Say why (a toast) and return True when `refusal` refuses."""
+        if not refusal.allowed:
+            self.notify(refusal.reason, title="Not allowed", severity="warning", markup=False)
+        return not refusal.allowed
 
     # -- reacting to the widgets ----------------------------------------------------------
 
@@ -505,7 +522,7 @@ class KeysScreen(Screen[None]):
         return True
 
     def action_create(self) -> None:
-        if self.auth_panel.shown:
+        if self.auth_panel.shown or self._refuse(self._may(Action.CREATE)):
             return
         app = self.oz_app
         # The dialogs load on first use: none of them is needed for the first frame. *Save your
@@ -562,7 +579,7 @@ class KeysScreen(Screen[None]):
             self._confirm_delete(key)
 
     def _confirm_delete(self, key: ApiKey) -> None:
-        if self.auth_panel.shown:
+        if self.auth_panel.shown or self._refuse(self._may(Action.EXPIRE, key)):
             return
 
         try:
@@ -696,6 +713,10 @@ class KeysScreen(Screen[None]):
         if not keys:
             self.notify("The marked keys are being deleted.", markup=False)
             return
+        # One refused key refuses the batch: nothing is sent, the reason is said once.
+        refused = [r for r in (self._may(Action.EXPIRE, key) for key in keys) if not r.allowed]
+        if refused and self._refuse(refused[0]):
+            return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -749,6 +770,9 @@ class KeysScreen(Screen[None]):
     def action_rotate(self) -> None:
         old = self.table.highlighted_key
         if old is None or self.auth_panel.shown:
+            return
+        # A rotation creates a key, then expires the old one: both must be allowed.
+        if self._refuse(self._may(Action.CREATE)) or self._refuse(self._may(Action.EXPIRE, old)):
             return
         client = self.oz_app.backend.client
 
