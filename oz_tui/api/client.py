@@ -15,6 +15,7 @@ import random
 import socket
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
@@ -110,7 +111,15 @@ class _Retryable(Exception):
 
 
 class _TooLarge(Exception):
-    """Internal: the answer exceeds MAX_RESPONSE_BYTES."""
+    """Internal: the answer exceeds MAX_RESPONSE_BYTES (once decoded)."""
+
+
+class _BadEncoding(Exception):
+    """Internal: the answer's Content-Encoding is one oz-keys does not accept."""
+
+
+class _Undecodable(Exception):
+    """Internal: the answer's compressed body is corrupt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,7 +455,21 @@ class OzClient:
         except _TooLarge:
             failure = errors.ProtocolError(
                 f"{self.host}'s answer to {exchange.name} is larger than "
-                f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB; refusing to read it."
+                f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB once decoded; refusing to read it."
+                + _maybe_created(not idempotent),
+                may_have_succeeded=not idempotent,
+            )
+            retryable = False
+        except _BadEncoding as exc:
+            failure = errors.ProtocolError(
+                f"{self.host}'s answer to {exchange.name} {exc}, which oz-keys does not accept."
+                + _maybe_created(not idempotent),
+                may_have_succeeded=not idempotent,
+            )
+            retryable = False
+        except (httpx.DecodingError, _Undecodable):
+            failure = errors.ProtocolError(
+                f"{self.host} sent an answer that could not be decoded."
                 + _maybe_created(not idempotent),
                 may_have_succeeded=not idempotent,
             )
@@ -489,13 +512,6 @@ class OzClient:
                 + (_maybe_created(unknown) if unknown else _not_done(idempotent)),
                 may_have_succeeded=unknown,
             )
-        except httpx.DecodingError:
-            failure = errors.ProtocolError(
-                f"{self.host} sent an answer that could not be decoded."
-                + _maybe_created(not idempotent),
-                may_have_succeeded=not idempotent,
-            )
-            retryable = False
         if failure is not None:
             # Out of the `except` blocks, so the httpx exception is not chained.
             if retryable:
@@ -648,17 +664,65 @@ def _not_done(idempotent: bool) -> str:
 
 
 async def _read_capped(response: httpx.Response) -> bytes:
+    """The answer's body, decoded, refused once it passes MAX_RESPONSE_BYTES. The raw bytes are
+    decoded here, a bounded piece at a time, rather than by httpx, which unpacks each chunk (and
+    each stacked encoding) whole before anyone can count it: a few KB can unpack to gigabytes."""
     length = response.headers.get("Content-Length")
     if length is not None and length.strip().isdigit() and int(length) > MAX_RESPONSE_BYTES:
         raise _TooLarge
+    if response.is_stream_consumed:
+        # An in-process transport (httpx.MockTransport) hands over an answer already read and
+        # decoded: there is nothing left to bound but its size.
+        if len(response.content) > MAX_RESPONSE_BYTES:
+            raise _TooLarge
+        return response.content
+    decoder = _body_decoder(response.headers.get_list("Content-Encoding", split_commas=True))
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
+
+    def take(piece: bytes) -> None:
+        nonlocal size
+        size += len(piece)
         if size > MAX_RESPONSE_BYTES:
             raise _TooLarge
-        chunks.append(chunk)
+        chunks.append(piece)
+
+    async for chunk in response.aiter_raw():
+        if decoder is None:
+            take(chunk)
+            continue
+        data = chunk
+        while data:
+            try:
+                take(decoder.decompress(data, MAX_RESPONSE_BYTES - size + 1))
+            except zlib.error:
+                raise _Undecodable from None
+            data = decoder.unconsumed_tail
+            if decoder.eof:
+                break
+    if decoder is not None:
+        try:
+            take(decoder.flush())
+        except zlib.error:
+            raise _Undecodable from None
     return b"".join(chunks)
+
+
+#: zlib's `wbits` for each encoding oz-keys decodes (deflate is zlib-wrapped, as RFC 9110 says).
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def _body_decoder(encodings: list[str]) -> Any:
+    """A zlib decompressor for the one encoding named, None for none; `_BadEncoding` for more
+    than one layer or one oz-keys does not decode."""
+    layers = [e.strip().lower() for e in encodings if e.strip().lower() not in ("", "identity")]
+    if not layers:
+        return None
+    if len(layers) > 1:
+        raise _BadEncoding(f"uses stacked encodings ({', '.join(layers)})")
+    if layers[0] not in _WBITS:
+        raise _BadEncoding(f"uses the encoding {layers[0]!r}")
+    return zlib.decompressobj(wbits=_WBITS[layers[0]])
 
 
 _NOT_JSON = object()
