@@ -23,32 +23,59 @@ class PanelAction(NamedTuple):
     id: str
     #: Default keys, Textual key names, comma-separated.
     keys: str
-    #: What the help screen says it does.
+    #: What it does, as the help screen and the command palette say it.
     help: str
+    #: The command palette's name for it; None: not in the palette (Textual's own Quit is).
+    command: str | None
+    #: The Textual action it runs on the keys page (its binding's action).
+    action: str
 
 
+#: The one table of the page's actions: the page's bindings, the footer (through them), the help
+#: screen and the command palette all come from it.
 PANEL_ACTIONS: tuple[PanelAction, ...] = (
-    PanelAction("create", "n,plus", "Create a new API key"),
+    PanelAction("create", "n,plus", "Create a new API key", "Create API key", "create"),
     PanelAction(
         "search", "slash",
-        "Search keys (see Search below); Esc leaves the box, Esc again clears it",
+        "Search keys by name, last four, uid or qualifiers; Esc leaves the box, Esc again "
+        "clears it", "Search API keys", "search",
     ),
-    PanelAction("mark", "space", "Mark or unmark the highlighted key (or click its mark column)"),
-    PanelAction("mark_all", "a", "Mark every key shown"),
-    PanelAction("clear_marks", "A", "Clear all marks"),
+    PanelAction("mark", "space", "Mark or unmark the highlighted key (or click its mark column)",
+                "Mark or unmark key", "toggle_mark"),
+    PanelAction("mark_all", "a", "Mark every key shown", "Mark every key shown", "mark_visible"),
+    PanelAction("clear_marks", "A", "Clear all marks", "Clear marks", "clear_marks"),
     PanelAction(
-        "delete", "d,delete", "Delete the marked keys, or else the highlighted key (asks first)"
+        "delete", "d,delete", "Delete the marked keys, or else the highlighted key (asks first)",
+        "Delete API key", "delete",
     ),
     PanelAction(
         "rotate", "R",
         "Rotate the highlighted key: a new key like it, shown once, then the old one expired",
+        "Rotate API key", "rotate",
     ),
-    PanelAction("refresh", "r", "Refresh the list"),
-    PanelAction("sort", "s", "Sort by the next column"),
-    PanelAction("reverse_sort", "S", "Reverse the sort order (or click a column header)"),
-    PanelAction("help", "question_mark", "Show this help"),
-    PanelAction("quit", "q", "Quit"),
+    PanelAction("refresh", "r", "Refresh the list", "Refresh", "refresh"),
+    PanelAction(
+        "sort", "s", "Sort by the next column (or click a column's header to sort by it)",
+        "Sort by next column", "cycle_sort",
+    ),
+    PanelAction(
+        "reverse_sort", "S", "Reverse the sort order (or click the sorted column's header)",
+        "Reverse sort order", "reverse_sort",
+    ),
+    PanelAction("help", "question_mark", "Show this help", "Help", "help"),
+    PanelAction("quit", "q", "Quit", None, "quit"),
 )
+#: The page's actions on keys no keymap changes (the keys are `RESERVED_KEYS`).
+FIXED_ACTIONS: tuple[PanelAction, ...] = (
+    PanelAction("clear_search", "ctrl+u", "Clear the search", "Clear search", "clear_search"),
+    PanelAction("details", "enter", "Details of the highlighted key (or click its name)",
+                "Key details", "details"),
+)
+#: Every action of the page, rebindable or not, by id.
+EVERY_ACTION: dict[str, PanelAction] = {
+    action.id: action for action in PANEL_ACTIONS + FIXED_ACTIONS
+}
+#: The rebindable actions, by id (the names `[keymap]` accepts).
 ACTIONS: dict[str, PanelAction] = {action.id: action for action in PANEL_ACTIONS}
 
 MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")

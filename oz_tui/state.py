@@ -1,4 +1,5 @@
-"""What the panel remembers between runs: the theme last picked in the command palette.
+"""What the panel remembers between runs: the theme last picked in the command palette, and
+the data dirs whose local-service notice was dismissed (*Got it*).
 
 A small JSON file in the platform's state dir (`~/.local/state/oz-keys/state.json` on Linux,
 `$XDG_STATE_HOME` honoured), written 0600 in a 0700 directory. The user's config.toml is never
@@ -18,6 +19,12 @@ from oz_tui.config import APP_NAME
 log = logging.getLogger(__name__)
 
 STATE_FILENAME = "state.json"
+_DISMISSED_NOTICES = "local_notice_dismissed"
+
+
+def _dir_key(data_dir: Path) -> str:
+    # One entry per directory, however it was spelled on the command line.
+    return str(data_dir.expanduser().resolve())
 
 
 def default_state_path() -> Path:
@@ -54,6 +61,23 @@ class PanelState:
             self._write(data)
         except OSError as exc:
             log.warning("could not remember the theme in %s: %s", self.path, exc.strerror or exc)
+
+    def local_notice_dismissed(self, data_dir: Path) -> bool:
+        """Whether *Got it* was pressed on the local-service notice for this data dir."""
+        dismissed = self._read().get(_DISMISSED_NOTICES)
+        return isinstance(dismissed, list) and _dir_key(data_dir) in dismissed
+
+    def remember_local_notice_dismissed(self, data_dir: Path) -> None:
+        data = self._read()
+        dismissed = data.get(_DISMISSED_NOTICES)
+        dismissed = [d for d in dismissed if isinstance(d, str)] if isinstance(dismissed, list) else []
+        if _dir_key(data_dir) not in dismissed:
+            dismissed.append(_dir_key(data_dir))
+        data[_DISMISSED_NOTICES] = dismissed
+        try:
+            self._write(data)
+        except OSError as exc:
+            log.warning("could not remember the notice in %s: %s", self.path, exc.strerror or exc)
 
     def _write(self, data: dict[str, object]) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

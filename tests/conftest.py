@@ -61,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--reliability-report",
         action="store_true",
         default=False,
-        help="write the Reliability section of README.md from this run's results",
+        help="write docs/reliability.md from this run's results (a full run)",
     )
 
 
@@ -72,16 +72,51 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _RECORDER = pytest.StashKey["object"]()
+#: The key under which a test's proven cells travel in its reports' `user_properties`: under
+#: pytest-xdist the tests run in workers, and only their reports reach the process that writes.
+_CELL = "reliability-cell"
+
+
+class _CellRecorder:
+    """What a test gets as `reliability`: checks a cell against the matrix at once, and sends
+    it with the test's reports to the process that writes the report."""
+
+    def __init__(self, recorder: object, node: pytest.Item) -> None:
+        self._recorder = recorder
+        self._node = node
+
+    def passed(self, table: str, row: str, column: str, detail: str, variant: str = "") -> None:
+        self._recorder.passed(table, row, column, detail, variant)  # type: ignore[attr-defined]
+        self._node.user_properties.append((_CELL, (table, row, column, detail, variant)))
 
 
 @pytest.fixture
-def reliability(request: pytest.FixtureRequest) -> object:
+def reliability(request: pytest.FixtureRequest) -> _CellRecorder:
     """`reliability.passed(table, row, column, detail, variant="")`: record a proven cell."""
-    return request.config.stash[_RECORDER]
+    return _CellRecorder(request.config.stash[_RECORDER], request.node)
+
+
+#: The recorder of the process that writes the report (the controller under xdist), once known.
+_WRITER: list[object] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # not an xdist worker
+        _WRITER.append(session.config.stash[_RECORDER])
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # In the writing process this sees every report: its own tests' and the workers'.
+    for recorder in _WRITER:
+        for name, cell in report.user_properties:
+            if name == _CELL:
+                recorder.passed(*cell)  # type: ignore[attr-defined]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not session.config.getoption("--reliability-report"):
+    if hasattr(session.config, "workerinput") or not session.config.getoption(
+        "--reliability-report"
+    ):
         return
     import reliability
 

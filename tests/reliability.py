@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+README = ROOT / "docs" / "reliability.md"
 START = "<!-- reliability:start -->"
 END = "<!-- reliability:end -->"
 COMMAND = ".venv/bin/pytest --reliability-report"
@@ -110,6 +110,10 @@ SECRET_CHECKS: tuple[tuple[str, str], ...] = (
     ("screenshots", "Screenshots with a key on screen (palette, `save_screenshot`, "
                     "`deliver_screenshot`)"),
     ("signals", "SIGTERM, SIGHUP, SIGQUIT with a key on screen (real pseudo-terminal)"),
+    ("terminal-gone", "Panel: the terminal closed (pty master closed) at every moment: start-up, "
+                      "each dialog, *Save your key*, quitting"),
+    ("signals-blocked", "Panel: SIGTERM, SIGHUP while its output is blocked (nobody reads)"),
+    ("upgrade-under-panel", "Panel: a dialog's code gone from disk while it runs (an upgrade)"),
     ("clipboard-argv", "System clipboard back ends (pyperclip's, each run against recording "
                        "helpers)"),
     ("cli-undelivered", "CLI `create` with stdout closed, full or a broken pipe"),
@@ -159,6 +163,7 @@ HARDENING: tuple[tuple[str, str], ...] = (
     ("config-file", "Config that is not a small regular file"),
     ("nested-toml", "Deeply nested TOML"),
     ("stdout-closed", "stdout closed"),
+    ("stdout-purity", "stdout purity per subcommand"),
     ("property", "Generated argv and config (hypothesis)"),
     ("url-credentials", "Server URL with user:password"),
     ("proxy-loopback", "Proxy variables with a loopback server"),

@@ -49,6 +49,25 @@ def screen_lines(app: Any) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
+# Textual keeps the notification list, the compositor and an app's unhandled exception in
+# private fields and offers no public reader; this module is the one place in the tests that
+# knows them (tests/test_screen_check.py fails loudly if a Textual release moves them).
+
+
+def notifications(app: Any) -> list[Any]:
+    """Every notification the app has raised and not yet expired (each has .message, .title)."""
+    return list(app._notifications)
+
+
+def notification_messages(app: Any) -> list[str]:
+    return [str(n.message) for n in notifications(app)]
+
+
+def unhandled_error(app: Any) -> BaseException | None:
+    """The exception that is ending the app, if any (run_test re-raises it only at exit)."""
+    return app._exception
+
+
 def links(output: str) -> list[str]:
     return [url for url in _OSC8.findall(output) if url]
 

@@ -16,6 +16,7 @@ import re
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import termios
@@ -271,6 +272,7 @@ def test_the_panel_gets_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert code == 0, err.getvalue()
     assert seen.pop("clock") is not None
     assert callable(seen.pop("remember_theme"))
+    assert callable(seen.pop("remember_notice_dismissed"))
     assert seen == {
         "default_expiration": Expiration.DAY_1,
         "default_key_type": KeyType.TEAM,
@@ -573,9 +575,13 @@ def test_list_sorting_in_a_subprocess(run_cli: Cli) -> None:
 
 
 def test_untrusted_names_cannot_reach_the_terminal(run_cli: Cli) -> None:
+    # The name rule refuses bidi controls at create, but a server (Warp's, or a store written
+    # before the rule) may still list one: put it in the store behind the rule's back.
     evil = "pay\u202eroll\u200b"
-    created = run_cli.create(evil)
-    assert created["api_key"]["name"] == evil
+    uid = run_cli.create("payroll")["api_key"]["uid"]
+    with sqlite3.connect(run_cli.data_dir / "keys.db") as db:
+        db.execute("UPDATE api_keys SET name = ? WHERE uid = ?", (evil, uid))
+    assert run_cli.list()[0]["name"] == evil
     for fmt in ("pretty", "text"):
         result = run_cli.local("list", "--output-format", fmt)
         assert "\u202e" not in result.stdout and "\u200b" not in result.stdout
@@ -607,8 +613,9 @@ def test_expire_ambiguous_name_and_not_found(run_cli: Cli) -> None:
     assert ambiguous.returncode == 2
     line = one_line(ambiguous.stderr)
     assert one in line and two in line and "(see 'oz-keys expire --help')" in line
-    # Listed on stdout, newest first, for a script or person to take a uid from.
-    assert [k["uid"] for k in json.loads(ambiguous.stdout)] == [two, one]
+    # Named on stderr, newest first, for the person to take a uid from; stdout holds results only.
+    assert ambiguous.stdout == ""
+    assert line.index(two) < line.index(one)
     assert len(run_cli.list()) == 2
 
     missing = run_cli.local("expire", "nope", "--force")

@@ -423,11 +423,11 @@ def test_every_backend_gets_the_identity(mode: str, tmp_path: Path) -> None:
             assert isinstance(backend.client, DirectClient)
     finally:
         asyncio.run(backend.aclose())
-# -- the README's example config ---------------------------------------------------------------
+# -- the example config in docs/configuration.md ---------------------------------------------------------------
 
 
 def _readme_example_config() -> str:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
     section = readme[readme.index("**Config file.**"):]
     start = section.index("```toml\n") + len("```toml\n")
     return section[start:section.index("```", start)]

@@ -16,11 +16,15 @@ import pytest
 from textual.widgets import Static
 
 from oz_tui.config import SettingsError, load_config
-from oz_tui.keymap import ACTIONS, PANEL_ACTIONS, parse_keymap
+from oz_tui.keymap import ACTIONS, EVERY_ACTION, PANEL_ACTIONS, parse_keymap
 from oz_tui.state import PanelState
 from oz_tui.tui.app import OzKeysApp
 from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, HelpScreen
+from oz_tui.tui.screens.help import key_label
+from oz_tui.tui.screens.key_details import KeyDetailsScreen
 from oz_tui.tui.screens.keys import KeysScreen
+from oz_tui.tui.screens.rotate_key import RotateKeyScreen
+from oz_tui.tui.widgets.key_grid import KeyGrid
 from oz_tui.tui.widgets.footer import KeysFooter
 
 from conftest import FakeClock, deterministic_tokens
@@ -188,6 +192,150 @@ async def test_without_a_keymap_help_shows_the_default_keys() -> None:
                            ("?", "Show this help"), ("q  ctrl+q", "Quit"), ("Space", "Mark or")):
             assert any(line.strip().startswith(keys) and what in line
                        for line in text.splitlines()), (keys, text)
+
+
+#: Rebinds delete, rotate and new (create) away from every default key.
+MOVED = {"create": "c", "delete": "x,f5", "rotate": "ctrl+r"}
+
+
+async def open_details(pilot: Any) -> KeyDetailsScreen:
+    """The highlighted key's details, opened with Enter on the table."""
+    app = pilot.app
+    app.screen.query_one(KeyGrid).focus()
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(app.screen, KeyDetailsScreen)
+    return app.screen
+
+
+@pytest.mark.parametrize(
+    ("new_keys", "old_keys", "opens"),
+    [
+        (["x", "f5"], ["d", "delete"], ConfirmDeleteScreen),
+        (["ctrl+r"], ["R"], RotateKeyScreen),
+    ],
+)
+async def test_the_details_dialog_answers_the_rebound_keys_not_the_old_ones(
+    new_keys: list[str], old_keys: list[str], opens: type
+) -> None:
+    app = keymap_app(MOVED)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        for old in old_keys:
+            await open_details(pilot)
+            await pilot.press(old)
+            await settle(pilot)
+            assert isinstance(app.screen, KeyDetailsScreen), old
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, KeysScreen)
+        for new in new_keys:
+            await open_details(pilot)
+            await pilot.press(new)
+            await settle(pilot)
+            assert isinstance(app.screen, opens), new
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, KeysScreen), new
+
+
+async def palette_prompts(pilot: Any, query: str) -> list[str]:
+    """The command palette's options for `query`, as it shows them (title and help)."""
+    from textual.command import CommandList
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*query)
+    options = app.screen.query_one(CommandList)
+    for _ in range(100):  # the palette searches in the background; at most ~10 s
+        await pilot.pause(0.1)
+        if options.option_count and not options.has_class("--populating"):
+            break
+    prompts = []
+    for index in range(options.option_count):
+        prompt = options.get_option_at_index(index).prompt
+        prompts.append(prompt.plain if hasattr(prompt, "plain") else str(prompt))
+    await pilot.press("escape")
+    await pilot.pause()
+    return prompts
+
+
+@pytest.mark.parametrize(
+    ("keymap", "command", "keys", "not_keys"),
+    [
+        (MOVED, "Delete API key", "(x, F5)", "(d"),
+        (MOVED, "Rotate API key", "(ctrl+r)", "(R)"),
+        (MOVED, "Create API key", "(c)", "(n"),
+        ({"refresh": "f6", "help": "f1"}, "Refresh", "(F6)", "(r)"),
+        ({"refresh": "f6", "help": "f1"}, "Help", "(F1)", "(?)"),
+        ({}, "Delete API key", "(d, Delete)", "(x"),
+    ],
+)
+async def test_the_palette_shows_the_keys_in_effect(
+    keymap: dict[str, str], command: str, keys: str, not_keys: str
+) -> None:
+    app = keymap_app(keymap)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        prompts = await palette_prompts(pilot, command)
+        action = next(a for a in EVERY_ACTION.values() if a.command == command)
+        entry = next(prompt for prompt in prompts if prompt.startswith(command))
+        assert keys in entry and not_keys not in entry, entry
+        assert action.help in entry
+
+
+async def test_every_palette_command_is_a_table_action_with_its_keys() -> None:
+    app = keymap_app(MOVED)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        commands = {command.title: command for command in app.get_system_commands(app.screen)}
+        for action in EVERY_ACTION.values():
+            if action.command is None:
+                continue
+            keys = MOVED.get(action.id) or action.keys
+            labels = ", ".join(key_label(key) for key in keys.split(","))
+            assert commands[action.command].help == f"{action.help} ({labels})"
+
+
+def test_the_table_names_the_action_each_page_binding_runs() -> None:
+    for binding in KeysScreen.BINDINGS:
+        if getattr(binding, "id", None) and "(" not in binding.action:
+            assert EVERY_ACTION[binding.id].action == binding.action, binding.id
+    for action in EVERY_ACTION.values():
+        assert callable(getattr(KeysScreen, f"action_{action.action}", None)), action.id
+
+
+@pytest.mark.parametrize("keymap", [{}, MOVED, {"sort": "o", "reverse_sort": "O", "quit": "f10"}])
+async def test_each_action_line_of_help_is_the_table_with_the_keys_in_effect(
+    keymap: dict[str, str],
+) -> None:
+    from rich.console import Console
+
+    from oz_tui.tui.screens.help import EXTRA_KEYS, KEY_ROWS
+
+    app = keymap_app(keymap)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        # Wide enough that no description wraps: one line per row.
+        console = Console(width=400, record=True, file=io.StringIO(), color_system=None)
+        console.print(app.screen.query_one("#keys", Static).content)
+        lines = [line.rstrip() for line in console.export_text().splitlines()]
+        checked = 0
+        for row in KEY_ROWS:
+            if isinstance(row, tuple):
+                continue
+            action = EVERY_ACTION[row]
+            keys = keymap.get(row) or action.keys
+            expected = "  ".join([key_label(key) for key in keys.split(",")]
+                                 + ([EXTRA_KEYS[row]] if row in EXTRA_KEYS else []))
+            line = next(line for line in lines if line.endswith("  " + action.help))
+            assert line[: -len(action.help)].strip() == expected, (row, line)
+            checked += 1
+        assert checked == len(PANEL_ACTIONS) + 2  # every rebindable action, ctrl+u and Enter
 
 
 # -- the remembered theme ----------------------------------------------------------------------

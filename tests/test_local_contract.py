@@ -17,7 +17,8 @@ from typing import Any, Awaitable, Callable
 import pytest
 
 from oz_tui.api.errors import OzError
-from oz_tui.api.models import MAX_KEY_NAME_LENGTH, Expiration
+from oz_tui.api.models import Expiration
+from oz_tui.core.names import MAX_KEY_NAME_LENGTH
 from oz_tui.backend import Backend, local_backend
 from oz_tui.local.direct import DirectClient
 

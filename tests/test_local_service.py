@@ -30,7 +30,8 @@ from local_helpers import (
     error_message,
     post,
 )
-from oz_tui.api.models import MAX_KEY_NAME_LENGTH, format_time, parse_time
+from oz_tui.api.models import format_time, parse_time
+from oz_tui.core.names import MAX_KEY_NAME_LENGTH
 from oz_tui.api.operations import (
     API_KEYS,
     EXPIRE_API_KEY,

@@ -3,6 +3,7 @@ the local sandbox notice on a first run, and toasts that name their key."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -30,6 +31,7 @@ from scenarios import (
     type_text,
     unauthorized_backend,
 )
+from screen_check import notification_messages, notifications
 
 WIDE = (120, 36)
 
@@ -137,7 +139,7 @@ async def test_deleting_the_key_in_use_warns_then_says_how_to_go_on(source: str)
         await pilot.press("r")
         await settle(pilot)
         assert panel.border_title == "Signed out" and "You deleted" in panel.message_plain
-        assert "Deleted “oz-keys on my laptop”" in [n.message for n in app._notifications]
+        assert "Deleted “oz-keys on my laptop”" in notification_messages(app)
         assert not [key for key in fixture.service.store.active_keys()
                     if key.uid == fixture.credential_uid]
 
@@ -179,6 +181,7 @@ async def test_the_implicit_local_service_says_so_on_the_page_until_dismissed() 
         assert len(notices) == 1
         text = plain(notices.first().query_one("#local-notice-text", Static))
         assert "local key service on this machine" in text and "don't work with Warp" in text
+        assert "--local hides this" in text
         assert "WARP_API_KEY" in text and "Settings > Cloud platform > Oz Cloud API Keys" in text
         await pilot.press("r")
         await settle(pilot)
@@ -243,9 +246,9 @@ async def test_toasts_name_the_key_literally_and_a_refresh_agrees() -> None:
         await pilot.press("enter")
         await settle(pilot)
         created = f"Created “{safe_text(hostile)}”"
-        messages = [n.message for n in app._notifications]
+        messages = notification_messages(app)
         assert created in messages and all("\x1b" not in m for m in messages)
-        assert any(n.title == f"“{safe_text(hostile)}”" for n in app._notifications)
+        assert any(n.title == f"“{safe_text(hostile)}”" for n in notifications(app))
         toasts = [" ".join(str(t.render()).split()) for t in app.screen.query("Toast")]
         assert any("[b]ci[/b] [@click=app.quit]-deploy" in toast for toast in toasts)
         await pilot.press("r")
@@ -257,7 +260,7 @@ async def test_toasts_name_the_key_literally_and_a_refresh_agrees() -> None:
         assert dialog is app.screen
         await pilot.press("y")
         await settle(pilot)
-        assert f"Deleted “{safe_text(hostile)}”" in [n.message for n in app._notifications]
+        assert f"Deleted “{safe_text(hostile)}”" in notification_messages(app)
         await pilot.press("r")
         await settle(pilot)
         assert hostile not in [key.name for key in table.keys]  # and that it was deleted
@@ -269,3 +272,52 @@ def test_names_in_toasts_are_terminal_safe_and_cut() -> None:
 
     assert quoted_name("ci\x1b[31m-deploy\u202e") == "“ci␛[31m-deploy\\u202e”"
     assert len(quoted_name("x" * 500)) <= 62
+
+
+def _start_panel(monkeypatch: pytest.MonkeyPatch, home: Any, argv: list[str]) -> OzKeysApp:
+    """The app the command line would start (not run), with `home` as HOME and XDG dirs."""
+    started: list[OzKeysApp] = []
+    monkeypatch.setattr(cli, "is_tty", lambda stream: True)
+    monkeypatch.setattr(OzKeysApp, "run", lambda self, **kwargs: started.append(self))
+    env = {"XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "d"),
+           "XDG_STATE_HOME": str(home / "state"), "HOME": str(home)}
+    assert cli.run(argv, env=env, stdin=io.StringIO(), stdout=io.StringIO(),
+                   stderr=io.StringIO()) == 0
+    return started[-1]
+
+
+def test_got_it_is_remembered_for_the_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # platformdirs reads os.environ
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "d"))
+    first = _start_panel(monkeypatch, tmp_path, [])
+    assert first.explain_local_service
+
+    async def press_got_it() -> None:
+        async with first.run_test(size=WIDE) as pilot:
+            await settle(pilot)
+            await pilot.click("#local-notice-dismiss")
+            await pilot.pause()
+            assert not page(first).query(LocalServiceNotice)
+
+    asyncio.run(press_got_it())  # (the command line closes its backend outside any loop)
+    # The next launch on the same data dir: no notice; on another data dir: the notice again.
+    assert not _start_panel(monkeypatch, tmp_path, []).explain_local_service
+    other = tmp_path / "other"
+    monkeypatch.setenv("XDG_DATA_HOME", str(other))
+    assert _start_panel(monkeypatch, tmp_path, []).explain_local_service
+    state = (tmp_path / "state" / "oz-keys" / "state.json")
+    assert oct(state.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_the_notice_leaves_room_for_keys_on_a_small_terminal() -> None:
+    clock = FakeClock()
+    app = OzKeysApp(demo_backend(clock, deterministic_tokens()), clock=clock,
+                    cursor_blink=False, explain_local_service=True)
+    async with app.run_test(size=(60, 18)) as pilot:
+        await settle(pilot)
+        notice = page(app).query_one(LocalServiceNotice)
+        table = page(app).query_one(KeyTable)
+        assert table.region.height >= 3, table.region  # a header and at least two rows show
+        assert notice.region.height <= 5, notice.region

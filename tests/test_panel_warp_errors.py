@@ -4,6 +4,7 @@ answer was lost after the server had done it."""
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from conftest import FakeClock, deterministic_tokens
 from oz_tui.backend import remote_backend
@@ -12,6 +13,7 @@ from oz_tui.tui.screens import ConfirmDeleteScreen
 from oz_tui.tui.screens.keys import KeysScreen
 from oz_tui.tui.widgets import AuthPanel, KeyTable
 from scenarios import SIGNED_IN_USER, make_app, settle
+from screen_check import notification_messages
 
 SERVER = "https://app.warp.dev"
 FAKE_KEY = "wk-1." + "ab" * 32
@@ -22,11 +24,14 @@ async def _no_sleep(_seconds: float) -> None:
     return None
 
 
-async def test_user_not_in_context_shows_the_sign_in_panel() -> None:
+@pytest.mark.parametrize(
+    "server_says",
+    ["User not in context: Not found", "User not in context: ERROR user disabled",
+     "user not in context"],
+)
+async def test_user_not_in_context_says_the_account_is_disabled(server_says: str) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, json={"data": None, "errors": [{"message": "User not in context: Not found"}]}
-        )
+        return httpx.Response(200, json={"data": None, "errors": [{"message": server_says}]})
 
     clock = FakeClock()
     backend = remote_backend(
@@ -37,7 +42,8 @@ async def test_user_not_in_context_shows_the_sign_in_panel() -> None:
         await settle(pilot)
         panel = app.screen.query_one(AuthPanel)
         assert panel.shown
-        assert "User not in context: Not found" in panel.message_plain
+        assert "account this API key belongs to is disabled or deleted" in panel.message_plain
+        assert "new API key from the same account would be refused" in panel.fix_plain
         assert not app.screen.query_one(KeyTable).display
 
 
@@ -81,7 +87,7 @@ async def test_an_expiry_whose_answer_was_lost_is_reported_as_deleted() -> None:
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, KeysScreen)
-        notes = [str(n.message) for n in app._notifications]
+        notes = notification_messages(app)
         assert target.uid not in [key.uid for key in table.keys]
         assert target.uid not in [key.uid for key in service.store.active_keys()]
     assert transport.expiries == 2  # the retry found the key gone

@@ -52,7 +52,11 @@ from oz_tui.tui.screens.keys import KeysScreen
 from oz_tui.tui.widgets import AuthPanel, ErrorBanner, KeyTable, StatusLine
 from reliability import FAULTS, LOOPBACK, MOCK, OPERATIONS, TABLES_BY_KEY
 from scenarios import make_app, settle
-from screen_check import assert_inert, terminal_output
+from screen_check import assert_inert, notification_messages, notifications, terminal_output, unhandled_error
+
+# One worker for the whole module: its CLI cells run once, in the background, for every test
+# here (`cli_cells` is module-scoped); split across workers, each would run all of them again.
+pytestmark = pytest.mark.xdist_group("reliability-faults")
 
 FAULT_IDS = [fault for fault, _ in FAULTS]
 OPS = [op for op, _ in OPERATIONS]
@@ -197,7 +201,7 @@ def keys_screen(app: Any) -> KeysScreen:
 
 
 def notifications(app: Any) -> list[str]:
-    return [n.message for n in app._notifications]
+    return notification_messages(app)
 
 
 def assert_screen_clean(app: Any) -> None:
@@ -312,7 +316,7 @@ async def test_panel_under_fault(
             assert not banner.shown and not auth.shown
             assert table.display and len(table.visible_keys) == 3
             assert "signed in as ada@example.com" in status.source_plain
-            assert app.is_running and app._exception is None
+            assert app.is_running and unhandled_error(app) is None
             reliability.passed("panel", fault, "ApiKeys", detail + "; recovers", variant)
     finally:
         if isinstance(faults, LoopbackFaults):

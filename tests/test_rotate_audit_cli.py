@@ -487,11 +487,11 @@ def test_rotate_and_audit_through_jq(cli: Cli) -> None:
     assert names.returncode == 1 and names.stdout.splitlines() == ["ci", "ci"]
 
 
-def test_rotate_of_a_name_shared_by_several_keys_without_a_terminal_lists_them(cli: Cli) -> None:
+def test_rotate_of_a_name_shared_by_several_keys_without_a_terminal_names_them(cli: Cli) -> None:
     uids = {cli.create("ci")["api_key"]["uid"] for _ in range(2)}
     result = cli.local("rotate", "ci", "--force", "--output-format", "json")
     assert result.returncode == 2
-    assert {key["uid"] for key in json.loads(result.stdout)} == uids
+    assert result.stdout == ""  # only results on stdout: a secret store must not get a listing
     line = one_line(result.stderr)
     assert all(uid in line for uid in uids)
     assert {key["uid"] for key in cli.list()} == uids

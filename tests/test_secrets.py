@@ -36,7 +36,7 @@ from oz_tui.tui.screens.keys import KeysScreen
 from oz_tui.tui.screens.show_key import HINT
 from oz_tui.tui.widgets import AuthPanel
 from scenarios import settle
-from screen_check import terminal_output
+from screen_check import notification_messages, notifications, terminal_output, unhandled_error
 
 REPO = Path(__file__).resolve().parents[1]
 RAW_KEY = re.compile(r"wk-1\.[0-9a-f]{64}")
@@ -142,7 +142,7 @@ async def test_panel_flow_leaves_the_key_nowhere(
         # After close: not on screen, in a toast, a widget, the clipboard mirror, the clearer.
         assert_absent(raw, "the screen", terminal_output(app))
         assert_absent(raw, "a screenshot", app.export_screenshot())
-        for notification in app._notifications:
+        for notification in notifications(app):
             assert_absent(raw, "a toast", notification.message + notification.title)
         for screen in app.screen_stack:
             for widget in screen.walk_children(with_self=True):
@@ -162,8 +162,8 @@ async def test_panel_flow_leaves_the_key_nowhere(
         assert system_clipboard.text == ""
         assert clearer.outcomes == [ClearOutcome.CLEARED]
         await pilot.pause()
-        assert any("cleared from the system clipboard" in n.message for n in app._notifications)
-        assert app._exception is None
+        assert any("cleared from the system clipboard" in n.message for n in notifications(app))
+        assert unhandled_error(app) is None
 
     assert_absent(raw, "the logs", logged(caplog))
     if local_path == "graphql":
@@ -295,7 +295,7 @@ async def test_panel_shows_at_most_the_credential_hint(
             if expect_auth:
                 assert CREDENTIAL_HINT in panel.message_plain
             output = terminal_output(app) + app.export_screenshot()
-            output += "".join(n.message for n in app._notifications)
+            output += "".join(n.message for n in notifications(app))
             assert_absent(FAKE_CREDENTIAL, "the panel", output)
     assert_absent(FAKE_CREDENTIAL, "the logs", logged(caplog))
     reliability.passed("secrets", "credential-panel", "outcome",
@@ -373,7 +373,7 @@ async def test_osc52_only_copies_are_not_claimed_to_be_cleared(
         await pilot.pause()
         note = dialog.query_one("#clear-note", Static)
         assert not note.display and str(note.content) == ""
-        toast = list(app._notifications)[-1].message
+        toast = notifications(app)[-1].message
         assert "OSC 52" in toast and "cleared" not in toast
         assert app.screen_stack[0]._clipboard_clearer.pending == 0
     reliability.passed("secrets", "osc52", "outcome",
@@ -445,7 +445,7 @@ async def test_show_key_dialog_with_a_fake_copy_and_a_fast_clearer() -> None:
         await app.push_screen(screen)
         await pilot.press("c")
         await pilot.pause()
-        toasts = [n.message for n in app._notifications]
+        toasts = notification_messages(app)
         assert any("cleared from the system clipboard in 0.1 s" in toast for toast in toasts)
         assert str(screen.query_one("#copy", Button).label) == "Copied"
         await pilot.pause(0.3)

@@ -25,6 +25,7 @@ from oz_tui.tui.screens.show_key import (
 
 from conftest import FakeClock, deterministic_tokens
 from scenarios import NEW_KEY_NAME, demo_backend, make_app, settle, type_text
+from screen_check import screen_lines
 
 WIDE = (120, 36)
 
@@ -119,7 +120,7 @@ async def test_y_quits_and_the_secret_goes_with_the_session(way: str) -> None:
         assert "Quit anyway" in footer and "Close anyway" not in footer
         await pilot.press("y")
         await pilot.pause()
-        assert app._exit and app.return_code == 0
+        assert app.return_code == 0
         assert field.text == ""
 
 
@@ -145,7 +146,7 @@ async def test_after_copying_quit_does_not_ask(monkeypatch: pytest.MonkeyPatch) 
         await pilot.press("c")
         await pilot.press("ctrl+q")
         await pilot.pause()
-        assert app._exit and not isinstance(app.screen, CloseUnsavedKeyScreen)
+        assert app.return_code is not None and not isinstance(app.screen, CloseUnsavedKeyScreen)
 
 
 async def test_asking_twice_opens_one_question() -> None:
@@ -157,7 +158,7 @@ async def test_asking_twice_opens_one_question() -> None:
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert sum(isinstance(s, CloseUnsavedKeyScreen) for s in app.screen_stack) == 1
-        assert app.is_running and not app._exit
+        assert app.is_running and app.return_code is None
 
 
 # -- screenshots ---------------------------------------------------------------------------------
@@ -185,7 +186,7 @@ async def test_screenshots_never_hold_the_secret_and_are_private(
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
         # The dialog still shows the key, unchanged, after the picture was taken.
         assert dialog.query_one("#secret", TextArea).text == raw
-        drawn = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        drawn = "\n".join(screen_lines(app))
         assert raw in drawn
     reliability.passed("secrets", "screenshots", "outcome",
                        "the key is drawn as •••• in the picture; files created 0600")

@@ -40,7 +40,9 @@ TIMEOUT = 60
 
 
 def clean_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WARP_", "OZ_KEYS_"))}
+    # COLUMNS/LINES (set by a test runner's worker) would override the pty's own size.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WARP_", "OZ_KEYS_")) and k not in ("COLUMNS", "LINES")}
     for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
         path = tmp_path / f"env-{name.lower()}"
         path.mkdir(exist_ok=True)

@@ -34,6 +34,7 @@ from scenarios import (
     type_text,
     unauthorized_backend,
 )
+from screen_check import notification_messages, notifications, unhandled_error
 
 # Every test runs on both paths to the local store: directly, and through the GraphQL service.
 pytestmark = pytest.mark.usefixtures("local_path")
@@ -82,7 +83,7 @@ def names(table: KeyTable) -> list[str]:
 
 
 def notifications(app: OzKeysApp) -> list[str]:
-    return [notification.message for notification in app._notifications]
+    return notification_messages(app)
 
 
 def uid_of(table: KeyTable, name: str) -> str:
@@ -594,7 +595,7 @@ async def test_auth_error_shows_the_panel_and_how_to_fix_it() -> None:
         assert panel.shown
         assert not panel.query("#auth-retry")  # retrying with the same credential can't help
         assert app.is_running
-        assert app._exception is None
+        assert unhandled_error(app) is None
 
 
 async def test_network_error_on_refresh_keeps_the_last_good_table() -> None:

@@ -40,6 +40,7 @@ from scenarios import (
     staged_backend,
     type_text,
 )
+from screen_check import notification_messages, notifications
 
 WIDE = (120, 36)
 NARROW = (80, 24)
@@ -70,7 +71,7 @@ def summary(app: OzKeysApp) -> str:
 
 
 def notifications(app: OzKeysApp) -> list[str]:
-    return [notification.message for notification in app._notifications]
+    return notification_messages(app)
 
 
 async def highlight(pilot: Any, table: KeyTable, name: str) -> ApiKey:

@@ -25,6 +25,7 @@ from oz_tui.tui.screens.create_key import AgentPicker, name_problem
 from oz_tui.tui.screens.show_key import CLOSE_UNSAVED_QUESTION, CloseUnsavedKeyScreen
 
 from conftest import FIXED_NOW
+from screen_check import notification_messages, notifications, screen_lines
 
 SIZE = (100, 32)
 
@@ -599,13 +600,13 @@ def assert_secret_gone(app: App[Any], screen: ShowKeyScreen, field: TextArea, ra
                 assert raw not in widget.value
             if widget.is_mounted and widget.outer_size.area:
                 assert raw not in shown_text(widget)
-    drawn = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    drawn = "\n".join(screen_lines(app))
     assert raw not in drawn
     assert field.text == ""  # the (now unmounted) field that showed it
     for value in vars(screen).values():
         assert not isinstance(value, CreatedKey)
         assert not (isinstance(value, str) and raw in value)
-    for notification in app._notifications:
+    for notification in notifications(app):
         assert raw not in notification.message and raw not in notification.title
 
 
@@ -631,7 +632,7 @@ async def test_show_key_copy_then_done() -> None:
         assert app.clipboard == raw
         assert sent_to_system == [raw]
         assert str(screen.query_one("#copy", Button).label) == "Copied"
-        messages = [n.message for n in app._notifications]
+        messages = notification_messages(app)
         assert messages and all(raw not in message for message in messages)
         assert "system clipboard" in messages[-1] and "OSC 52" in messages[-1]
         await pilot.pause()
@@ -704,7 +705,7 @@ async def test_show_key_copy_through_copy_secret_never_logs_or_toasts_the_key(
         field = screen.query_one("#secret", TextArea)
         await pilot.click("#copy")
         assert app.clipboard == raw
-        message = list(app._notifications)[-1].message
+        message = notifications(app)[-1].message
         assert "OSC 52" in message and "system clipboard" not in message
         await pilot.click("#done")
         await pilot.pause()

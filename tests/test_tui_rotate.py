@@ -25,6 +25,7 @@ from conftest import FIXED_NOW, FakeClock, deterministic_tokens
 from scenarios import make_app, settle, staged_backend
 from test_show_once import QUITS, question_of, trigger
 from test_tui_modals import Host, fake_raw_key, shown_text
+from screen_check import notification_messages, notifications
 
 WIDE = (120, 36)
 
@@ -34,7 +35,7 @@ def table_of(app: OzKeysApp) -> KeyTable:
 
 
 def notifications(app: OzKeysApp) -> list[str]:
-    return [notification.message for notification in app._notifications]
+    return notification_messages(app)
 
 
 def staged_app() -> tuple[OzKeysApp, Any, FakeClock]:
@@ -111,14 +112,14 @@ async def test_quitting_before_the_rotated_key_was_copied_asks_first(way: str) -
         assert question_of(app) == QUIT_UNSAVED_QUESTION
         await pilot.press("n")
         await pilot.pause()
-        assert app.screen is dialog and app.is_running and not app._exit
+        assert app.screen is dialog and app.is_running and app.return_code is None
         assert field.text == secret
         assert writes(transport) == (1, 0)  # nothing expired while the key is unsaved
 
         await trigger(pilot, way)
         await pilot.press("y")
         await pilot.pause()
-        assert app._exit and app.return_code == 0
+        assert app.return_code == 0
         assert field.text == ""
         assert writes(transport) == (1, 0)  # quitting unsaved never expires the old key
 

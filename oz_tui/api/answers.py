@@ -28,8 +28,9 @@ MAX_DETAIL = 300
 MAX_USER_MESSAGE = 1000
 
 _AUTH_WORDS = ("unauthenticated", "not authenticated", "unauthorized", "authentication")
-#: What Warp's server says when the credential matches no user; Warp's client treats it as a 401.
-_UNKNOWN_USER = "user not in context: not found"
+#: What Warp's server says when the key's account is disabled or deleted (with several
+#: suffixes: `: Not found`, `: ERROR …`); Warp's client signs the user out on it.
+_UNKNOWN_USER = "user not in context"
 #: How a server says there is no such (active) key.
 _GONE = re.compile(
     r"not found|does not exist|no such (api )?key|no active (api )?key|"
@@ -70,6 +71,8 @@ def unwrap(operation: Operation, payload: Any) -> dict[str, Any]:
             if isinstance(extensions, dict):
                 codes.append(extensions.get("code"))
         text = "; ".join(messages)[:MAX_DETAIL] or "no message"
+        if any(is_unknown_user_message(m) for m in messages):
+            raise errors.AccountUnavailableError()
         if "UNAUTHENTICATED" in codes or any(_is_auth_message(m) for m in messages):
             raise errors.AuthenticationError(f"The server refused the credential: {text}")
         raise errors.ProtocolError(f"The server rejected {operation.name}: {text}")
@@ -102,6 +105,8 @@ def user_facing_error(operation_name: str, message: str) -> errors.OzError:
         message = f"The server refused {operation_name} without saying why."
     if len(message) > MAX_USER_MESSAGE:
         message = message[: MAX_USER_MESSAGE - 1] + "…"
+    if is_unknown_user_message(message):
+        return errors.AccountUnavailableError()
     if _is_auth_message(message):
         return errors.AuthenticationError(message)
     return errors.UserFacingError(message)

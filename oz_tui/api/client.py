@@ -560,7 +560,9 @@ class OzClient:
         unknown = not idempotent
         detail = _problem_detail(content)
         suffix = f": {detail}" if detail else "."
-        if status == 401 or (detail is not None and is_unknown_user_message(detail)):
+        if detail is not None and is_unknown_user_message(detail):
+            raise errors.AccountUnavailableError()
+        if status == 401:
             raise errors.AuthenticationError(
                 f"{self.host} refused the credential ({status}){suffix}"
             )

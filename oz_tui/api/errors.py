@@ -29,6 +29,30 @@ class AuthenticationError(OzError):
     exit_code = 3
 
 
+#: The first words when no credential is set, in the panel and the CLI alike.
+NO_API_KEY = "No API key is set"
+#: Where a person makes one (Warp's settings page).
+WHERE_TO_CREATE = "create one in Warp: Settings > Cloud platform > Oz Cloud API Keys"
+
+#: What `User not in context` means for an API key (Warp's client signs the user out on it):
+#: the key is fine, its account is not. One wording for the panel and the CLI.
+ACCOUNT_UNAVAILABLE = (
+    "The account this API key belongs to is disabled or deleted (server: User not in context). "
+    "Ask your team's admin, or sign in to Warp to check the account."
+)
+
+#: The panel's fix line under it: no new key, since any key of that account is refused too.
+ACCOUNT_FIX = "A new API key from the same account would be refused the same way."
+
+
+class AccountUnavailableError(AuthenticationError):
+    """The server said `User not in context`: the key's account is disabled or deleted, so a
+    new key would not help. Still an authentication failure (exit 3), with its own message."""
+
+    def __init__(self, message: str = ACCOUNT_UNAVAILABLE, **kw: bool) -> None:
+        super().__init__(message, **kw)
+
+
 class PermissionDeniedError(OzError):
     """403: the credential is valid but may not do this."""
 

@@ -15,8 +15,6 @@ def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
-DEFAULT_KEY_NAME = "Warp API Key"
-MAX_KEY_NAME_LENGTH = 100
 
 
 class KeyScope(str, enum.Enum):

@@ -304,6 +304,14 @@ async def _with_backend(
     backend = make_backend(settings, blocking=True, preconnect=preconnect)
     signals = SignalsCancel()
     try:
+        if settings.mode == "remote" and not settings.api_key:
+            # Like Warp's CLI, no request without a credential: say what is missing, not "refused".
+            from oz_tui.api.errors import NO_API_KEY, WHERE_TO_CREATE, AuthenticationError
+
+            raise AuthenticationError(
+                f"{NO_API_KEY}: set {ENV_API_KEY} to an API key ({WHERE_TO_CREATE}), or pass "
+                "--local for the local key service"
+            )
         with signals:
             if settings.implicit_local and settings.output_format == "pretty":
                 output.note(
@@ -370,11 +378,13 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
     backend = _panel_backend(settings)
     try:
         from oz_tui.api.models import system_clock
+        from oz_tui.local import default_data_dir
         from oz_tui.state import PanelState, default_state_path
         from oz_tui.tui.app import OzKeysApp  # Textual loads here, and only here
 
         # The config's theme wins; else the one last picked in the command palette.
         state = PanelState(default_state_path())
+        data_dir = settings.data_dir or default_data_dir()
         app = OzKeysApp(
             backend,
             clock=system_clock,
@@ -383,9 +393,12 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
             theme=settings.theme or state.theme(),
             clipboard_clear_seconds=settings.clipboard_clear_seconds,
             credential_source=settings.api_key_source,
-            explain_local_service=settings.implicit_local,
+            explain_local_service=(
+                settings.implicit_local and not state.local_notice_dismissed(data_dir)
+            ),
             keymap=settings.keymap,
             remember_theme=state.remember_theme,
+            remember_notice_dismissed=lambda: state.remember_local_notice_dismissed(data_dir),
         )
         app.run()
         return app.return_code or 0

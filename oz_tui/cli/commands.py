@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from oz_tui.api.errors import NotFoundError, OzError
 from oz_tui.api.models import (
-    MAX_KEY_NAME_LENGTH,
     Agent,
     ApiKey,
     CreatedKey,
@@ -28,6 +27,7 @@ from oz_tui.api.models import (
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.completion import SUGGESTED_DURATIONS, suggest
 from oz_tui.cli.registry import Subcommand
+from oz_tui.core.names import name_problem
 from oz_tui.config import Settings
 from oz_tui.display import relative_time
 from oz_tui.durations import DurationError, parse_duration
@@ -107,14 +107,9 @@ LIST = Subcommand(
 
 def check_create(args: argparse.Namespace) -> None:
     """What argparse can't check: a usable name, a readable duration, no contradicting flags."""
-    name = args.name
-    if not name.strip():
-        raise UsageError("the key name cannot be blank")
-    if len(name.strip()) > MAX_KEY_NAME_LENGTH:
-        raise UsageError(
-            f"the key name is {len(name.strip())} characters long; "
-            f"use at most {MAX_KEY_NAME_LENGTH}"
-        )
+    problem = name_problem(args.name)
+    if problem is not None:
+        raise UsageError(problem)
     if getattr(args, "team_id", None):
         for flag in ("personal", "agent", "agent_name"):
             if getattr(args, flag, None):
@@ -403,17 +398,21 @@ async def one_key(
     keys: Sequence[ApiKey], target: str, now: datetime, output: Output, stdin: TextIO
 ) -> ApiKey:
     """The one key `target` names. Several keys with that name: on a terminal the person picks
-    (`Cancelled` if they don't); without one they are listed on stdout and it's a `UsageError`."""
+    (`Cancelled` if they don't); without one it's a `UsageError` naming their uids (on stderr: stdout holds
+    only results)."""
     candidates = resolve_target(keys, target)
     if len(candidates) == 1:
         return candidates[0]
     if not is_tty(stdin):
-        # Listed on stdout (in the chosen format) for the script or person to pick from.
-        output.keys(candidates, now)
+        # One line on stderr, never a listing on stdout: a script piping stdout into a secret
+        # store must store the result or nothing.
         raise UsageError(
-            f"{len(candidates)} API keys are named '{safe_text(target)}' (listed on "
-            f"stdout, newest first); pass one of their uids: "
-            + ", ".join(safe_text(key.uid) for key in candidates)
+            f"{len(candidates)} API keys are named '{safe_text(target)}'; pass one of their "
+            "uids (newest first): "
+            + ", ".join(
+                f"{safe_text(key.uid)} (created {relative_time(key.created_at, now)})"
+                for key in candidates
+            )
         )
     return await _pick(target, candidates, now, stdin, output.stderr)
 
@@ -501,8 +500,8 @@ EXPIRE = Subcommand(
     notes=(
         "KEY is a uid, else a name. Asks for confirmation on a terminal (declining prints\n"
         "'Expiration cancelled' and exits 0); without one, --force is required. Several keys\n"
-        "with the name: on a terminal you pick one (newest first); without one they are listed\n"
-        "on stdout and the command fails asking for a uid.\n"
+        "with the name: on a terminal you pick one (newest first); without one the command\n"
+        "fails naming their uids on stderr (stdout stays empty).\n"
         "\n"
         "One KEY prints Warp's {key_uid, expired}; several print a list of them (a failed one\n"
         "also has error, and the exit code is non-zero)."

@@ -207,6 +207,11 @@ class Guard:
                 unread,
             )
             return
+        if has_body and scope["path"] in self.public_paths:
+            # No credential is needed here, so no byte of a body is read: a drip to a public
+            # path must not hold a slot an authenticated request needs.
+            await refuse(413, "payload_too_large", "This path takes no request body.", unread)
+            return
         if has_body:
             refusal = self._check_body_headers(headers)
             if refusal is not None:

@@ -42,7 +42,8 @@ from starlette.routing import Route
 
 from oz_tui import __version__
 from oz_tui.api.errors import OzError
-from oz_tui.api.models import Clock, OwnerType, format_time, parse_time, system_clock
+from oz_tui.api.models import Clock, KeyScope, OwnerType, format_time, parse_time, system_clock
+from oz_tui.core import authorization as auth
 from oz_tui.local import DB_FILENAME, default_data_dir
 from oz_tui.local.demo import seed_demo
 from oz_tui.local.guard import (
@@ -144,14 +145,35 @@ def _key_fields(key: StoredKey) -> dict[str, Any]:
 # Resolver arguments carry the schema's names (`input`, `requestContext`).
 
 
+def _as_party(key: StoredKey) -> auth.Principal:
+    if key.agent_uid:
+        return auth.Principal(KeyScope.AGENT, key.uid, key.agent_uid)
+    if key.owner_type is OwnerType.TEAM:
+        return auth.Principal(KeyScope.TEAM, key.uid, key.team_uid)
+    return auth.Principal(KeyScope.PERSONAL, key.uid)
+
+
+def _asker(ctx: _Context) -> auth.Principal:
+    # No key presented is the local owner (the direct adapter, an unguarded test transport).
+    return _as_party(ctx.principal) if ctx.principal else auth.Principal(KeyScope.PERSONAL, "")
+
+
+def _require(decision: auth.Decision) -> None:
+    if not decision.allowed:
+        raise InvalidRequest(decision.reason)
+
+
 @_resolver
 def _api_keys(ctx: _Context, requestContext: dict) -> dict[str, Any]:
-    keys = ctx.store.active_keys()
+    asker = _asker(ctx)
+    keys = [key for key in ctx.store.active_keys()
+            if auth.decide(asker, auth.Action.LIST, _as_party(key)).allowed]
     return _ok("APIKeyPropertiesOutput", apiKeys=[_key_fields(key) for key in keys])
 
 
 @_resolver
 def _generate_api_key(ctx: _Context, input: dict, requestContext: dict) -> dict[str, Any]:
+    _require(auth.decide(_asker(ctx), auth.Action.CREATE))
     key, raw_key = ctx.store.create_key(
         input["name"],
         team_uid=input.get("teamId"),
@@ -163,6 +185,12 @@ def _generate_api_key(ctx: _Context, input: dict, requestContext: dict) -> dict[
 
 @_resolver
 def _expire_api_key(ctx: _Context, input: dict, requestContext: dict) -> dict[str, Any]:
+    asker = _asker(ctx)
+    target = next((k for k in ctx.store.active_keys() if k.uid == input["keyUID"]), None)
+    if target is not None:
+        _require(auth.decide(asker, auth.Action.EXPIRE, _as_party(target)))
+    elif asker.scope is not KeyScope.PERSONAL:
+        _require(auth.decide(asker, auth.Action.EXPIRE, auth.Subject(KeyScope.PERSONAL, "")))
     ctx.store.expire_key(input["keyUID"])
     return _ok("ExpireApiKeyOutput", success=True)
 

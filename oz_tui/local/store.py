@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from oz_tui.api.errors import OzError
-from oz_tui.api.models import MAX_KEY_NAME_LENGTH, Agent, Clock, OwnerType, Team, system_clock
+from oz_tui.api.models import Agent, Clock, OwnerType, Team, system_clock
+from oz_tui.core.names import KeyNameError, check_name
 
 MEMORY = ":memory:"
 #: 1: keys; 2: agents, and agent keys.
@@ -30,8 +31,6 @@ BUSY_TIMEOUT_MS = 10_000
 KEY_PREFIX = "wk-1."
 RAW_KEY_PATTERN = re.compile(r"wk-1\.[0-9a-f]{64}")
 _SECRET_PATTERN = re.compile(r"[0-9a-f]{64}")
-# C0 controls, DEL and C1 controls: they would steer a terminal that shows the name.
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class LocalIdentity(NamedTuple):
@@ -126,18 +125,11 @@ def _new_uid() -> str:
 
 
 def validate_name(name: str) -> str:
-    """The name as stored (stripped), or `InvalidRequest` saying what is wrong with it."""
-    name = name.strip()
-    if not name:
-        raise InvalidRequest("The API key name cannot be blank.")
-    if len(name) > MAX_KEY_NAME_LENGTH:
-        raise InvalidRequest(
-            f"The API key name is too long ({len(name)} characters); "
-            f"use at most {MAX_KEY_NAME_LENGTH}."
-        )
-    if _CONTROL_CHARS.search(name):
-        raise InvalidRequest("The API key name cannot contain control characters.")
-    return name
+    """The name as stored (trimmed), or `InvalidRequest` saying what is wrong with it."""
+    try:
+        return check_name(name)
+    except KeyNameError as error:
+        raise InvalidRequest(str(error)) from None
 
 
 _SCHEMA = """

@@ -11,7 +11,8 @@ The show-once promise is kept here, where every way out passes, not in each bind
 still holds an uncopied secret; `export_screenshot` (under the palette's Screenshot,
 `save_screenshot` and `deliver_screenshot`) draws such dialogs concealed; SIGTERM, SIGHUP and
 SIGQUIT wipe the secret and end the session the normal way (terminal restored, pending
-clipboard clears done) with exit code 128 + the signal. Files the app writes are created 0600.
+clipboard clears done) with exit code 128 + the signal, and within a bounded time even when the
+terminal is gone (see `oz_tui.tui.terminal_guard`). Files the app writes are created 0600.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import signal
 import sys
 import threading
 from contextlib import ExitStack
+from functools import partial
 from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
 from pathlib import Path
@@ -42,6 +44,7 @@ from oz_tui.tui.screens.keys import KeysScreen
 if TYPE_CHECKING:
     from oz_tui.backend import Backend, DeferredBackend, RemoteSession
     from oz_tui.tui.screens.secret import SecretScreen
+    from oz_tui.tui.terminal_guard import TerminalGuard
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,7 @@ class OzKeysApp(App[None]):
         local_zone: tzinfo | None = None,
         keymap: Mapping[str, str] | None = None,
         remember_theme: Callable[[str], None] | None = None,
+        remember_notice_dismissed: Callable[[], None] | None = None,
     ) -> None:
         """
         Args:
@@ -115,6 +119,8 @@ class OzKeysApp(App[None]):
             keymap: Rebound actions, {binding id: keys}, checked by `oz_tui.keymap`.
             remember_theme: Called with the theme's name when the user picks another one (the
                 CLI keeps it in the state file for next time); None remembers nothing.
+            remember_notice_dismissed: Called when *Got it* dismisses the local-service notice
+                (the CLI keeps it for the data dir); None remembers nothing.
         """
         super().__init__()
         self.backend = backend
@@ -128,11 +134,12 @@ class OzKeysApp(App[None]):
         self.local_zone = local_zone
         self._requested_theme = theme
         self._backend_closed = False
-        self._signals_handled: list[int] = []
+        self._terminal_guard: TerminalGuard | None = None
         self._previous_umask: int | None = None
         self.keymap: Mapping[str, str] = dict(keymap or {})
         self._remember_theme = remember_theme
         self._remembered_theme: str | None = None
+        self._remember_notice_dismissed = remember_notice_dismissed
         if self.keymap:
             self.set_keymap(dict(self.keymap))
 
@@ -160,6 +167,11 @@ class OzKeysApp(App[None]):
             self._remembered_theme = self.theme
             self.theme_changed_signal.subscribe(self, self._theme_picked)
 
+    def on_local_service_notice_dismissed(self) -> None:
+        self.explain_local_service = False
+        if self._remember_notice_dismissed is not None:
+            self._remember_notice_dismissed()
+
     def _theme_picked(self, theme: Theme) -> None:
         # The signal also reports the start-up theme being applied: remember only a change.
         if self._remember_theme is not None and theme.name != self._remembered_theme:
@@ -176,7 +188,6 @@ class OzKeysApp(App[None]):
                 widget.cursor_blink = False  # type: ignore[attr-defined]
 
     async def on_unmount(self) -> None:
-        self._release_ending_signals()
         await self.close_backend()
         if self._previous_umask is not None:
             os.umask(self._previous_umask)
@@ -241,22 +252,29 @@ class OzKeysApp(App[None]):
             path = str(downloads if downloads.is_dir() else Path.cwd())
         return super().deliver_screenshot(filename, path, time_format)
 
-    def _handle_ending_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        loop = asyncio.get_running_loop()
-        for number in ENDING_SIGNALS:
-            try:
-                loop.add_signal_handler(number, self._end_on_signal, number)
-            except (NotImplementedError, RuntimeError, ValueError):  # not on this platform
-                continue
-            self._signals_handled.append(number)
+    def run(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+        """Textual's `run`; the terminal guard stands down only once it has fully returned
+        (the driver's shutdown is where a dead terminal blocks)."""
+        try:
+            return super().run(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            if self._terminal_guard is not None:
+                self._terminal_guard.finished()
+                self._terminal_guard = None
 
-    def _release_ending_signals(self) -> None:
+    def _handle_ending_signals(self) -> None:
+        # Only a real session on a terminal gets the guard (not `run_test`'s headless one).
+        if self.is_headless or threading.current_thread() is not threading.main_thread():
+            return
+        from oz_tui.tui.terminal_guard import TerminalGuard
+
         loop = asyncio.get_running_loop()
-        for number in self._signals_handled:
-            loop.remove_signal_handler(number)
-        self._signals_handled.clear()
+
+        def request_exit(number: int) -> None:
+            loop.call_soon_threadsafe(self._end_on_signal, number)
+
+        self._terminal_guard = TerminalGuard(request_exit, signals=ENDING_SIGNALS)
+        self._terminal_guard.install()
 
     def _end_on_signal(self, number: int) -> None:
         """A signal ends the session now: no question, but nothing left behind either."""
@@ -277,28 +295,15 @@ class OzKeysApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if isinstance(screen, KeysScreen):
-            yield SystemCommand("Create API key", "Open the New API key dialog (n)",
-                                screen.action_create)
-            yield SystemCommand("Delete API key", "Delete the highlighted key (d)",
-                                screen.action_delete)
-            yield SystemCommand("Rotate API key", "Replace the highlighted key with a new one (R)",
-                                screen.action_rotate)
-            yield SystemCommand("Key details", "Everything about the highlighted key (Enter)",
-                                screen.action_details)
-            yield SystemCommand("Mark or unmark key", "Mark the highlighted key (Space)",
-                                screen.action_toggle_mark)
-            yield SystemCommand("Mark every key shown", "Mark the keys the search shows (a)",
-                                screen.action_mark_visible)
-            yield SystemCommand("Clear marks", "Unmark every key (A)", screen.action_clear_marks)
-            yield SystemCommand("Search API keys",
-                                "Filter by name, last four, uid or qualifiers (/)",
-                                screen.action_search)
-            yield SystemCommand("Clear search", "Show every key again (ctrl+u)",
-                                screen.action_clear_search)
-            yield SystemCommand("Refresh", "Reload the list of keys (r)", screen.action_refresh)
-            yield SystemCommand("Sort by next column", "Cycle the sort column (s)",
-                                screen.action_cycle_sort)
-            yield SystemCommand("Reverse sort order", "Flip the sort order (S)",
-                                screen.action_reverse_sort)
-            yield SystemCommand("Help", "Keys and what the page shows (?)", screen.action_help)
+            # From the one table of the page's actions, with the keys in effect, so the palette
+            # says what the footer and the help say.
+            from oz_tui.keymap import EVERY_ACTION
+            from oz_tui.tui.screens.help import action_key_labels
+
+            for action in EVERY_ACTION.values():
+                if action.command is None:
+                    continue
+                keys = ", ".join(action_key_labels(action.id, self.keymap))
+                yield SystemCommand(action.command, f"{action.help} ({keys})",
+                                    partial(screen.call_later, screen.run_action, action.action))
         yield from super().get_system_commands(screen)

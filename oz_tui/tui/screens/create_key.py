@@ -3,7 +3,6 @@ in a worker."""
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Awaitable, ClassVar, Protocol, Sequence
 
 from rich.text import Text
@@ -23,14 +22,14 @@ from textual.widgets import (
 )
 
 from oz_tui.api.models import (
-    DEFAULT_KEY_NAME,
-    MAX_KEY_NAME_LENGTH,
     Agent,
     CreatedKey,
     Expiration,
     KeyType,
     Team,
 )
+from oz_tui.core import names
+from oz_tui.core.names import DEFAULT_KEY_NAME
 from oz_tui.tui.literal import LiteralInput, literal
 from oz_tui.tui.screens.request_dialog import RequestDialog
 
@@ -62,30 +61,14 @@ AGENTS_FAILED_REASON = "Couldn't load the team's agents ({problem}); close and p
 NO_AGENT_CHOSEN = "Choose the agent the key runs as."
 NO_TEAM_REASON = "Your account has no team"
 
-#: Bidi embeddings/overrides/isolates: invisible, and they make a listed name read differently
-#: from what it is, so they are refused with the control characters.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 def name_problem(text: str) -> str | None:
     """Why `text` can't be a key name, or None when it can (blank is fine: it gets the default)."""
-    if any(_is_control(char) for char in text):
-        return "Name can't contain control characters (such as tabs, line breaks or escape codes)."
-    length = len(text.strip())
-    if length > MAX_KEY_NAME_LENGTH:
-        return f"Name is too long: {length} characters, at most {MAX_KEY_NAME_LENGTH}."
-    return None
+    return names.name_problem(text, blank_allowed=True)
 
 
 def key_name(text: str) -> str:
     """The name to send: the trimmed text, or Warp's default when it's blank."""
     return text.strip() or DEFAULT_KEY_NAME
-
-
-def _is_control(char: str) -> bool:
-    return (
-        unicodedata.category(char) == "Cc" or char in "\u2028\u2029" or char in _BIDI_CONTROLS
-    )
 
 
 class ChoiceSet(RadioSet, inherit_bindings=False):

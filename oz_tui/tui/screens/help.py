@@ -15,16 +15,17 @@ from textual.widgets import Static
 
 from oz_tui.display import EXPIRING_SOON
 from oz_tui.hygiene import FREE_TEXT_HELP, QUALIFIERS
-from oz_tui.keymap import ACTIONS
+from oz_tui.keymap import EVERY_ACTION
 from oz_tui.tui.screens.dialog import DialogScreen
 
-#: The help's key list, in its order: a panel action (keys from the keymap in effect) or fixed
-#: (keys, what they do) for keys no keymap changes.
+#: The help's key list, in its order: a page action from oz_tui/keymap.py's table (its keys as
+#: the keymap in effect has them, its description) or (keys, what they do) for keys outside the
+#: page.
 KEY_ROWS: tuple[str | tuple[str, str], ...] = (
     "create",
     "search",
-    ("ctrl+u", "Clear the search"),
-    ("Enter", "Details of the highlighted key (or click its name)"),
+    "clear_search",
+    "details",
     ("↑ ↓  j k", "Move in the table; g / G (Home / End) to the first / last key"),
     "mark",
     "mark_all",
@@ -53,6 +54,17 @@ def key_label(key: str) -> str:
     return "+".join((*modifiers, label))
 
 
+def action_key_labels(action_id: str, keymap: Mapping[str, str]) -> list[str]:
+    """The keys of the page's action `action_id` as the keymap in effect has them, as the help
+    and the command palette write them."""
+    action = EVERY_ACTION[action_id]
+    keys = keymap.get(action_id) or action.keys
+    labels = [key_label(key) for key in keys.split(",")]
+    if action_id in EXTRA_KEYS:
+        labels.append(EXTRA_KEYS[action_id])
+    return labels
+
+
 def key_rows(keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """(keys, what they do), each action's keys as the keymap in effect has them."""
     rows = []
@@ -60,12 +72,7 @@ def key_rows(keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
         if isinstance(row, tuple):
             rows.append(row)
             continue
-        action = ACTIONS[row]
-        keys = keymap.get(row) or action.keys
-        shown = [key_label(key) for key in keys.split(",")]
-        if row in EXTRA_KEYS:
-            shown.append(EXTRA_KEYS[row])
-        rows.append(("  ".join(shown), action.help))
+        rows.append(("  ".join(action_key_labels(row, keymap)), EVERY_ACTION[row].help))
     return tuple(rows)
 
 

@@ -23,6 +23,7 @@ from textual.widgets import Button, Static
 from oz_tui.api.models import ApiKey, KeyScope
 from oz_tui.display import exact_time, relative_time
 from oz_tui.hygiene import Badge, BadgeKind, badges, days_left, time_left
+from oz_tui.keymap import ACTIONS
 from oz_tui.tui.clipboard import ClipboardResult, copy_secret
 from oz_tui.tui.literal import literal
 from oz_tui.tui.screens.dialog import DialogScreen
@@ -76,8 +77,9 @@ class KeyDetailsScreen(DialogScreen[DetailsChoice | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "copy_uid", "Copy uid"),
-        Binding("R", "rotate", "Rotate"),
-        Binding("d", "delete", "Delete"),
+        # The page's ids: a [keymap] that moves rotate or delete moves them here too.
+        Binding(ACTIONS["rotate"].keys, "rotate", "Rotate", id="rotate"),
+        Binding(ACTIONS["delete"].keys, "delete", "Delete", id="delete"),
         Binding("escape,q", "dismiss(None)", "Close"),
     ]
 

@@ -23,8 +23,9 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
-from oz_tui.api.errors import AuthenticationError, OzError
+from oz_tui.api.errors import ACCOUNT_FIX, AccountUnavailableError, AuthenticationError, OzError
 from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey, Expiration, KeyScope
+from oz_tui.core.authorization import Action, Decision, decide_for_client, own_key
 from oz_tui.display import quoted_name
 from oz_tui.keymap import ACTIONS
 from oz_tui.sanitize import safe_text
@@ -312,6 +313,7 @@ class KeysScreen(Screen[None]):
         if not self.auth_panel.shown:
             self._account = account
             self._show_source()
+            self._sync_create_button()
 
     @work(exclusive=True, group="agents", exit_on_error=False)
     async def load_agents(self) -> None:
@@ -382,7 +384,12 @@ class KeysScreen(Screen[None]):
             if self._signed_out_message is not None:
                 self._show_signed_out()
                 return
-            self.auth_panel.show_error(message, credential_fix(self.oz_app.credential_source))
+            # A disabled account is not a wrong key: asking for a new key would mislead.
+            fix = (
+                ACCOUNT_FIX if isinstance(error, AccountUnavailableError)
+                else credential_fix(self.oz_app.credential_source)
+            )
+            self.auth_panel.show_error(message, fix)
             self.table.display = False
             self.status_line.show_summary("Not signed in")
             self._show_source()
@@ -397,7 +404,22 @@ class KeysScreen(Screen[None]):
         self.refresh_bindings()
 
     def _sync_create_button(self) -> None:
-        self.query_one("#create", Button).disabled = self.auth_panel.shown
+        button = self.query_one("#create", Button)
+        refusal = self._may(Action.CREATE)
+        button.disabled = self.auth_panel.shown or not refusal.allowed
+        button.tooltip = None if refusal.allowed else refusal.reason
+
+    def _may(self, action: Action, subject: ApiKey | None = None) -> Decision:
+        """What the signed-in principal may do, by the one authorization table: said before
+        a request is sent, not after one fails."""
+        signed_in_with = own_key(self.table.keys, self.oz_app.backend.client.is_credential)
+        return decide_for_client(self._account, signed_in_with, action, subject)
+
+    def _refuse(self, refusal: Decision) -> bool:
+        """Say why (a toast) and return True when `refusal` refuses."""
+        if not refusal.allowed:
+            self.notify(refusal.reason, title="Not allowed", severity="warning", markup=False)
+        return not refusal.allowed
 
     # -- reacting to the widgets ----------------------------------------------------------
 
@@ -500,11 +522,17 @@ class KeysScreen(Screen[None]):
         return True
 
     def action_create(self) -> None:
-        if self.auth_panel.shown:
+        if self.auth_panel.shown or self._refuse(self._may(Action.CREATE)):
             return
         app = self.oz_app
-        # The dialogs load on first use: none of them is needed for the first frame.
-        from oz_tui.tui.screens.create_key import NO_TEAM_REASON, CreateKeyScreen
+        # The dialogs load on first use: none of them is needed for the first frame. *Save your
+        # key* loads here too, before the dialog can make a key: never after the server did.
+        try:
+            from oz_tui.tui.screens.create_key import NO_TEAM_REASON, CreateKeyScreen
+            from oz_tui.tui.screens.show_key import ShowKeyScreen  # noqa: F401
+        except ImportError as error:
+            self._code_changed(error)
+            return
 
         teams = self._account.teams if self._account is not None else ()
         dialog = CreateKeyScreen(
@@ -551,10 +579,14 @@ class KeysScreen(Screen[None]):
             self._confirm_delete(key)
 
     def _confirm_delete(self, key: ApiKey) -> None:
-        if self.auth_panel.shown:
+        if self.auth_panel.shown or self._refuse(self._may(Action.EXPIRE, key)):
             return
 
-        from oz_tui.tui.screens.confirm_delete import ConfirmDeleteScreen
+        try:
+            from oz_tui.tui.screens.confirm_delete import ConfirmDeleteScreen
+        except ImportError as error:
+            self._code_changed(error)
+            return
 
         in_use = self.oz_app.backend.client.is_credential(key)
 
@@ -681,6 +713,10 @@ class KeysScreen(Screen[None]):
         if not keys:
             self.notify("The marked keys are being deleted.", markup=False)
             return
+        # One refused key refuses the batch: nothing is sent, the reason is said once.
+        refused = [r for r in (self._may(Action.EXPIRE, key) for key in keys) if not r.allowed]
+        if refused and self._refuse(refused[0]):
+            return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -735,12 +771,20 @@ class KeysScreen(Screen[None]):
         old = self.table.highlighted_key
         if old is None or self.auth_panel.shown:
             return
+        # A rotation creates a key, then expires the old one: both must be allowed.
+        if self._refuse(self._may(Action.CREATE)) or self._refuse(self._may(Action.EXPIRE, old)):
+            return
         client = self.oz_app.backend.client
 
         async def create(owner: Owner, expiration: Expiration | datetime) -> CreatedKey:
             return await client.create_key(old.name, expiration, **owner.create_options())
 
-        from oz_tui.tui.screens.rotate_key import RotateKeyScreen
+        try:
+            from oz_tui.tui.screens.rotate_key import RotateKeyScreen
+            from oz_tui.tui.screens.show_key import ShowKeyScreen  # noqa: F401 - see action_create
+        except ImportError as error:
+            self._code_changed(error)
+            return
 
         teams = self._account.teams if self._account is not None else None
         self.app.push_screen(
@@ -874,11 +918,24 @@ class KeysScreen(Screen[None]):
     def action_cycle_sort(self) -> None:
         self.table.cycle_sort()
 
+    def _code_changed(self, error: ImportError) -> None:
+        """A dialog's code is gone or broken on disk (an upgrade under the running panel):
+        say so in one line and keep running."""
+        self.app.notify(
+            "oz-keys was upgraded or changed on disk while running: restart it "
+            f"({type(error).__name__}: {error.name or error})",
+            severity="error", markup=False,
+        )
+
     def action_reverse_sort(self) -> None:
         self.table.reverse_sort()
 
     def action_help(self) -> None:
-        from oz_tui.tui.screens.help import HelpScreen
+        try:
+            from oz_tui.tui.screens.help import HelpScreen
+        except ImportError as error:
+            self._code_changed(error)
+            return
 
         self.app.push_screen(HelpScreen())
 

@@ -9,12 +9,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Static
 
+from oz_tui.api.errors import NO_API_KEY, WHERE_TO_CREATE
 from oz_tui.config import ENV_API_KEY
 from oz_tui.tui.literal import literal
 
 AUTH_TITLE = "Can't sign in"
 SIGNED_OUT_TITLE = "Signed out"
-WHERE_TO_CREATE = "create one in Warp: Settings > Cloud platform > Oz Cloud API Keys"
 
 
 def credential_fix(source: str | None) -> str:
@@ -32,7 +32,7 @@ def credential_fix(source: str | None) -> str:
             f"set {ENV_API_KEY} to a valid key ({WHERE_TO_CREATE}) and start oz-keys again."
         )
     return (
-        f"No API key is set. To sign in, quit (q), set {ENV_API_KEY} to an API key "
+        f"{NO_API_KEY}. To sign in, quit (q), set {ENV_API_KEY} to an API key "
         f"({WHERE_TO_CREATE}) and start oz-keys again."
     )
 
@@ -157,25 +157,29 @@ class AuthPanel(Vertical, can_focus=False):
 
 
 LOCAL_NOTICE = (
-    "These keys live in a local key service on this machine, not in your Warp account: they "
-    "don't work with Warp. To manage your real keys, create an API key in Warp (Settings > "
-    f"Cloud platform > Oz Cloud API Keys), then start oz-keys with {ENV_API_KEY} set to it."
+    "Keys of a local key service on this machine: they don't work with Warp. For your real "
+    f"keys, set {ENV_API_KEY} to a key from Warp (Settings > Cloud platform > Oz Cloud API "
+    "Keys). --local hides this note."
 )
 
 
 class LocalServiceNotice(Horizontal, can_focus=False):
-    """Says, on the page, that the keys are a local sandbox; shown once, until dismissed.
+    """Says, on the page, that the keys are a local sandbox, until dismissed.
 
     Shown only when the local service was picked because nothing was configured (a first run):
-    choosing `--local` or `--demo` says as much already.
+    choosing `--local` or `--demo` says as much already. *Got it* posts `Dismissed`; the CLI
+    remembers it for the data dir. Compact (no border, no margin): on a small terminal the
+    keys must still show under it.
     """
+
+    class Dismissed(Message):
+        """*Got it* was pressed."""
 
     DEFAULT_CSS = """
     LocalServiceNotice {
         height: auto;
-        border: round $warning;
+        background: $warning 15%;
         padding: 0 1;
-        margin-bottom: 1;
     }
     LocalServiceNotice > #local-notice-text {
         width: 1fr;
@@ -183,6 +187,8 @@ class LocalServiceNotice(Horizontal, can_focus=False):
     }
     LocalServiceNotice > Button {
         margin-left: 1;
+        width: auto;
+        min-width: 0;
     }
     """
 
@@ -193,4 +199,5 @@ class LocalServiceNotice(Horizontal, can_focus=False):
     @on(Button.Pressed, "#local-notice-dismiss")
     def _dismiss(self, event: Button.Pressed) -> None:
         event.stop()
+        self.post_message(self.Dismissed())
         self.remove()
