@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -80,6 +80,8 @@ BACKOFF_CAP = 8.0
 MAX_RETRY_AFTER = 60.0
 #: Larger answers are refused: 10,000 keys take about 3 MB.
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+#: What the client asks for: the one-layer encodings it decodes itself, bounded (`_read_capped`).
+ACCEPT_ENCODING = "gzip, deflate"
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _DNS_WORDS = (
@@ -108,6 +110,19 @@ class _Retryable(Exception):
         self.retry_after = retry_after
         #: False when the request surely did not take effect (never sent, or refused unread).
         self.may_have_applied = may_have_applied
+
+
+@dataclass(slots=True)
+class _Tried:
+    """What one call has done so far, for the message when the command's deadline ends it."""
+
+    attempts: int = 0
+    #: Each attempt's trace progress (see `OzClient._attempt`).
+    progress: list[dict[str, bool]] = field(default_factory=list)
+
+    @property
+    def may_have_been_sent(self) -> bool:
+        return any(p["sent"] or not p["traced"] for p in self.progress)
 
 
 class _TooLarge(Exception):
@@ -154,6 +169,7 @@ class OzClient:
         client_id: str = DEFAULT_CLIENT_ID,
         user_agent: str | None = None,
         preconnect: Preconnect | None = None,
+        command_timeout: float | None = None,
     ) -> None:
         self.server_root = server_root.rstrip("/")
         self.clock = clock
@@ -162,10 +178,22 @@ class OzClient:
         # Surrounding whitespace is a copy-and-paste accident, never part of a key.
         self._api_key = api_key.strip() if api_key else None
         self._total_timeout = total_timeout
+        # A command's one budget for waiting on the server: every call, attempt, retry and
+        # backoff draws on it; time between calls (a prompt) does not. None: no such bound.
+        self._command_timeout = command_timeout
+        self._budget_left = command_timeout
+        self._waiting = 0
+        self._deadline: float | None = None
         self._max_retries = max(0, max_retries)
         self._sleep = sleep
         self._jitter = jitter
-        headers = {"Accept": "application/json", **self.identity.headers()}
+        # Only the encodings `_read_capped` decodes: httpx would add br and zstd whenever those
+        # packages happen to be installed, and then decode them unbounded.
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            **self.identity.headers(),
+        }
         # A key that cannot go into a header is refused per call (AuthenticationError), never
         # handed to httpx, whose encoding errors would quote it.
         self._key_sendable = self._api_key is None or _header_safe(self._api_key)
@@ -382,12 +410,52 @@ class OzClient:
                 "The API key contains characters that cannot be sent; check that it was "
                 "copied whole." + _not_done(idempotent)
             )
+        tried = _Tried()
+        deadline = self._start_waiting()
+        try:
+            async with asyncio.timeout_at(deadline) as budget:
+                return await self._attempts(exchange, read, idempotent=idempotent, tried=tried)
+        except TimeoutError:
+            if not budget.expired():
+                raise
+        finally:
+            self._stop_waiting()
+        # Out of the `except` block, so nothing is chained.
+        unknown = not idempotent and tried.may_have_been_sent
+        raise errors.NetworkError(
+            f"Gave up waiting for {self.host} after {_seconds(self._command_timeout)} in all "
+            f"(command_timeout): {exchange.name}, {_count(tried.attempts)}, no complete answer."
+            + (_maybe_created(True) if unknown else _not_done(idempotent)),
+            may_have_succeeded=unknown,
+        )
+
+    def _start_waiting(self) -> float | None:
+        """The loop time at which the command's budget runs out (None: it has none). Calls
+        that wait together (who-am-I's two) share one deadline."""
+        if self._budget_left is None:
+            return None
+        if self._waiting == 0:
+            self._deadline = asyncio.get_running_loop().time() + self._budget_left
+        self._waiting += 1
+        return self._deadline
+
+    def _stop_waiting(self) -> None:
+        if self._budget_left is None or self._deadline is None:
+            return
+        self._waiting -= 1
+        if self._waiting == 0:
+            self._budget_left = max(0.0, self._deadline - asyncio.get_running_loop().time())
+
+    async def _attempts(
+        self, exchange: _Exchange, read: Callable[[Any], T], *, idempotent: bool, tried: _Tried
+    ) -> T:
         attempts = 1 + (self._max_retries if idempotent else 0)
         may_have_applied = False
         for attempt in range(attempts):
             retry: _Retryable | None = None
+            tried.attempts += 1
             try:
-                payload = await self._attempt(exchange, idempotent=idempotent)
+                payload = await self._attempt(exchange, idempotent=idempotent, tried=tried)
             except _Retryable as failure:
                 retry = failure
             if retry is None:
@@ -419,7 +487,7 @@ class OzClient:
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
         return ceiling * (0.5 + min(1.0, max(0.0, self._jitter())) / 2)
 
-    async def _attempt(self, exchange: _Exchange, *, idempotent: bool) -> Any:
+    async def _attempt(self, exchange: _Exchange, *, idempotent: bool, tried: _Tried) -> Any:
         """One HTTP exchange. Raises `_Retryable` for failures a safe operation may retry."""
         started = time.monotonic()
         # httpcore reports its progress through the `trace` extension. When it reported
@@ -434,6 +502,9 @@ class OzClient:
 
         def may_have_been_sent() -> bool:
             return progress["sent"] or not progress["traced"]
+
+        # Kept by the call: the command's deadline ends an attempt without the `except`s below.
+        tried.progress.append(progress)
 
         def maybe_sent() -> bool:
             return not idempotent and may_have_been_sent()
@@ -660,6 +731,14 @@ def _maybe_created(unknown: bool) -> str:
     return " The key may have been created: refresh the list to check." if unknown else ""
 
 
+def _seconds(value: float | None) -> str:
+    return f"{value:g} s"
+
+
+def _count(attempts: int) -> str:
+    return "1 attempt" if attempts == 1 else f"{attempts} attempts"
+
+
 def _not_done(idempotent: bool) -> str:
     """For create (the one non-idempotent call) when the request never reached the server."""
     return "" if idempotent else " No key was created."
@@ -707,6 +786,8 @@ async def _read_capped(response: httpx.Response) -> bytes:
             take(decoder.flush())
         except zlib.error:
             raise _Undecodable from None
+        if not decoder.eof:  # cut short: what was decoded is not the whole answer
+            raise _Undecodable
     return b"".join(chunks)
 
 
@@ -721,10 +802,16 @@ def _body_decoder(encodings: list[str]) -> Any:
     if not layers:
         return None
     if len(layers) > 1:
-        raise _BadEncoding(f"uses stacked encodings ({', '.join(layers)})")
+        raise _BadEncoding(f"uses stacked encodings ({_shown(', '.join(layers))})")
     if layers[0] not in _WBITS:
-        raise _BadEncoding(f"uses the encoding {layers[0]!r}")
+        raise _BadEncoding(f"uses the encoding {_shown(layers[0])!r}")
     return zlib.decompressobj(wbits=_WBITS[layers[0]])
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A header's words as a message may quote them: shortened (the CLI and the panel make them
+    inert)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _NOT_JSON = object()
