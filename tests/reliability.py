@@ -191,6 +191,7 @@ HOSTILE_SERVER: tuple[tuple[str, str], ...] = (
                         "`br`, `zstd`)"),
     ("silent", "Accepts, reads the request, never answers: list, whoami, create, expire, rotate"),
     ("trickle", "Headers, then one byte every 3 s: list, whoami, create, expire, rotate"),
+    ("tls-silent", "`https://`: accepts the connection, never completes the TLS handshake"),
     ("retries", "Never answers; attempts of 0.8 s, retried (`--command-timeout 2.5`)"),
     ("across-calls", "`rotate`: the list answered after 2.5 s, the create never "
                      "(`--command-timeout 3`)"),

@@ -380,6 +380,34 @@ def test_a_silent_server_costs_one_deadline_per_command(
     record(reliability, server_kind, did, slowest)
 
 
+def test_a_server_that_never_finishes_the_tls_handshake_costs_one_deadline(
+    tmp_path: Path, reliability: Any
+) -> None:
+    """A listener that accepts and never speaks TLS: nothing reached the server, so a create
+    says no key was created."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}"
+    outcomes, runs = [], []
+    try:
+        for command in ("list", "create"):
+            run = run_measured(url, "--command-timeout", str(DEADLINE), *COMMANDS[command],
+                               tmp=tmp_path)
+            line = one_line(run)
+            match = GAVE_UP.match(line)
+            assert match and run.code == 1, line
+            expected = " No key was created." if command == "create" else ""
+            assert match["rest"] == expected, line
+            assert DEADLINE <= run.seconds < DEADLINE + 10, run.seconds
+            outcomes.append(f"`{command}`: “{said(line, url)}”")
+            runs.append(run)
+    finally:
+        listener.close()
+    record(reliability, "tls-silent", "exit 1 at the deadline: " + "; ".join(outcomes),
+           max(runs, key=lambda r: r.seconds))
+
+
 def test_the_deadline_covers_every_attempt_and_retry(
     server_for, tmp_path: Path, reliability: Any
 ) -> None:
