@@ -181,12 +181,15 @@ HOSTILE_SERVER: tuple[tuple[str, str], ...] = (
     ("gzip-bomb-chunked", "`Content-Encoding: gzip`: 1 GB of zeros, chunked (no length)"),
     ("deflate-bomb", "`Content-Encoding: deflate`: 1 GB of zeros (1 MB sent)"),
     ("nested-gzip", "`Content-Encoding: gzip` around an undeclared second gzip of 1 GB"),
+    ("gzip-trailing", "`Content-Encoding: gzip`: a good answer, then 64 MB after the stream's "
+                      "end, chunked"),
+    ("empty-blocks", "`Content-Encoding: deflate`: 64 MB of empty deflate blocks, chunked"),
     ("br", "`Content-Encoding: br` (not asked for)"),
     ("zstd", "`Content-Encoding: zstd` (not asked for)"),
     ("compress", "`Content-Encoding: compress` (not asked for)"),
     ("corrupt-gzip", "`Content-Encoding: gzip` on a body that is not gzip"),
     ("truncated-gzip", "`Content-Encoding: gzip` cut off halfway"),
-    ("plain", "A normal answer in gzip, and in deflate"),
+    ("plain", "A normal answer in gzip, in deflate, and in deflate without its zlib wrapper"),
     ("accept-encoding", "Any answer, with brotli and zstandard importable (httpx would ask for "
                         "`br`, `zstd`)"),
     ("silent", "Accepts, reads the request, never answers: list, whoami, create, expire, rotate"),

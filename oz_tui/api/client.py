@@ -126,7 +126,7 @@ class _Tried:
 
 
 class _TooLarge(Exception):
-    """Internal: the answer exceeds MAX_RESPONSE_BYTES (once decoded)."""
+    """Internal: the answer exceeds MAX_RESPONSE_BYTES; its text says how (" once decoded")."""
 
 
 class _BadEncoding(Exception):
@@ -523,10 +523,10 @@ class OzClient:
                 ) as response:
                     status = response.status_code
                     content = await _read_capped(response)
-        except _TooLarge:
+        except _TooLarge as exc:
             failure = errors.ProtocolError(
                 f"{self.host}'s answer to {exchange.name} is larger than "
-                f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB once decoded; refusing to read it."
+                f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB{exc}; refusing to read it."
                 + _maybe_created(not idempotent),
                 may_have_succeeded=not idempotent,
             )
@@ -750,37 +750,51 @@ async def _read_capped(response: httpx.Response) -> bytes:
     each stacked encoding) whole before anyone can count it: a few KB can unpack to gigabytes."""
     length = response.headers.get("Content-Length")
     if length is not None and length.strip().isdigit() and int(length) > MAX_RESPONSE_BYTES:
-        raise _TooLarge
+        raise _TooLarge("")
     if response.is_stream_consumed:
         # An in-process transport (httpx.MockTransport) hands over an answer already read and
         # decoded: there is nothing left to bound but its size.
         if len(response.content) > MAX_RESPONSE_BYTES:
-            raise _TooLarge
+            raise _TooLarge(" once decoded")
         return response.content
-    decoder = _body_decoder(response.headers.get_list("Content-Encoding", split_commas=True))
+    encodings = response.headers.get_list("Content-Encoding", split_commas=True)
+    decoder = _body_decoder(encodings)
     chunks: list[bytes] = []
     size = 0
+    # What was sent counts too: a compressed stream can say nothing for ever (empty deflate
+    # blocks), or go on after its end, where zlib would keep every byte (`unused_data`).
+    sent = 0
+    # Nothing decoded yet (raw deflate is told from zlib-wrapped by its first bytes).
+    first = True
 
     def take(piece: bytes) -> None:
         nonlocal size
         size += len(piece)
         if size > MAX_RESPONSE_BYTES:
-            raise _TooLarge
+            raise _TooLarge(" once decoded" if decoder is not None else "")
         chunks.append(piece)
 
     async for chunk in response.aiter_raw():
+        sent += len(chunk)
+        if sent > MAX_RESPONSE_BYTES:
+            raise _TooLarge("")
         if decoder is None:
             take(chunk)
             continue
         data = chunk
-        while data:
+        while data and not decoder.eof:  # bytes after the stream's end are not the answer
             try:
-                take(decoder.decompress(data, MAX_RESPONSE_BYTES - size + 1))
+                piece = decoder.decompress(data, MAX_RESPONSE_BYTES - size + 1)
             except zlib.error:
-                raise _Undecodable from None
+                if not (first and _is_deflate(encodings)):
+                    raise _Undecodable from None
+                # Some servers send deflate raw, without its zlib wrapper (httpx accepts it):
+                # the same bytes again, from their start, as raw deflate.
+                decoder, first = zlib.decompressobj(wbits=-zlib.MAX_WBITS), False
+                continue
+            first = False
+            take(piece)
             data = decoder.unconsumed_tail
-            if decoder.eof:
-                break
     if decoder is not None:
         try:
             take(decoder.flush())
@@ -793,6 +807,12 @@ async def _read_capped(response: httpx.Response) -> bytes:
 
 #: zlib's `wbits` for each encoding oz-keys decodes (deflate is zlib-wrapped, as RFC 9110 says).
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def _is_deflate(encodings: list[str]) -> bool:
+    return [e.strip().lower() for e in encodings if e.strip().lower() not in ("", "identity")] == [
+        "deflate"
+    ]
 
 
 def _body_decoder(encodings: list[str]) -> Any:
