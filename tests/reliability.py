@@ -196,6 +196,7 @@ HOSTILE_SERVER: tuple[tuple[str, str], ...] = (
     ("trickle", "Headers, then one byte every 3 s: list, whoami, create, expire, rotate"),
     ("tls-silent", "`https://`: accepts the connection, never completes the TLS handshake"),
     ("retries", "Never answers; attempts of 0.8 s, retried (`--command-timeout 2.5`)"),
+    ("retry-after", "HTTP 429 with `Retry-After: 10`, 2 s left (`--command-timeout 2`)"),
     ("across-calls", "`rotate`: the list answered after 2.5 s, the create never "
                      "(`--command-timeout 3`)"),
     ("default", "Never answers; no timeout configured"),

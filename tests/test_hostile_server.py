@@ -439,6 +439,19 @@ def test_the_deadline_covers_every_attempt_and_retry(
            f"exit 1 at the deadline after {attempts} attempts: “{said(line, server.url)}”", run)
 
 
+def test_a_retry_the_deadline_would_cut_short_is_not_waited_for(
+    server_for, tmp_path: Path, reliability: Any
+) -> None:
+    """A 429 asking for 10 s with 2 s left: the command reports the 429 at once rather than
+    sleep into the deadline and then say nothing answered."""
+    server = server_for(fs.respond(429, b"{}", {"Retry-After": "10"}))
+    run = run_measured(server.url, "--command-timeout", str(DEADLINE), "list", tmp=tmp_path)
+    line = one_line(run)
+    assert "is limiting requests (429). Try again in 10 s." in line, line
+    assert run.code == 1 and server.server.count("ApiKeys") == 1
+    record(reliability, "retry-after", f"exit 1, 1 attempt: “{said(line, server.url)}”", run)
+
+
 def test_the_deadline_is_for_the_whole_command_not_each_request(
     tmp_path: Path, reliability: Any
 ) -> None:

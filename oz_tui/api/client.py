@@ -446,6 +446,12 @@ class OzClient:
         if self._waiting == 0:
             self._budget_left = max(0.0, self._deadline - asyncio.get_running_loop().time())
 
+    def _past_deadline(self, delay: float) -> bool:
+        """Whether waiting `delay` seconds from now would pass the command's deadline."""
+        if self._budget_left is None or self._deadline is None:
+            return False
+        return asyncio.get_running_loop().time() + delay >= self._deadline
+
     async def _attempts(
         self, exchange: _Exchange, read: Callable[[Any], T], *, idempotent: bool, tried: _Tried
     ) -> T:
@@ -471,6 +477,10 @@ class OzClient:
             if last or too_long:
                 raise retry.error
             delay = retry.retry_after if retry.retry_after is not None else self._backoff(attempt)
+            if retry.retry_after is not None and self._past_deadline(delay):
+                # The server asks for a wait the command's deadline would cut short: what it
+                # said is the news, not that the deadline passed.
+                raise retry.error
             log.debug(
                 "%s: %s, retry %d of %d in %.2fs",
                 exchange.name,
