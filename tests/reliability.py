@@ -199,6 +199,8 @@ HOSTILE_SERVER: tuple[tuple[str, str], ...] = (
     ("retry-after", "HTTP 429 with `Retry-After: 10`, 2 s left (`--command-timeout 2`)"),
     ("across-calls", "`rotate`: the list answered after 2.5 s, the create never "
                      "(`--command-timeout 3`)"),
+    ("undelivered", "`create` answered after 1.5 s of 2, into a broken pipe; expiring it "
+                    "again answered after 1 s"),
     ("default", "Never answers; no timeout configured"),
 )
 HOSTILE_SERVER_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -30,17 +30,16 @@ CREDENTIAL = "wk-1." + "0" * 64
 MEMORY_BOUND_KB = 100 * 1024
 #: The child's address space: enough for Python and its imports, not for a gigabyte answer.
 ADDRESS_SPACE = 1536 * 1024 * 1024
+#: Runs argv[3:] (with the wrapper's stdin, stdout and stderr) under the address-space limit
+#: argv[1], then writes its exit code and peak RSS in KB to the file argv[2].
 _WRAPPER = (
     "import resource, subprocess, sys\n"
     "limit = int(sys.argv[1])\n"
     "def cap():\n"
     "    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
-    "p = subprocess.run(sys.argv[2:], preexec_fn=cap, stdin=subprocess.DEVNULL,"
-    " stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n"
-    "sys.stdout.buffer.write(p.stdout)\n"
-    "sys.stdout.flush()\n"
-    "print(f'\\n{p.returncode} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}')\n"
-    "sys.stderr.buffer.write(p.stderr)\n"
+    "p = subprocess.run(sys.argv[3:], preexec_fn=cap)\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "open(sys.argv[2], 'w').write(f'{p.returncode} {peak}')\n"
 )
 TABLE = "hostile-server"
 
@@ -92,25 +91,30 @@ class Run:
 
 
 def run_measured(
-    url: str, *args: str, tmp: Path, timeout: float = 60, env: dict[str, str] | None = None
+    url: str,
+    *args: str,
+    tmp: Path,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+    stdout: int = subprocess.PIPE,
 ) -> Run:
     """`oz-keys ARGS --server-root-url URL` in a subprocess: its exit code, output, peak RSS
-    and time."""
+    and time. `stdout`: where its stdout goes (captured unless given)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("OZ_KEYS_", "WARP_"))}
     environ.update(WARP_API_KEY=CREDENTIAL, XDG_CONFIG_HOME=str(tmp / "config"),
                    XDG_DATA_HOME=str(tmp / "data"), HOME=str(tmp), PYTHONDONTWRITEBYTECODE="1")
     environ.update(env or {})
+    measured = tmp / f"measured-{time.monotonic_ns()}"
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-c", _WRAPPER, str(ADDRESS_SPACE), sys.executable, "-m", "oz_tui",
-         *args, "--server-root-url", url],
-        capture_output=True, text=True, env=environ, timeout=timeout, cwd=tmp,
+        [sys.executable, "-c", _WRAPPER, str(ADDRESS_SPACE), str(measured), sys.executable,
+         "-m", "oz_tui", *args, "--server-root-url", url],
+        stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE, text=True,
+        env=environ, timeout=timeout, cwd=tmp,
     )
     elapsed = time.monotonic() - started
-    # The child's stdout, then a line of its own: exit code and peak RSS.
-    stdout, _, measured = result.stdout.rstrip("\n").rpartition("\n")
-    code, peak = measured.split()
-    return Run(int(code), result.stderr, stdout, int(peak), elapsed)
+    code, peak = measured.read_text().split()
+    return Run(int(code), result.stderr, result.stdout or "", int(peak), elapsed)
 
 
 def one_line(run: Run) -> str:
@@ -496,6 +500,39 @@ def test_the_deadline_is_for_the_whole_command_not_each_request(
     record(reliability, "across-calls",
            f"the create dropped {waited:.1f} s after the list was asked: “{said(line, server.url)}”",
            run)
+
+
+def test_taking_back_an_undelivered_key_is_not_starved_by_the_deadline(
+    tmp_path: Path, reliability: Any
+) -> None:
+    """`create` answered after 1.5 s of a 2 s deadline, into a stdout nobody reads (a broken
+    pipe): expiring the key again gets its own time (its answer takes 1 s), so the key is taken
+    back instead of left active."""
+
+    def after(seconds: float) -> fs.Action:
+        async def action(request: fs.Request, reader: Any, writer: Any) -> bool:
+            await asyncio.sleep(seconds)
+            return await fs.good()(request, reader, writer)
+
+        return action
+
+    server = fs.ThreadedFaultServer(
+        lambda request: after(1.5) if request.operation == "GenerateApiKey" else after(1.0)
+    )
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read what it prints
+    try:
+        run = run_measured(server.url, "create", "x", "--command-timeout", str(DEADLINE),
+                           tmp=tmp_path, stdout=write_end)
+        expired = server.server.count("ExpireApiKey")
+    finally:
+        os.close(write_end)
+        server.close()
+    line = one_line(run)
+    assert "so it was expired again" in line and "STILL ACTIVE" not in line, line
+    assert expired == 1
+    assert run.code != 0
+    record(reliability, "undelivered", f"exit {run.code}: “{said(line, server.url)}”", run)
 
 
 def test_the_default_deadline_is_30_seconds(server_for, tmp_path: Path, reliability: Any) -> None:

@@ -40,6 +40,7 @@ from oz_tui.api.answers import (
     parse_key_list,
     unwrap,
 )
+from oz_tui.api.deadline import is_outside_command_deadline
 from oz_tui.api.identity import DEFAULT_CLIENT_ID, ClientIdentity
 from oz_tui.api.models import (
     Account,
@@ -419,7 +420,8 @@ class OzClient:
             if not budget.expired():
                 raise
         finally:
-            self._stop_waiting()
+            if deadline is not None:
+                self._stop_waiting()
         # Out of the `except` block, so nothing is chained.
         unknown = not idempotent and tried.may_have_been_sent
         raise errors.NetworkError(
@@ -432,7 +434,7 @@ class OzClient:
     def _start_waiting(self) -> float | None:
         """The loop time at which the command's budget runs out (None: it has none). Calls
         that wait together (who-am-I's two) share one deadline."""
-        if self._budget_left is None:
+        if self._budget_left is None or is_outside_command_deadline():
             return None
         if self._waiting == 0:
             self._deadline = asyncio.get_running_loop().time() + self._budget_left
@@ -440,15 +442,15 @@ class OzClient:
         return self._deadline
 
     def _stop_waiting(self) -> None:
-        if self._budget_left is None or self._deadline is None:
-            return
+        """The end of a call `_start_waiting` gave a deadline: the last one out keeps what is
+        left of the budget for the command's next call."""
         self._waiting -= 1
-        if self._waiting == 0:
+        if self._waiting == 0 and self._deadline is not None:
             self._budget_left = max(0.0, self._deadline - asyncio.get_running_loop().time())
 
     def _past_deadline(self, delay: float) -> bool:
         """Whether waiting `delay` seconds from now would pass the command's deadline."""
-        if self._budget_left is None or self._deadline is None:
+        if self._budget_left is None or self._deadline is None or is_outside_command_deadline():
             return False
         return asyncio.get_running_loop().time() + delay >= self._deadline
 
