@@ -19,6 +19,8 @@ The config file is `config.toml` in the user config dir (`~/.config/oz-keys/` on
     request_timeout    = 60                       # seconds one request attempt may take
                                                   # (each read at most 30 s of it, connecting
                                                   # at most 5 s); raise it for slow links
+    command_timeout    = 30                       # seconds a whole command may wait on the
+                                                  # server: every request, attempt and retry
     client_id          = "warp-cli"               # the X-Warp-Client-ID header
     user_agent         = ""                       # a User-Agent header ("": none, as Warp's
                                                   # own client); e.g. "Warp/1.0"
@@ -49,6 +51,7 @@ ENV_SERVER_ROOT = "WARP_SERVER_ROOT_URL"
 ENV_OUTPUT_FORMAT = "WARP_OUTPUT_FORMAT"
 ENV_CONFIG = "OZ_KEYS_CONFIG"
 ENV_REQUEST_TIMEOUT = "OZ_KEYS_REQUEST_TIMEOUT"
+ENV_COMMAND_TIMEOUT = "OZ_KEYS_COMMAND_TIMEOUT"
 ENV_CLIENT_ID = "OZ_KEYS_CLIENT_ID"
 ENV_USER_AGENT = "OZ_KEYS_USER_AGENT"
 
@@ -62,6 +65,7 @@ CONFIG_KEYS = (
     "data_dir",
     "clipboard_clear_seconds",
     "request_timeout",
+    "command_timeout",
     "client_id",
     "user_agent",
     "keymap",
@@ -74,6 +78,11 @@ MAX_CLIPBOARD_CLEAR_SECONDS = 86_400
 DEFAULT_REQUEST_TIMEOUT = 60.0
 #: The longest `request_timeout` accepted (ten minutes).
 MAX_REQUEST_TIMEOUT = 600
+#: Seconds a whole CLI command may wait on a server, over all its requests, attempts and retries,
+#: unless configured: a silent server costs half a minute, not several.
+DEFAULT_COMMAND_TIMEOUT = 30.0
+#: The longest `command_timeout` accepted (an hour).
+MAX_COMMAND_TIMEOUT = 3600
 #: A config file larger than this is refused unread (a real one is well under 1 KB).
 MAX_CONFIG_BYTES = 64 * 1024
 
@@ -107,6 +116,7 @@ class FileConfig(NamedTuple):
     data_dir: Path | None = None
     clipboard_clear_seconds: float | None = None
     request_timeout: float | None = None
+    command_timeout: float | None = None
     client_id: str | None = None
     #: "" means: send no User-Agent.
     user_agent: str | None = None
@@ -261,14 +271,18 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
                 f"clipboard_clear_seconds must be between 0 (never clear) and "
                 f"{MAX_CLIPBOARD_CLEAR_SECONDS}, not {clear_seconds}"
             )
-    request_timeout = data.get("request_timeout")
-    if request_timeout is not None:
-        if isinstance(request_timeout, bool) or not isinstance(request_timeout, (int, float)):
-            raise problem(
-                f"request_timeout must be a number of seconds, not {_toml_type(request_timeout)}"
-            )
-        if not _valid_request_timeout(request_timeout):
-            raise problem(f"request_timeout {_REQUEST_TIMEOUT_RANGE}, not {request_timeout}")
+    def seconds(key: str, maximum: int) -> float | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise problem(f"{key} must be a number of seconds, not {_toml_type(value)}")
+        if not _valid_seconds(value, maximum):
+            raise problem(f"{key} {_seconds_range(maximum)}, not {value}")
+        return float(value)
+
+    request_timeout = seconds("request_timeout", MAX_REQUEST_TIMEOUT)
+    command_timeout = seconds("command_timeout", MAX_COMMAND_TIMEOUT)
     keymap = None
     if "keymap" in data:
         from oz_tui.keymap import KeymapError, parse_keymap  # only a file with a [keymap]
@@ -293,7 +307,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> FileConfig:
             else None
         ),
         clipboard_clear_seconds=float(clear_seconds) if clear_seconds is not None else None,
-        request_timeout=float(request_timeout) if request_timeout is not None else None,
+        request_timeout=request_timeout,
+        command_timeout=command_timeout,
         client_id=client_id,
         user_agent=user_agent,
     )
@@ -307,22 +322,40 @@ def check_header_setting(value: str, source: str) -> str:
     return value.strip()
 
 
-_REQUEST_TIMEOUT_RANGE = f"must be a number of seconds above 0 and at most {MAX_REQUEST_TIMEOUT}"
+def _seconds_range(maximum: int) -> str:
+    return f"must be a number of seconds above 0 and at most {maximum}"
 
 
-def _valid_request_timeout(seconds: float) -> bool:
-    return 0 < seconds <= MAX_REQUEST_TIMEOUT  # NaN fails this too
+def _valid_seconds(seconds: float, maximum: int) -> bool:
+    return 0 < seconds <= maximum  # NaN fails this too
 
 
-def parse_request_timeout(text: str, source: str) -> float:
+def parse_seconds(text: str, source: str, maximum: int) -> float:
     """`text` (from a flag or the environment) as seconds, or `SettingsError` naming `source`."""
     try:
         seconds = float(text.strip())
     except ValueError:
         seconds = float("nan")
-    if not _valid_request_timeout(seconds):
-        raise SettingsError(f"{source} {_REQUEST_TIMEOUT_RANGE}, not {_quote(text)}")
+    if not _valid_seconds(seconds, maximum):
+        raise SettingsError(f"{source} {_seconds_range(maximum)}, not {_quote(text)}")
     return seconds
+
+
+def _timeout_setting(
+    flag: str | None,
+    flag_name: str,
+    env: Mapping[str, str],
+    env_name: str,
+    file_value: float | None,
+    default: float,
+    maximum: int,
+) -> float:
+    """A timeout from its flag, then its environment variable, then the file, then `default`."""
+    if flag is not None:
+        return parse_seconds(flag, flag_name, maximum)
+    if env.get(env_name, "").strip():
+        return parse_seconds(env[env_name], env_name, maximum)
+    return file_value if file_value is not None else default
 
 
 def _toml_type(value: object) -> str:
@@ -413,13 +446,15 @@ class Flags:
     output_format: str | None = None
     #: As typed; checked by `resolve`.
     request_timeout: str | None = None
+    command_timeout: str | None = None
 
     def __repr__(self) -> str:
         hint = "<set>" if self.api_key else None
         return (
             f"Flags(api_key={hint!r}, server_root_url={self.server_root_url!r}, "
             f"local={self.local!r}, demo={self.demo!r}, data_dir={self.data_dir!r}, "
-            f"output_format={self.output_format!r}, request_timeout={self.request_timeout!r})"
+            f"output_format={self.output_format!r}, request_timeout={self.request_timeout!r}, "
+            f"command_timeout={self.command_timeout!r})"
         )
 
 
@@ -450,6 +485,9 @@ class Settings:
     #: Seconds one request attempt to a server may take (remote mode; each read and the connect
     #: are bounded by it too).
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    #: Seconds a CLI command may wait on the server in all (remote mode; every request, attempt,
+    #: retry and backoff counts; a prompt between requests does not).
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT
     #: `X-Warp-Client-ID` on every request.
     client_id: str = DEFAULT_CLIENT_ID
     #: The User-Agent header; None sends none (as Warp's own client).
@@ -515,15 +553,14 @@ def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Setting
     else:
         data_dir = config.data_dir
 
-    # Request timeout: --request-timeout, then OZ_KEYS_REQUEST_TIMEOUT, then the file.
-    if flags.request_timeout is not None:
-        request_timeout = parse_request_timeout(flags.request_timeout, "--request-timeout")
-    elif env.get(ENV_REQUEST_TIMEOUT, "").strip():
-        request_timeout = parse_request_timeout(env[ENV_REQUEST_TIMEOUT], ENV_REQUEST_TIMEOUT)
-    elif config.request_timeout is not None:
-        request_timeout = config.request_timeout
-    else:
-        request_timeout = DEFAULT_REQUEST_TIMEOUT
+    request_timeout = _timeout_setting(
+        flags.request_timeout, "--request-timeout", env, ENV_REQUEST_TIMEOUT,
+        config.request_timeout, DEFAULT_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT,
+    )
+    command_timeout = _timeout_setting(
+        flags.command_timeout, "--command-timeout", env, ENV_COMMAND_TIMEOUT,
+        config.command_timeout, DEFAULT_COMMAND_TIMEOUT, MAX_COMMAND_TIMEOUT,
+    )
 
     # Client identity: OZ_KEYS_CLIENT_ID / OZ_KEYS_USER_AGENT, then the file.
     if env.get(ENV_CLIENT_ID, "").strip():
@@ -566,6 +603,7 @@ def resolve(flags: Flags, env: Mapping[str, str], config: FileConfig) -> Setting
             else DEFAULT_CLIPBOARD_CLEAR_SECONDS
         ),
         request_timeout=request_timeout,
+        command_timeout=command_timeout,
         client_id=client_id,
         user_agent=user_agent,
         keymap=dict(config.keymap or {}),

@@ -170,6 +170,45 @@ HARDENING: tuple[tuple[str, str], ...] = (
     ("plain-http", "Credential over plain http"),
 )
 
+#: What a hostile server sent (tests/test_hostile_server.py: the CLI against it, measured).
+HOSTILE_SERVER: tuple[tuple[str, str], ...] = (
+    ("gzip-gzip", "`Content-Encoding: gzip, gzip`: 256 MB of zeros packed twice (3.5 KB sent)"),
+    ("deflate-gzip", "`Content-Encoding: deflate, gzip`: 256 MB packed twice"),
+    ("gzip-identity-gzip", "`Content-Encoding: gzip, identity, gzip`: 256 MB packed twice"),
+    ("two-headers", "`Content-Encoding: gzip` on two header lines, packed twice"),
+    ("gzip-create", "`Content-Encoding: gzip, gzip` answering `create`"),
+    ("gzip-bomb", "`Content-Encoding: gzip`: 1 GB of zeros (1 MB sent)"),
+    ("gzip-bomb-chunked", "`Content-Encoding: gzip`: 1 GB of zeros, chunked (no length)"),
+    ("deflate-bomb", "`Content-Encoding: deflate`: 1 GB of zeros (1 MB sent)"),
+    ("nested-gzip", "`Content-Encoding: gzip` around an undeclared second gzip of 1 GB"),
+    ("gzip-trailing", "`Content-Encoding: gzip`: a good answer, then 64 MB after the stream's "
+                      "end, chunked"),
+    ("empty-blocks", "`Content-Encoding: deflate`: 64 MB of empty deflate blocks, chunked"),
+    ("br", "`Content-Encoding: br` (not asked for)"),
+    ("zstd", "`Content-Encoding: zstd` (not asked for)"),
+    ("compress", "`Content-Encoding: compress` (not asked for)"),
+    ("corrupt-gzip", "`Content-Encoding: gzip` on a body that is not gzip"),
+    ("truncated-gzip", "`Content-Encoding: gzip` cut off halfway"),
+    ("plain", "A normal answer in gzip, in deflate, and in deflate without its zlib wrapper"),
+    ("accept-encoding", "Any answer, with brotli and zstandard importable (httpx would ask for "
+                        "`br`, `zstd`)"),
+    ("silent", "Accepts, reads the request, never answers: list, whoami, create, expire, rotate"),
+    ("trickle", "Headers, then one byte every 3 s: list, whoami, create, expire, rotate"),
+    ("tls-silent", "`https://`: accepts the connection, never completes the TLS handshake"),
+    ("retries", "Never answers; attempts of 0.8 s, retried (`--command-timeout 2.5`)"),
+    ("retry-after", "HTTP 429 with `Retry-After: 10`, 2 s left (`--command-timeout 2`)"),
+    ("across-calls", "`rotate`: the list answered after 2.5 s, the create never "
+                     "(`--command-timeout 3`)"),
+    ("undelivered", "`create` answered after 1.5 s of 2, into a broken pipe; expiring it "
+                    "again answered after 1 s"),
+    ("default", "Never answers; no timeout configured"),
+)
+HOSTILE_SERVER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("did", "what the client did"),
+    ("memory", "peak memory"),
+    ("time", "time"),
+)
+
 ONE_COLUMN: tuple[tuple[str, str], ...] = (("outcome", "outcome"),)
 
 
@@ -282,6 +321,18 @@ TABLES: tuple[Table, ...] = (
         "class",
         HARDENING,
         ONE_COLUMN,
+    ),
+    Table(
+        "hostile-server",
+        "Hostile server",
+        "`python -m oz_tui <command> --server-root-url http://127.0.0.1:PORT` in a subprocess, "
+        "with `WARP_API_KEY` set, against a loopback server that sends what the row says. Peak "
+        "memory is the child's maximum resident set (RUSAGE_CHILDREN; it runs under a 1.5 GB "
+        "address-space limit); time is the whole process, start-up included. Every failure is "
+        "one line on stderr, exit 1, nothing on stdout.",
+        "what was sent",
+        HOSTILE_SERVER,
+        HOSTILE_SERVER_COLUMNS,
     ),
     Table(
         "stress",

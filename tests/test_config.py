@@ -333,6 +333,7 @@ def test_remote_backends_get_the_request_timeout(monkeypatch: pytest.MonkeyPatch
         "client_id": "warp-cli",
         "user_agent": None,
         "preconnect": None,  # (a subcommand opens its connection before building the backend)
+        "command_timeout": None,  # (a subcommand passes its budget; the panel has none)
     }
 
 

@@ -15,7 +15,8 @@ import random
 import socket
 import sys
 import time
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -39,6 +40,7 @@ from oz_tui.api.answers import (
     parse_key_list,
     unwrap,
 )
+from oz_tui.api.deadline import is_outside_command_deadline
 from oz_tui.api.identity import DEFAULT_CLIENT_ID, ClientIdentity
 from oz_tui.api.models import (
     Account,
@@ -79,6 +81,8 @@ BACKOFF_CAP = 8.0
 MAX_RETRY_AFTER = 60.0
 #: Larger answers are refused: 10,000 keys take about 3 MB.
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+#: What the client asks for: the one-layer encodings it decodes itself, bounded (`_read_capped`).
+ACCEPT_ENCODING = "gzip, deflate"
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _DNS_WORDS = (
@@ -109,8 +113,29 @@ class _Retryable(Exception):
         self.may_have_applied = may_have_applied
 
 
+@dataclass(slots=True)
+class _Tried:
+    """What one call has done so far, for the message when the command's deadline ends it."""
+
+    attempts: int = 0
+    #: Each attempt's trace progress (see `OzClient._attempt`).
+    progress: list[dict[str, bool]] = field(default_factory=list)
+
+    @property
+    def may_have_been_sent(self) -> bool:
+        return any(p["sent"] or not p["traced"] for p in self.progress)
+
+
 class _TooLarge(Exception):
-    """Internal: the answer exceeds MAX_RESPONSE_BYTES."""
+    """Internal: the answer exceeds MAX_RESPONSE_BYTES; its text says how (" once decoded")."""
+
+
+class _BadEncoding(Exception):
+    """Internal: the answer's Content-Encoding is one oz-keys does not accept."""
+
+
+class _Undecodable(Exception):
+    """Internal: the answer's compressed body is corrupt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +170,7 @@ class OzClient:
         client_id: str = DEFAULT_CLIENT_ID,
         user_agent: str | None = None,
         preconnect: Preconnect | None = None,
+        command_timeout: float | None = None,
     ) -> None:
         self.server_root = server_root.rstrip("/")
         self.clock = clock
@@ -153,10 +179,22 @@ class OzClient:
         # Surrounding whitespace is a copy-and-paste accident, never part of a key.
         self._api_key = api_key.strip() if api_key else None
         self._total_timeout = total_timeout
+        # A command's one budget for waiting on the server: every call, attempt, retry and
+        # backoff draws on it; time between calls (a prompt) does not. None: no such bound.
+        self._command_timeout = command_timeout
+        self._budget_left = command_timeout
+        self._waiting = 0
+        self._deadline: float | None = None
         self._max_retries = max(0, max_retries)
         self._sleep = sleep
         self._jitter = jitter
-        headers = {"Accept": "application/json", **self.identity.headers()}
+        # Only the encodings `_read_capped` decodes: httpx would add br and zstd whenever those
+        # packages happen to be installed, and then decode them unbounded.
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            **self.identity.headers(),
+        }
         # A key that cannot go into a header is refused per call (AuthenticationError), never
         # handed to httpx, whose encoding errors would quote it.
         self._key_sendable = self._api_key is None or _header_safe(self._api_key)
@@ -373,12 +411,59 @@ class OzClient:
                 "The API key contains characters that cannot be sent; check that it was "
                 "copied whole." + _not_done(idempotent)
             )
+        tried = _Tried()
+        deadline = self._start_waiting()
+        try:
+            async with asyncio.timeout_at(deadline) as budget:
+                return await self._attempts(exchange, read, idempotent=idempotent, tried=tried)
+        except TimeoutError:
+            if not budget.expired():
+                raise
+        finally:
+            if deadline is not None:
+                self._stop_waiting()
+        # Out of the `except` block, so nothing is chained.
+        unknown = not idempotent and tried.may_have_been_sent
+        raise errors.NetworkError(
+            f"Gave up waiting for {self.host} after {_seconds(self._command_timeout)} in all "
+            f"(command_timeout): {exchange.name}, {_count(tried.attempts)}, no complete answer."
+            + (_maybe_created(True) if unknown else _not_done(idempotent)),
+            may_have_succeeded=unknown,
+        )
+
+    def _start_waiting(self) -> float | None:
+        """The loop time at which the command's budget runs out (None: it has none). Calls
+        that wait together (who-am-I's two) share one deadline."""
+        if self._budget_left is None or is_outside_command_deadline():
+            return None
+        if self._waiting == 0:
+            self._deadline = asyncio.get_running_loop().time() + self._budget_left
+        self._waiting += 1
+        return self._deadline
+
+    def _stop_waiting(self) -> None:
+        """The end of a call `_start_waiting` gave a deadline: the last one out keeps what is
+        left of the budget for the command's next call."""
+        self._waiting -= 1
+        if self._waiting == 0 and self._deadline is not None:
+            self._budget_left = max(0.0, self._deadline - asyncio.get_running_loop().time())
+
+    def _past_deadline(self, delay: float) -> bool:
+        """Whether waiting `delay` seconds from now would pass the command's deadline."""
+        if self._budget_left is None or self._deadline is None or is_outside_command_deadline():
+            return False
+        return asyncio.get_running_loop().time() + delay >= self._deadline
+
+    async def _attempts(
+        self, exchange: _Exchange, read: Callable[[Any], T], *, idempotent: bool, tried: _Tried
+    ) -> T:
         attempts = 1 + (self._max_retries if idempotent else 0)
         may_have_applied = False
         for attempt in range(attempts):
             retry: _Retryable | None = None
+            tried.attempts += 1
             try:
-                payload = await self._attempt(exchange, idempotent=idempotent)
+                payload = await self._attempt(exchange, idempotent=idempotent, tried=tried)
             except _Retryable as failure:
                 retry = failure
             if retry is None:
@@ -394,6 +479,10 @@ class OzClient:
             if last or too_long:
                 raise retry.error
             delay = retry.retry_after if retry.retry_after is not None else self._backoff(attempt)
+            if retry.retry_after is not None and self._past_deadline(delay):
+                # The server asks for a wait the command's deadline would cut short: what it
+                # said is the news, not that the deadline passed.
+                raise retry.error
             log.debug(
                 "%s: %s, retry %d of %d in %.2fs",
                 exchange.name,
@@ -410,7 +499,7 @@ class OzClient:
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
         return ceiling * (0.5 + min(1.0, max(0.0, self._jitter())) / 2)
 
-    async def _attempt(self, exchange: _Exchange, *, idempotent: bool) -> Any:
+    async def _attempt(self, exchange: _Exchange, *, idempotent: bool, tried: _Tried) -> Any:
         """One HTTP exchange. Raises `_Retryable` for failures a safe operation may retry."""
         started = time.monotonic()
         # httpcore reports its progress through the `trace` extension. When it reported
@@ -425,6 +514,9 @@ class OzClient:
 
         def may_have_been_sent() -> bool:
             return progress["sent"] or not progress["traced"]
+
+        # Kept by the call: the command's deadline ends an attempt without the `except`s below.
+        tried.progress.append(progress)
 
         def maybe_sent() -> bool:
             return not idempotent and may_have_been_sent()
@@ -443,10 +535,24 @@ class OzClient:
                 ) as response:
                     status = response.status_code
                     content = await _read_capped(response)
-        except _TooLarge:
+        except _TooLarge as exc:
             failure = errors.ProtocolError(
                 f"{self.host}'s answer to {exchange.name} is larger than "
-                f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB; refusing to read it."
+                f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB{exc}; refusing to read it."
+                + _maybe_created(not idempotent),
+                may_have_succeeded=not idempotent,
+            )
+            retryable = False
+        except _BadEncoding as exc:
+            failure = errors.ProtocolError(
+                f"{self.host}'s answer to {exchange.name} {exc}, which oz-keys does not accept."
+                + _maybe_created(not idempotent),
+                may_have_succeeded=not idempotent,
+            )
+            retryable = False
+        except (httpx.DecodingError, _Undecodable):
+            failure = errors.ProtocolError(
+                f"{self.host} sent an answer that could not be decoded."
                 + _maybe_created(not idempotent),
                 may_have_succeeded=not idempotent,
             )
@@ -489,13 +595,6 @@ class OzClient:
                 + (_maybe_created(unknown) if unknown else _not_done(idempotent)),
                 may_have_succeeded=unknown,
             )
-        except httpx.DecodingError:
-            failure = errors.ProtocolError(
-                f"{self.host} sent an answer that could not be decoded."
-                + _maybe_created(not idempotent),
-                may_have_succeeded=not idempotent,
-            )
-            retryable = False
         if failure is not None:
             # Out of the `except` blocks, so the httpx exception is not chained.
             if retryable:
@@ -644,23 +743,107 @@ def _maybe_created(unknown: bool) -> str:
     return " The key may have been created: refresh the list to check." if unknown else ""
 
 
+def _seconds(value: float | None) -> str:
+    return f"{value:g} s"
+
+
+def _count(attempts: int) -> str:
+    return "1 attempt" if attempts == 1 else f"{attempts} attempts"
+
+
 def _not_done(idempotent: bool) -> str:
     """For create (the one non-idempotent call) when the request never reached the server."""
     return "" if idempotent else " No key was created."
 
 
 async def _read_capped(response: httpx.Response) -> bytes:
+    """The answer's body, decoded, refused once it passes MAX_RESPONSE_BYTES. The raw bytes are
+    decoded here, a bounded piece at a time, rather than by httpx, which unpacks each chunk (and
+    each stacked encoding) whole before anyone can count it: a few KB can unpack to gigabytes."""
     length = response.headers.get("Content-Length")
     if length is not None and length.strip().isdigit() and int(length) > MAX_RESPONSE_BYTES:
-        raise _TooLarge
+        raise _TooLarge("")
+    if response.is_stream_consumed:
+        # An in-process transport (httpx.MockTransport) hands over an answer already read and
+        # decoded: there is nothing left to bound but its size.
+        if len(response.content) > MAX_RESPONSE_BYTES:
+            raise _TooLarge(" once decoded")
+        return response.content
+    encodings = response.headers.get_list("Content-Encoding", split_commas=True)
+    decoder = _body_decoder(encodings)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
+    # What was sent counts too: a compressed stream can say nothing for ever (empty deflate
+    # blocks), or go on after its end, where zlib would keep every byte (`unused_data`).
+    sent = 0
+    # Nothing decoded yet (raw deflate is told from zlib-wrapped by its first bytes).
+    first = True
+
+    def take(piece: bytes) -> None:
+        nonlocal size
+        size += len(piece)
         if size > MAX_RESPONSE_BYTES:
-            raise _TooLarge
-        chunks.append(chunk)
+            raise _TooLarge(" once decoded" if decoder is not None else "")
+        chunks.append(piece)
+
+    async for chunk in response.aiter_raw():
+        sent += len(chunk)
+        if sent > MAX_RESPONSE_BYTES:
+            raise _TooLarge("")
+        if decoder is None:
+            take(chunk)
+            continue
+        data = chunk
+        while data and not decoder.eof:  # bytes after the stream's end are not the answer
+            try:
+                piece = decoder.decompress(data, MAX_RESPONSE_BYTES - size + 1)
+            except zlib.error:
+                if not (first and _is_deflate(encodings)):
+                    raise _Undecodable from None
+                # Some servers send deflate raw, without its zlib wrapper (httpx accepts it):
+                # the same bytes again, from their start, as raw deflate.
+                decoder, first = zlib.decompressobj(wbits=-zlib.MAX_WBITS), False
+                continue
+            first = False
+            take(piece)
+            data = decoder.unconsumed_tail
+    if decoder is not None:
+        try:
+            take(decoder.flush())
+        except zlib.error:
+            raise _Undecodable from None
+        if not decoder.eof:  # cut short: what was decoded is not the whole answer
+            raise _Undecodable
     return b"".join(chunks)
+
+
+#: zlib's `wbits` for each encoding oz-keys decodes (deflate is zlib-wrapped, as RFC 9110 says).
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def _is_deflate(encodings: list[str]) -> bool:
+    return [e.strip().lower() for e in encodings if e.strip().lower() not in ("", "identity")] == [
+        "deflate"
+    ]
+
+
+def _body_decoder(encodings: list[str]) -> Any:
+    """A zlib decompressor for the one encoding named, None for none; `_BadEncoding` for more
+    than one layer or one oz-keys does not decode."""
+    layers = [e.strip().lower() for e in encodings if e.strip().lower() not in ("", "identity")]
+    if not layers:
+        return None
+    if len(layers) > 1:
+        raise _BadEncoding(f"uses stacked encodings ({_shown(', '.join(layers))})")
+    if layers[0] not in _WBITS:
+        raise _BadEncoding(f"uses the encoding {_shown(layers[0])!r}")
+    return zlib.decompressobj(wbits=_WBITS[layers[0]])
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A header's words as a message may quote them: shortened (the CLI and the panel make them
+    inert)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _NOT_JSON = object()

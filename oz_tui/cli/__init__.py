@@ -64,6 +64,7 @@ def _flags(args: argparse.Namespace) -> Flags:
         data_dir=getattr(args, "data_dir", None),
         output_format=getattr(args, "output_format", None),
         request_timeout=getattr(args, "request_timeout", None),
+        command_timeout=getattr(args, "command_timeout", None),
     )
 
 
@@ -269,10 +270,15 @@ def _preconnect(settings: Settings, count: int) -> Preconnect | None:
 
 
 def make_backend(
-    settings: Settings, *, blocking: bool = False, preconnect: Preconnect | None = None
+    settings: Settings,
+    *,
+    blocking: bool = False,
+    preconnect: Preconnect | None = None,
+    command_timeout: float | None = None,
 ) -> Backend:
     """The backend the settings name. `blocking`: a local one works in the caller's thread;
-    `preconnect`: a remote one uses those early connections first."""
+    `preconnect`: a remote one uses those early connections first; `command_timeout`: a remote
+    one waits on its server this long in all (a command's budget; the panel has none)."""
     from oz_tui.backend import local_backend, remote_backend, request_timeouts
 
     # Who the client says it is, on the wire (the local store in process sends nothing).
@@ -286,6 +292,7 @@ def make_backend(
         settings.server_root_url,
         settings.api_key,
         preconnect=preconnect,
+        command_timeout=command_timeout,
         **identity,
         **request_timeouts(settings.request_timeout),
     )
@@ -301,7 +308,9 @@ async def _with_backend(
 ) -> int:
     from oz_tui.cli.delivery import SignalsCancel, cancelled_error
 
-    backend = make_backend(settings, blocking=True, preconnect=preconnect)
+    backend = make_backend(
+        settings, blocking=True, preconnect=preconnect, command_timeout=settings.command_timeout
+    )
     signals = SignalsCancel()
     try:
         if settings.mode == "remote" and not settings.api_key:

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO
 
+from oz_tui.api.deadline import outside_command_deadline
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import CreatedKey
 from oz_tui.cli.base import PROG
@@ -212,7 +213,9 @@ async def _expire_again(client: KeyService, created: CreatedKey, why: str) -> st
             await client.expire_key(key.uid)  # no event loop: the client's timeouts bound it
         else:
             aio = sys.modules["asyncio"]
-            await aio.wait_for(client.expire_key(key.uid), EXPIRE_AGAIN_TIMEOUT)
+            # Its own bound, not what the create left of the command's deadline.
+            with outside_command_deadline():
+                await aio.wait_for(client.expire_key(key.uid), EXPIRE_AGAIN_TIMEOUT)
     except Exception as error:  # noqa: BLE001 - said in the line
         reason = error.message if isinstance(error, OzError) else type(error).__name__
         return (

@@ -19,6 +19,7 @@ from oz_tui.cli.registry import OUTPUT_OPTIONS, Subcommand
 from oz_tui.config import (
     ENV_API_KEY,
     ENV_CLIENT_ID,
+    ENV_COMMAND_TIMEOUT,
     ENV_CONFIG,
     ENV_OUTPUT_FORMAT,
     ENV_REQUEST_TIMEOUT,
@@ -45,6 +46,7 @@ environment:
   {ENV_OUTPUT_FORMAT:<25}pretty | json | ndjson | text
   {ENV_CONFIG:<25}config file to read instead of the default config.toml
   {ENV_REQUEST_TIMEOUT:<25}seconds one request attempt may take (at most 600; default 60)
+  {ENV_COMMAND_TIMEOUT:<25}seconds a whole command may wait on servers (at most 3600; default 30)
   {ENV_CLIENT_ID:<25}X-Warp-Client-ID sent with every request (default warp-cli)
   {ENV_USER_AGENT:<25}User-Agent sent with every request (default: none)
 
@@ -186,6 +188,12 @@ def _global_options() -> tuple[_GlobalOption, ...]:
             metavar="SECONDS",
             help=f"how long one request attempt to a server may take, up to 600 (env "
             f"{ENV_REQUEST_TIMEOUT}; config request_timeout; default 60)",
+        )),
+        _GlobalOption("command_timeout", ("--command-timeout",), dict(
+            metavar="SECONDS",
+            help=f"how long a whole command may wait on a server, all attempts and retries "
+            f"included, up to 3600 (env {ENV_COMMAND_TIMEOUT}; config command_timeout; "
+            "default 30)",
         )),
         _GlobalOption("output_format", ("-o", "--output-format"), dict(
             choices=OUTPUT_FORMATS,

@@ -52,6 +52,7 @@ SOURCE_OPTIONS: tuple[str, ...] = (
     "demo",
     "data_dir",
     "request_timeout",
+    "command_timeout",
 )
 #: How results are printed.
 OUTPUT_OPTIONS: tuple[str, ...] = ("output_format", "jq")
