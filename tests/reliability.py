@@ -224,6 +224,8 @@ class Table:
     variants: tuple[str, ...] = ("",)
     #: Rows proven in fewer variants than `variants`: {row: variants}.
     row_variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: What the summary counts, when "<row_header>s" does not read as English.
+    row_noun: str = ""
 
     def variants_of(self, row: str) -> tuple[str, ...]:
         return self.row_variants.get(row, self.variants)
@@ -333,6 +335,7 @@ TABLES: tuple[Table, ...] = (
         "what was sent",
         HOSTILE_SERVER,
         HOSTILE_SERVER_COLUMNS,
+        row_noun="hostile answers",
     ),
     Table(
         "stress",
@@ -396,7 +399,7 @@ class Recorder:
             }
             failed = sum(not cell.startswith("✅") for cell in cells.values())
             outcome = "all passed" if not failed else f"{failed} FAILED or not run"
-            shape = f"{len(table.rows)} {table.row_header}s"
+            shape = f"{len(table.rows)} {table.row_noun or table.row_header + 's'}"
             if len(table.columns) > 1:
                 shape += f" × {len(table.columns)}"
             # A folded table: the blank lines around it let Markdown render it inside <details>.
