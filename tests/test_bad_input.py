@@ -232,11 +232,13 @@ _VALUES = {
                           "http://\udcff", "https://app.warp.dev"],
     "--data-dir": ["~nosuchuser", "~nosuchuser/x", "/dev/zero", "/dev/null/x", "\udcff"],
     "--request-timeout": ["nan", "inf", "-1", "1e309", "0", "601", "\udcff"],
+    "--command-timeout": ["nan", "inf", "-1", "1e309", "0", "3601", "\udcff"],
     "--team-id": ["\udcff", "x\x00", "local-team"],
     "--api-key": ["wk-1.\udcff", "\x00", "~nosuchuser", "wk-1." + "ab" * 32],
     "--output-format": ["json", "text", "ndjson", "pretty"],
 }
-_GLOBAL = ["--server-root-url", "--data-dir", "--request-timeout", "--api-key", "--output-format"]
+_GLOBAL = ["--server-root-url", "--data-dir", "--request-timeout", "--command-timeout", "--api-key",
+           "--output-format"]
 _FLAGS = {
     "list": _GLOBAL,
     "whoami": _GLOBAL,
@@ -268,7 +270,8 @@ _TOML_VALUE = (
 )
 _CONFIG = st.dictionaries(
     st.sampled_from(["server_root_url", "default_expiration", "default_key_type", "theme",
-                     "data_dir", "clipboard_clear_seconds", "request_timeout", "unknown"]),
+                     "data_dir", "clipboard_clear_seconds", "request_timeout", "command_timeout",
+                     "unknown"]),
     _TOML_VALUE,
     max_size=3,
 )
