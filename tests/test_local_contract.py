@@ -247,3 +247,185 @@ async def test_both_paths_share_one_store(tmp_path: Path, writer: str) -> None:
     finally:
         for backend in backends.values():
             await backend.aclose()
+
+
+# -- who may do what: every cell of the authorization table, through both paths ------------------
+#
+# docs/security.md "Who may do what on serve"; the table is `oz_tui.core.authorization.RULES`.
+# Each case starts from the same keys, made by the owner, then asks one thing as one principal:
+# through the GraphQL service with the key as the bearer credential, and through the direct
+# adapter given the same key. Both must answer alike, and as the table says.
+
+from oz_tui.api.client import OzClient  # noqa: E402
+from oz_tui.api.models import KeyScope, OwnerType  # noqa: E402
+from oz_tui.backend import LOCAL_SERVER_ROOT  # noqa: E402
+from oz_tui.core.authorization import RULES, Action  # noqa: E402
+from oz_tui.local.store import default_agent_uid  # noqa: E402
+
+TEAM = "local-team"
+FIRST_AGENT = default_agent_uid(TEAM)
+SECOND_AGENT = "agent-two"
+
+#: The keys each case starts from (newest first, as listed), and how the owner makes them.
+WORLD = {
+    "Owner laptop": {},
+    "CI": {"team_id": TEAM},
+    "Bot one": {"agent_uid": FIRST_AGENT},
+    "Bot one spare": {"agent_uid": FIRST_AGENT},
+    "Bot two": {"agent_uid": SECOND_AGENT},
+}
+EVERY_KEY = list(reversed(WORLD))
+
+#: Who asks: None is the owner without a key (the panel and the CLI on the local store);
+#: otherwise the key of `WORLD` it signs in with, and that key's scope.
+PRINCIPALS: dict[str, tuple[str | None, KeyScope]] = {
+    "owner, no key": (None, KeyScope.PERSONAL),
+    "Personal key": ("Owner laptop", KeyScope.PERSONAL),
+    "Team key": ("CI", KeyScope.TEAM),
+    "Agent key (agent one)": ("Bot one", KeyScope.AGENT),
+    "Agent key (agent two)": ("Bot two", KeyScope.AGENT),
+}
+
+CREATE = {"Personal": {}, "Team": {"team_id": TEAM}, "Agent": {"agent_uid": FIRST_AGENT}}
+OWNERS = ("owner, no key", "Personal key")
+SERVICE_ACCOUNTS = ("Team key", "Agent key (agent one)", "Agent key (agent two)")
+
+#: What each principal sees when it asks who it is: (principalType, apiKeyOwnerType).
+WHO_AM_I = {
+    "owner, no key": ("USER", None),
+    "Personal key": ("USER", OwnerType.USER),
+    "Team key": ("SERVICE_ACCOUNT", OwnerType.TEAM),
+    "Agent key (agent one)": ("SERVICE_ACCOUNT", OwnerType.TEAM),
+    "Agent key (agent two)": ("SERVICE_ACCOUNT", OwnerType.TEAM),
+}
+#: Which keys each principal lists: the owner all; a service account its own principal's.
+LISTED = {
+    "owner, no key": EVERY_KEY,
+    "Personal key": EVERY_KEY,
+    "Team key": ["CI"],
+    "Agent key (agent one)": ["Bot one spare", "Bot one"],
+    "Agent key (agent two)": ["Bot two"],
+}
+
+
+def _target(principal: str, which: str) -> str:
+    """The key of `WORLD` an expire case aims at."""
+    own = PRINCIPALS[principal][0]
+    if which == "its own key":
+        assert own is not None
+        return own
+    if which == "the owner's key":
+        return "Owner laptop"
+    return "Bot one" if own == "Bot two" else "Bot two"  # another agent's key
+
+
+#: Every cell: (principal, action, what it is done to, allowed?). Expire "its own key" has no
+#: case for the keyless owner, which has none.
+CELLS = [
+    *[(p, "who-am-I", "", True) for p in PRINCIPALS],
+    *[(p, "list", "", True) for p in PRINCIPALS],
+    *[(p, "create", kind, p in OWNERS) for p in PRINCIPALS for kind in CREATE],
+    *[(p, "expire", which, p in OWNERS or which == "its own key")
+      for p in PRINCIPALS
+      for which in ("its own key", "the owner's key", "another agent's key")
+      if not (which == "its own key" and PRINCIPALS[p][0] is None)],
+]
+
+
+def test_the_cases_cover_every_cell_of_the_table() -> None:
+    """A principal or an action added to the table without a case here fails this."""
+    assert {scope for _, scope in PRINCIPALS.values()} == set(RULES)
+    assert {action for _, action, _, _ in CELLS} == {a.value for a in Action}
+    for scope in RULES:
+        askers = [p for p, (_, s) in PRINCIPALS.items() if s is scope]
+        assert {action for p, action, _, _ in CELLS if p in askers} == {a.value for a in Action}
+
+
+async def _signed_in(r: Recorder, raw_key: str | None) -> Any:
+    """A client of the same store as `r`'s, signed in with `raw_key` (None: the owner)."""
+    if raw_key is None:
+        return r.client
+    if isinstance(r.client, DirectClient):
+        return DirectClient(r.backend.store, clock=r.clock, api_key=raw_key)
+    return OzClient(LOCAL_SERVER_ROOT, raw_key, transport=r.backend.service.transport(),
+                    clock=r.clock)
+
+
+@pytest.mark.parametrize(("principal", "action", "what", "allowed"), CELLS,
+                         ids=[f"{p}-{a}-{w}".rstrip("-") for p, a, w, _ in CELLS])
+async def test_authorization_cell(tmp_path: Path, principal: str, action: str, what: str,
+                                  allowed: bool) -> None:
+    async def scenario(r: Recorder) -> None:
+        r.backend.store.add_agent("agent two", team_uid=TEAM, uid=SECOND_AGENT)
+        made = {}
+        for name, owner in WORLD.items():
+            made[name] = await r.step(f"owner makes {name}",
+                                      lambda c, n=name, o=owner: c.create_key(
+                                          n, Expiration.DAYS_30, **o))
+        key_name = PRINCIPALS[principal][0]
+        owner = r.client
+        r.client = await _signed_in(r, made[key_name].raw_key if key_name else None)
+        try:
+            if action == "who-am-I":
+                await r.step("ask", lambda c: c.whoami())
+            elif action == "list":
+                await r.step("ask", lambda c: c.list_keys())
+            elif action == "create":
+                await r.step("ask", lambda c: c.create_key("New", Expiration.DAY_1,
+                                                            **CREATE[what]))
+            else:
+                uid = made[_target(principal, what)].api_key.uid
+                await r.step("ask", lambda c: c.expire_key(uid))
+        finally:
+            if r.client is not owner:
+                await r.client.aclose()
+            r.client = owner
+        # A refusal changed nothing; an allowed write did what it said.
+        await r.step("the owner's list after", lambda c: c.list_keys())
+
+    steps = await run_on_both(tmp_path, scenario)
+    assert_same(steps)
+    for path in PATHS:
+        outcomes = dict(steps[path])
+        answer, after = outcomes["ask"], outcomes["the owner's list after"]
+        names_after = [key[1]["name"] for key in after[1]]
+        if not allowed:
+            assert answer[:2] == ("error", "UserFacingError"), (path, answer)
+            assert "service account" in answer[2] and "Personal key" in answer[2], answer
+            assert answer[3] is False  # refused: surely nothing was created
+            assert names_after == EVERY_KEY, f"{path}: a refused {action} changed the keys"
+            continue
+        assert answer[0] == "ok", (path, answer)
+        if action == "who-am-I":
+            fields = answer[1][1]
+            assert (fields["principal_type"], fields["api_key_owner_type"]) == WHO_AM_I[principal]
+        elif action == "list":
+            assert [key[1]["name"] for key in answer[1]] == LISTED[principal], path
+        elif action == "create":
+            assert names_after == ["New", *EVERY_KEY], path
+        else:
+            gone = _target(principal, what)
+            assert names_after == [n for n in EVERY_KEY if n != gone], path
+
+
+async def test_a_key_that_expired_itself_is_refused_after(tmp_path: Path) -> None:
+    """An Agent key may retire itself; from then on it is refused as a credential on both
+    paths (authenticated on every call, not once)."""
+
+    async def scenario(r: Recorder) -> None:
+        made = await r.step("owner makes an agent key", lambda c: c.create_key(
+            "Bot", Expiration.DAYS_30, agent_uid=FIRST_AGENT))
+        owner = r.client
+        r.client = await _signed_in(r, made.raw_key)
+        try:
+            await r.step("it expires itself", lambda c: c.expire_key(made.api_key.uid))
+            with pytest.raises(OzError) as refused:
+                await r.client.list_keys()
+            r.steps.append(("then it lists", type(refused.value).__name__))
+        finally:
+            await r.client.aclose()
+            r.client = owner
+
+    steps = await run_on_both(tmp_path, scenario)
+    assert_same(steps)
+    assert dict(steps["direct"])["then it lists"] == "AuthenticationError"

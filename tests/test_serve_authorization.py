@@ -49,38 +49,12 @@ def test_list_service_account_only_own_principal():
     assert not decide(TEAM, Action.LIST, Subject(KeyScope.AGENT, "k-agent", "agent-1")).allowed
 
 
-# -- through the GraphQL service -------------------------------------------------------------------
+# Every cell through the GraphQL service and the direct adapter alike:
+# tests/test_local_contract.py (test_authorization_cell).
 
 import httpx  # noqa: E402
 
-from local_helpers import call  # noqa: E402
-from oz_tui.api.operations import API_KEYS, EXPIRE_API_KEY, GENERATE_API_KEY  # noqa: E402
 from oz_tui.local import LocalService  # noqa: E402
-from oz_tui.local.store import default_agent_uid  # noqa: E402
-
-
-async def test_service_account_keys_are_refused_through_graphql():
-    service = LocalService(in_memory=True)
-    try:
-        async with httpx.AsyncClient(transport=service.transport(), base_url="http://local") as c:
-            owner = await call(c, GENERATE_API_KEY, input={"name": "p"})
-            team = await call(c, GENERATE_API_KEY, input={"name": "t", "teamId": "local-team"})
-            agent = await call(c, GENERATE_API_KEY, input={
-                "name": "a", "agentUid": default_agent_uid("local-team")})
-            for raw in (team["rawApiKey"], agent["rawApiKey"]):
-                made = await call(c, GENERATE_API_KEY, input={"name": "x"}, key=raw)
-                assert made["__typename"] == "UserFacingError"
-                assert "service account" in made["error"]["message"]
-                gone = await call(c, EXPIRE_API_KEY, keyUid=owner["apiKey"]["uid"], key=raw)
-                assert gone["__typename"] == "UserFacingError"
-            listed = await call(c, API_KEYS, key=agent["rawApiKey"])
-            assert [k["uid"] for k in listed["apiKeys"]] == [agent["apiKey"]["uid"]]
-            own = await call(c, EXPIRE_API_KEY, keyUid=agent["apiKey"]["uid"],
-                             key=agent["rawApiKey"])
-            assert own["__typename"] == "ExpireApiKeyOutput"
-            assert len((await call(c, API_KEYS, key=owner["rawApiKey"]))["apiKeys"]) == 2
-    finally:
-        service.close()
 
 
 async def test_a_public_path_refuses_a_body_at_once():

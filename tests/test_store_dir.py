@@ -255,7 +255,7 @@ def test_opening_a_store_another_process_is_writing_lists_at_once(tmp_path: Path
             [PYTHON, "-c", (
                 "import sys, time\n"
                 "from pathlib import Path\n"
-                "from oz_tui.local import store as s\n"
+                "from oz_tui.local.store import key_store as s\n"
                 "s.BUSY_TIMEOUT_MS = 300\n"
                 "start = time.monotonic()\n"
                 "names = [k.name for k in s.KeyStore(Path(sys.argv[1])).active_keys()]\n"

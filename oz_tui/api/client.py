@@ -50,6 +50,7 @@ from oz_tui.api.models import (
     CreatedKey,
     Expiration,
     check_key_owner,
+    credential_hint,
     credential_matches,
     expiry_time,
     format_time,
@@ -240,12 +241,7 @@ class OzClient:
     @property
     def credential_hint(self) -> str | None:
         """The credential as it may be shown: `wk-**abcd`, never more."""
-        if not self._api_key:
-            return None
-        # A short (malformed) credential would be given away whole by its last four characters.
-        if len(self._api_key) < 12:
-            return "wk-**"
-        return f"wk-**{self._api_key[-4:]}"
+        return credential_hint(self._api_key)
 
     def is_credential(self, key: ApiKey) -> bool:
         """Whether `key` is (by its suffix, all a listing shows) the credential in use."""

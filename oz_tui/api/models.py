@@ -239,6 +239,16 @@ def format_time(value: datetime) -> str:
     return _iso(value)  # type: ignore[return-value]
 
 
+def credential_hint(credential: str | None) -> str | None:
+    """The credential as it may be shown: `wk-**abcd`, never more (None without one)."""
+    if not credential:
+        return None
+    # A short (malformed) credential would be given away whole by its last four characters.
+    if len(credential) < 12:
+        return "wk-**"
+    return f"wk-**{credential[-4:]}"
+
+
 def credential_matches(credential: str | None, key: ApiKey) -> bool:
     """Whether `key` may be the credential in use: its last four characters are the key's
     suffix (all a listing shows of a key). A too-short credential matches nothing."""

@@ -42,7 +42,7 @@ from starlette.routing import Route
 
 from oz_tui import __version__
 from oz_tui.api.errors import OzError
-from oz_tui.api.models import Clock, KeyScope, OwnerType, format_time, parse_time, system_clock
+from oz_tui.api.models import Clock, format_time, parse_time, system_clock
 from oz_tui.core import authorization as auth
 from oz_tui.local import DB_FILENAME, default_data_dir
 from oz_tui.local.demo import seed_demo
@@ -55,6 +55,7 @@ from oz_tui.local.guard import (
     principal_of,
     problem_body,
 )
+from oz_tui.local import permissions
 from oz_tui.local.limits import QueryLimits, check_limits
 from oz_tui.local.store import (
     InvalidRequest,
@@ -145,35 +146,20 @@ def _key_fields(key: StoredKey) -> dict[str, Any]:
 # Resolver arguments carry the schema's names (`input`, `requestContext`).
 
 
-def _as_party(key: StoredKey) -> auth.Principal:
-    if key.agent_uid:
-        return auth.Principal(KeyScope.AGENT, key.uid, key.agent_uid)
-    if key.owner_type is OwnerType.TEAM:
-        return auth.Principal(KeyScope.TEAM, key.uid, key.team_uid)
-    return auth.Principal(KeyScope.PERSONAL, key.uid)
-
-
 def _asker(ctx: _Context) -> auth.Principal:
-    # No key presented is the local owner (the direct adapter, an unguarded test transport).
-    return _as_party(ctx.principal) if ctx.principal else auth.Principal(KeyScope.PERSONAL, "")
-
-
-def _require(decision: auth.Decision) -> None:
-    if not decision.allowed:
-        raise InvalidRequest(decision.reason)
+    return permissions.acting_as(ctx.principal)
 
 
 @_resolver
 def _api_keys(ctx: _Context, requestContext: dict) -> dict[str, Any]:
-    asker = _asker(ctx)
-    keys = [key for key in ctx.store.active_keys()
-            if auth.decide(asker, auth.Action.LIST, _as_party(key)).allowed]
+    keys = permissions.visible_keys(ctx.store, _asker(ctx))
     return _ok("APIKeyPropertiesOutput", apiKeys=[_key_fields(key) for key in keys])
 
 
 @_resolver
 def _generate_api_key(ctx: _Context, input: dict, requestContext: dict) -> dict[str, Any]:
-    _require(auth.decide(_asker(ctx), auth.Action.CREATE))
+    permissions.check_create(_asker(ctx), team_uid=input.get("teamId"),
+                             agent_uid=input.get("agentUid"))
     key, raw_key = ctx.store.create_key(
         input["name"],
         team_uid=input.get("teamId"),
@@ -185,18 +171,14 @@ def _generate_api_key(ctx: _Context, input: dict, requestContext: dict) -> dict[
 
 @_resolver
 def _expire_api_key(ctx: _Context, input: dict, requestContext: dict) -> dict[str, Any]:
-    asker = _asker(ctx)
-    target = next((k for k in ctx.store.active_keys() if k.uid == input["keyUID"]), None)
-    if target is not None:
-        _require(auth.decide(asker, auth.Action.EXPIRE, _as_party(target)))
-    elif asker.scope is not KeyScope.PERSONAL:
-        _require(auth.decide(asker, auth.Action.EXPIRE, auth.Subject(KeyScope.PERSONAL, "")))
+    permissions.check_expire(ctx.store, _asker(ctx), input["keyUID"])
     ctx.store.expire_key(input["keyUID"])
     return _ok("ExpireApiKeyOutput", success=True)
 
 
 @_resolver
 def _user(ctx: _Context, requestContext: dict) -> dict[str, Any]:
+    permissions.check_whoami(_asker(ctx))
     me = ctx.store.identity
     user = {
         "profile": {
@@ -215,13 +197,11 @@ def _user(ctx: _Context, requestContext: dict) -> dict[str, Any]:
         ],
     }
     owner = ctx.principal.owner_type if ctx.principal else None
-    # A team's (or agent's) key acts as a service account, not as a person.
-    principal = "SERVICE_ACCOUNT" if owner is OwnerType.TEAM else "USER"
     return _ok(
         "UserOutput",
         user=user,
         apiKeyOwnerType=owner.value if owner else None,
-        principalType=principal,
+        principalType=permissions.principal_type(_asker(ctx)),
     )
 
 
