@@ -235,3 +235,69 @@ def test_nothing_with_a_control_or_space_is_ever_in_a_format(value: str) -> None
         assert not formats.is_raw_key(value)
         assert not formats.is_uid(value)
         assert not formats.is_key_suffix(value)
+
+
+# -- the panel's Copy uid --------------------------------------------------------------------------
+
+WIDE = (140, 36)
+
+
+def _panel_answers(uid: str) -> Any:
+    from scenarios import SIGNED_IN_USER
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        operation = request.url.params.get("op", "")
+        if operation == "ApiKeys":
+            return httpx.Response(200, json=fs.keys_answer(_key(uid=uid), fs.TEAM_KEY))
+        if operation in ("GetUser", "GetWorkspacesMetadataForUser"):
+            return httpx.Response(200, json=SIGNED_IN_USER)
+        return httpx.Response(200, json=fs.agents_answer())
+
+    return answer
+
+
+async def _copy_first_uid(uid: str, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], str]:
+    """Run the panel against a server listing a key with `uid` first, open the highlighted
+    key's details and press Copy uid: what reached a clipboard (the terminal's, through OSC 52,
+    and the system's), and the screen's text once the list had loaded."""
+    from oz_tui.backend import remote_backend
+    from oz_tui.tui import clipboard
+    from scenarios import make_app, settle
+    from screen_check import notification_messages, screen_lines
+
+    system: list[str] = []
+    monkeypatch.setattr(clipboard, "find_system_copier", lambda: system.append)
+    clock = FakeClock()
+
+    async def no_sleep(_seconds: float) -> None:
+        return None
+
+    backend = remote_backend("https://app.warp.dev", CREDENTIAL, clock=clock,
+                             transport=httpx.MockTransport(_panel_answers(uid)), sleep=no_sleep)
+    app = make_app(backend, clock)
+    async with app.run_test(size=WIDE, notifications=True) as pilot:
+        await settle(pilot)
+        shown = "\n".join([*screen_lines(app), *notification_messages(app)])
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("c")
+        await settle(pilot)
+        copied = [*system, *([app.clipboard] if app.clipboard else [])]
+    return copied, shown
+
+
+async def test_the_panel_copies_a_uid_in_its_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path the next test relies on: a good uid is copied, to both clipboards."""
+    copied, _shown = await _copy_first_uid("key-personal", monkeypatch)
+    assert copied == ["key-personal", "key-personal"]
+
+
+@pytest.mark.parametrize("payload", list(HOSTILE))
+async def test_the_panel_never_copies_a_uid_with_controls(
+    payload: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing whose uid carries controls is refused where it is read: no key to copy, and
+    the panel says which field was wrong (the old panel copied the uid as it came)."""
+    copied, shown = await _copy_first_uid(_tainted("key-personal", HOSTILE[payload]), monkeypatch)
+    assert copied == [], copied
+    assert "field 'uid' is not in its format" in " ".join(shown.split()), shown
