@@ -301,3 +301,44 @@ async def test_the_panel_never_copies_a_uid_with_controls(
     copied, shown = await _copy_first_uid(_tainted("key-personal", HOSTILE[payload]), monkeypatch)
     assert copied == [], copied
     assert "field 'uid' is not in its format" in " ".join(shown.split()), shown
+
+
+def _user_answers(where: str, payload: str) -> dict[str, dict[str, Any]]:
+    user = json.loads(json.dumps(fs.user_answer()))
+    workspaces = json.loads(json.dumps(fs.workspaces_answer()))
+    if where == "profile.uid":
+        user["data"]["user"]["user"]["profile"]["uid"] = _tainted("user-1", payload)
+    elif where == "teams.uid":
+        workspace = workspaces["data"]["user"]["user"]["workspaces"][0]
+        workspace["teams"][0]["uid"] = _tainted("team-1", payload)
+    else:
+        workspace = workspaces["data"]["user"]["user"]["workspaces"][0]
+        workspace["uid"] = _tainted("ws-1", payload)
+    return {**fs.GOOD_ANSWERS, "GetUser": user, "GetWorkspacesMetadataForUser": workspaces}
+
+
+@pytest.mark.parametrize("output", [("-o", "text"), ("-o", "json"), ("--jq", ".uid")])
+@pytest.mark.parametrize("where", ["profile.uid", "teams.uid", "workspaces.uid"])
+def test_whoami_refuses_a_uid_outside_its_format(
+    where: str, output: tuple[str, ...], hostile_server: Any, tmp_path: Path
+) -> None:
+    """`whoami -o text` writes `type:uid` for scripts; team uids go back to the server."""
+    hostile_server.answers = _user_answers(where, HOSTILE["osc52"])
+    code, stdout, stderr = _run(hostile_server.url, ["whoami", *output], tmp_path)
+    assert code == 1 and stdout == "", (stdout, stderr)
+    assert stderr.count("\n") == 1 and f"field '{where}' is not in its format" in stderr, stderr
+    assert "52;c" not in stderr
+
+
+def test_create_by_agent_name_refuses_an_agent_uid_outside_its_format(
+    hostile_server: Any, tmp_path: Path
+) -> None:
+    """The agent's uid is sent back as `agentUid`: from a hostile list, no key is asked for."""
+    agents = [{"uid": _tainted("agent-1", HOSTILE["clear"]), "name": "triage-agent",
+               "available": True}]
+    hostile_server.answers = {**fs.GOOD_ANSWERS, fs.AGENTS_PATH: fs.agents_answer(agents)}
+    code, stdout, stderr = _run(hostile_server.url, ["create", "x", "--agent-name",
+                                                     "triage-agent"], tmp_path)
+    assert code == 1 and stdout == "", (stdout, stderr)
+    assert "field 'agents.uid' is not in its format" in stderr, stderr
+    assert MAY_EXIST not in stderr and "[2J" not in stderr
