@@ -42,6 +42,17 @@ def token_factory() -> Callable[[], str]:
     return deterministic_tokens()
 
 
+@pytest.fixture(autouse=True)
+def _test_process_keeps_its_core_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `create` or `rotate` run in process (`cli.run`) would lower this worker's hard core
+    limit for good (raising it needs CAP_SYS_RESOURCE), and every process the worker starts
+    after would inherit it: tests/test_no_core_dumps.py, which runs the real CLI and panel in
+    subprocesses, could no longer tell whether they lower it themselves."""
+    import oz_tui.no_core_dumps
+
+    monkeypatch.setattr(oz_tui.no_core_dumps, "disable_core_dumps", lambda: None)
+
+
 @pytest.fixture(params=["direct", "graphql"])
 def local_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a panel test on each path to the local store: directly (the default the CLI builds)

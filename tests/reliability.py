@@ -202,6 +202,10 @@ HOSTILE_SERVER: tuple[tuple[str, str], ...] = (
     ("undelivered", "`create` answered after 1.5 s of 2, into a broken pipe; expiring it "
                     "again answered after 1 s"),
     ("default", "Never answers; no timeout configured"),
+    ("osc52-raw-key", "`create`: a `rawApiKey` carrying OSC 52 (`ESC ] 52 ; c ; … BEL`)"),
+    ("clear-raw-key", "`rotate --jq .raw_api_key`: a `rawApiKey` carrying `ESC [ 2 J`"),
+    ("title-uid", "`list -o text`: a uid carrying a title sequence (`ESC ] 0 ; … BEL`)"),
+    ("c1-suffix", "`list -o json`: a `keySuffix` carrying the C1 CSI (`\\x9b`)"),
 )
 HOSTILE_SERVER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("did", "what the client did"),

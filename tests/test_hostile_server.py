@@ -600,3 +600,42 @@ def test_a_bad_command_timeout_exits_2_naming_its_source(
     assert out.getvalue() == ""
     assert err.getvalue().startswith(f"oz-keys: {message}"), err.getvalue()
     assert err.getvalue().count("\n") == 1
+
+
+# -- point 2: values printed raw, copied or piped are checked against their formats -------------
+
+#: row: (command, where the controls go, the controls, the field the line names, a key made?)
+CONTROLS: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
+    "osc52-raw-key": (("create", "x"), "raw", "\x1b]52;c;cm0gLXJmIH4K\x07", "rawApiKey", True),
+    "clear-raw-key": (("rotate", "key-personal", "--force", "--jq", ".raw_api_key"), "raw",
+                      "\x1b[2J", "rawApiKey", True),
+    "title-uid": (("list", "-o", "text"), "uid", "\x1b]0;pwned\x07", "uid", False),
+    "c1-suffix": (("list", "-o", "json"), "keySuffix", "\x9b31m", "keySuffix", False),
+}
+
+
+@pytest.mark.parametrize("row", list(CONTROLS))
+def test_controls_in_a_value_printed_raw_are_refused_at_the_boundary(
+    row: str, server_for, tmp_path: Path, reliability: Any
+) -> None:
+    """The real CLI against a server hiding terminal controls in a value it would print raw,
+    copy or pipe: one line naming the field, never the value, nothing on stdout."""
+    command, where, controls, field, made = CONTROLS[row]
+    listed, raw = dict(fs.PERSONAL_KEY), fs.RAW_KEY
+    if where == "raw":
+        raw = raw[:6] + controls + raw[6:]
+    else:
+        listed[where] = listed[where][:2] + controls + listed[where][2:]
+    answers = {**fs.GOOD_ANSWERS, "ApiKeys": fs.keys_answer(listed, fs.TEAM_KEY),
+               "GenerateApiKey": fs.created_answer(raw=raw)}
+    server = fs.ThreadedFaultServer(lambda request: fs.json_answer(answers[request.operation]))
+    try:
+        run = run_measured(server.url, *command, tmp=tmp_path)
+    finally:
+        server.close()
+    line = one_line(run)
+    assert run.code == 1 and run.stdout == "", (run.stdout, run.stderr)
+    assert f"field '{field}' is not in its format" in line, line
+    assert controls[1:] not in line and "\x1b" not in run.stderr and "\x9b" not in run.stderr
+    assert (MAY_EXIST in line) == made, line
+    record(reliability, row, f"exit 1: “{said(line, server.url)}”", run)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from oz_tui.api import errors
 from oz_tui.api.models import (
@@ -21,6 +21,7 @@ from oz_tui.api.models import (
     parse_time,
 )
 from oz_tui.api.operations import Operation
+from oz_tui.core import formats
 
 #: Server-provided text put into an error message is cut to this many characters.
 MAX_DETAIL = 300
@@ -122,6 +123,18 @@ def _field(obj: Any, name: str, kind: type) -> Any:
     return value
 
 
+def _uid(obj: Any, name: str, label: str) -> str:
+    """A uid field (`label`: how the refusal names it): the panel copies uids and the CLI
+    suggests commands with them (core/formats)."""
+    return _formatted(_field(obj, name, str), label, formats.is_uid, formats.UID_FORMAT)
+
+
+def _formatted(value: str, name: str, check: Callable[[str], bool], format_: str) -> str:
+    if not check(value):
+        raise errors.ProtocolError(formats.refusal(name, format_))
+    return value
+
+
 def _optional_str(obj: dict[str, Any], name: str) -> str | None:
     value = obj.get(name)
     if value is not None and not isinstance(value, str):
@@ -155,6 +168,8 @@ def _parse_key(obj: Any) -> ApiKey:
         scope = KeyScope.AGENT
         agent_name = _field(agent, "name", str)
         agent_uid = _optional_str(agent, "uid")
+        if agent_uid is not None:
+            _formatted(agent_uid, "agentInfo.uid", formats.is_uid, formats.UID_FORMAT)
     elif owner == OwnerType.USER.value:
         scope, agent_name = KeyScope.PERSONAL, None
     elif owner == OwnerType.TEAM.value:
@@ -162,9 +177,12 @@ def _parse_key(obj: Any) -> ApiKey:
     else:
         raise errors.ProtocolError(f"The server sent an unknown key owner ({owner[:40]}).")
     return ApiKey(
-        uid=_field(obj, "uid", str),
+        uid=_uid(obj, "uid", "uid"),
         name=_field(obj, "name", str),
-        key_suffix=_field(obj, "keySuffix", str),
+        key_suffix=_formatted(
+            _field(obj, "keySuffix", str), "keySuffix", formats.is_key_suffix,
+            formats.SUFFIX_FORMAT,
+        ),
         scope=scope,
         created_at=_time(_field(obj, "createdAt", str), "createdAt"),
         last_used_at=_optional_time(obj, "lastUsedAt"),
@@ -179,7 +197,10 @@ def parse_key_list(result: dict[str, Any]) -> list[ApiKey]:
 
 
 def parse_created(result: dict[str, Any]) -> CreatedKey:
-    raw_key = _field(result, "rawApiKey", str)
+    # Printed unchanged (it must stay usable), copied and given to --jq: checked, never cleaned.
+    raw_key = _formatted(
+        _field(result, "rawApiKey", str), "rawApiKey", formats.is_raw_key, formats.RAW_KEY_FORMAT
+    )
     return CreatedKey(api_key=_parse_key(_field(result, "apiKey", dict)), raw_key=raw_key)
 
 
@@ -201,10 +222,10 @@ def parse_account(user_result: dict[str, Any], workspaces_result: dict[str, Any]
         raise errors.ProtocolError("The server sent an unknown apiKeyOwnerType.")
     workspaces = tuple(
         Workspace(
-            uid=_field(ws, "uid", str),
+            uid=_uid(ws, "uid", "workspaces.uid"),
             name=_field(ws, "name", str),
             teams=tuple(
-                Team(uid=_field(t, "uid", str), name=_field(t, "name", str))
+                Team(uid=_uid(t, "uid", "teams.uid"), name=_field(t, "name", str))
                 for t in _field(ws, "teams", list)
             ),
         )
@@ -213,7 +234,7 @@ def parse_account(user_result: dict[str, Any], workspaces_result: dict[str, Any]
     # Optional, as Warp's client treats it: a server that leaves it out means a user.
     principal = _optional_str(user_result, "principalType") or "USER"
     return Account(
-        uid=_field(profile, "uid", str),
+        uid=_uid(profile, "uid", "profile.uid"),
         display_name=_optional_str(profile, "displayName"),
         email=_optional_str(profile, "email"),
         workspaces=workspaces,
@@ -234,6 +255,10 @@ def parse_agents(payload: Any) -> list[Agent]:
         if not isinstance(available, bool):
             raise errors.ProtocolError("The server's field 'available' has the wrong type.")
         agents.append(
-            Agent(uid=_field(item, "uid", str), name=_field(item, "name", str), available=available)
+            Agent(
+                uid=_uid(item, "uid", "agents.uid"),
+                name=_field(item, "name", str),
+                available=available,
+            )
         )
     return agents

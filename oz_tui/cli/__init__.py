@@ -195,6 +195,10 @@ def _run_handler(
 
     try:
         spec.check(args)
+        if spec.holds_secret:
+            from oz_tui.no_core_dumps import disable_core_dumps
+
+            disable_core_dumps()
         # Connecting to a server overlaps everything else from here on (one connection:
         # commands send one request at a time).
         preconnect = _preconnect(settings, 1)
@@ -384,6 +388,9 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
             + f" {help_hint()}",
             EXIT_USAGE,
         )
+    from oz_tui.no_core_dumps import disable_core_dumps
+
+    disable_core_dumps()  # the panel shows new keys: before it asks for any
     backend = _panel_backend(settings)
     try:
         from oz_tui.api.models import system_clock

@@ -170,14 +170,16 @@ class Output:
         key = created.api_key
         if self.jq is not None:
             try:
-                results = [self.jq.render(value) for value in self.jq.apply(created.to_json())]
+                values = self.jq.apply(created.to_json())
             except JqError:
                 # The key exists now and is shown only here: never lose it to a filter.
                 self.out(dumps(created.to_json(), pretty=True))
                 raise
-            for line in results:
-                self.out(line)
-            if not any(created.raw_key in line for line in results):
+            for value in values:
+                self.out(self.jq.render(value))
+            # Asked of what the filter gave, not of how it was written: JSON escapes a key's
+            # `"` and `\`, so the written text need not hold the key as it is.
+            if not any(_holds(value, created.raw_key) for value in values):
                 self.note(
                     f"oz-keys: note: --jq left out the raw key; '{safe_text(key.name)}' "
                     f"(uid {safe_text(key.uid)}) is active and its secret can't be shown again"
@@ -356,6 +358,17 @@ class Output:
         rows = [("Server:", where), ("Account:", who), ("Teams:", team_text), ("Credential:", cred)]
         for line in table(("", ""), rows)[1:]:
             self.out(line)
+
+
+def _holds(value: Any, text: str) -> bool:
+    """Whether a JSON value has a string containing `text`, at any depth."""
+    if isinstance(value, str):
+        return text in value
+    if isinstance(value, dict):
+        return any(_holds(k, text) or _holds(v, text) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds(item, text) for item in value)
+    return False
 
 
 def _expires(value: datetime | None, now: datetime) -> str:

@@ -86,6 +86,8 @@ class Subcommand:
     aliases: tuple[str, ...] = ()
     #: Checks argparse can't make; raises `UsageError`. Runs before any request.
     check: Callable[[argparse.Namespace], None] = _no_check
+    #: It will hold a new raw key: core dumps are disabled before its first request.
+    holds_secret: bool = False
 
     def __post_init__(self) -> None:
         if (self.handler is None) == (self.standalone is None):

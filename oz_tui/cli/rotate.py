@@ -139,6 +139,7 @@ ROTATE = Subcommand(
     summary="Replace an API key: create a new one like it, print it once, expire the old one.",
     arguments=rotate_arguments,
     handler=cmd_rotate,
+    holds_secret=True,
     check=check_rotate,
     notes=(
         "KEY is a uid, else a name. The new key has the old one's name, owner (Personal, the\n"
