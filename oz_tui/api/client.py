@@ -13,19 +13,13 @@ import json
 import logging
 import random
 import socket
-import sys
 import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 
-# `import httpx` also imports httpx's command-line tool (click, pygments, rich), about 40 ms of
-# start-up that oz-keys never uses (encode/httpx#3547). Marking that module absent makes httpx
-# fall back to its stub `main`; nothing else changes.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-import httpx  # noqa: E402
+import httpx
 
 from oz_tui.addresses import is_loopback_host
 from oz_tui.api import errors
@@ -63,7 +57,6 @@ from oz_tui.api.operations import (
     GET_WORKSPACES_METADATA_FOR_USER,
     Operation,
 )
-from oz_tui.api.preconnect import Preconnect
 from oz_tui.display import server_host
 
 log = logging.getLogger(__name__)
@@ -169,7 +162,6 @@ class OzClient:
         jitter: Callable[[], float] = random.random,
         client_id: str = DEFAULT_CLIENT_ID,
         user_agent: str | None = None,
-        preconnect: Preconnect | None = None,
         command_timeout: float | None = None,
     ) -> None:
         self.server_root = server_root.rstrip("/")
@@ -206,12 +198,6 @@ class OzClient:
             self._valid_root = bool(self.server_root)
         except httpx.InvalidURL:
             base_url, self._valid_root = httpx.URL(""), False
-        self._preconnect = preconnect
-        if preconnect is not None and transport is None:
-            # The connections (and TLS context) opened at start-up, then httpx's usual ones.
-            from oz_tui.api.transport import PreconnectedTransport
-
-            transport = PreconnectedTransport(preconnect)
         # A proxy from the environment (HTTP(S)_PROXY, ALL_PROXY) is for leaving this machine:
         # a loopback server is reached directly, so a dead or foreign proxy cannot break or see it.
         # The certificates trusted are the environment's (SSL_CERT_FILE, SSL_CERT_DIR) for every
@@ -259,8 +245,6 @@ class OzClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-        if self._preconnect is not None:
-            self._preconnect.close()
 
     # -- operations -------------------------------------------------------------------------
 
