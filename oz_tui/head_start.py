@@ -28,20 +28,21 @@ build in a session (the panel) or runs the command inline (the local store). Lig
 from __future__ import annotations
 
 import os
-import socket
-import threading
-from concurrent.futures import Future
-from datetime import datetime
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Protocol, TypeVar
 
+# Sockets and threads are imported where they are used: a command on the local store imports
+# this module for `run_inline` and opens neither.
 if TYPE_CHECKING:
-    from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey, Expiration
     import asyncio
+    import socket
     import ssl
+    from concurrent.futures import Future
+    from datetime import datetime
+    from types import ModuleType
 
     import httpx
 
+    from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey, Expiration
     from oz_tui.backend import Backend, KeyService
     from oz_tui.local import KeyStore, LocalService
 
@@ -55,6 +56,9 @@ _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 
 def _in_thread(work: Callable[[], T]) -> Future[T]:
+    import threading
+    from concurrent.futures import Future
+
     future: Future[T] = Future()
 
     def run() -> None:
@@ -77,6 +81,9 @@ class Preconnect:
     wrong: an address that doesn't parse, or a proxy configured in the environment."""
 
     def __init__(self, host: str, port: int, *, tls: bool, count: int, timeout: float) -> None:
+        import socket
+        import threading
+
         self.host, self.port = host, port
         self._sockets = [
             _in_thread(lambda: socket.create_connection((host, port), timeout=timeout))
