@@ -150,6 +150,9 @@ def clean_env(home: Path) -> dict[str, str]:
         "COLORTERM": "truecolor",
         "LANG": "C.UTF-8",
     }
+    if COMPARE is not None:
+        # Both trees found the same way (an editable install's finder is not a path entry).
+        env["PYTHONPATH"] = str(REPO)
     return env
 
 
