@@ -11,7 +11,7 @@ where they are called: in WAL mode they never wait for another process, and a pa
 its keys without yielding paints them in its first frame. Writes may wait up to the store's busy
 timeout for another process, so for the panel they run on asyncio's thread pool (the page keeps
 drawing); for the CLI (`blocking=True`) in place, so a command needs no event loop at all (see
-`cli.base.run_inline`).
+`head_start.run_inline`).
 """
 
 from __future__ import annotations
