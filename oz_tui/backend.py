@@ -2,8 +2,10 @@
 
 The UI and the CLI get a `Backend` and talk only to its client, a `KeyService`: `OzClient` for a
 server, `DirectClient` (straight over the local store, no HTTP or GraphQL) for the embedded
-service. This module stays light: httpx loads only when a remote backend is built, so the panel
-can paint its first frame before it (see `DeferredBackend`).
+service. `for_command` and `for_panel` make the one the settings name: the CLI calls one of them
+once, and the panel then talks to what it returns. This module stays light: httpx loads only
+when a remote backend is built, so the panel can paint its first frame before it (the start-up
+head start, `oz_tui.head_start`, is used from here only).
 """
 
 from __future__ import annotations
@@ -25,16 +27,15 @@ from oz_tui.api.models import (
 from oz_tui.display import DEMO_SOURCE, local_source
 
 if TYPE_CHECKING:
-    import asyncio
-
-    from oz_tui.api.client import OzClient
+    from oz_tui.config import Settings
+    from oz_tui.head_start import DeferredBackend, Preconnect, RemoteSession
     from oz_tui.local import KeyStore, LocalService
 
 
 class KeyService(Protocol):
     """What the panel and the CLI ask of a backend's client: `OzClient` (a server, or the local
-    service through GraphQL), `DirectClient` (the local store in process), or a
-    `DeferredBackend`'s stand-in."""
+    service through GraphQL), `DirectClient` (the local store in process), or the stand-in of a
+    backend built later (`oz_tui.head_start`)."""
 
     async def list_keys(self) -> list[ApiKey]: ...
 
@@ -106,9 +107,7 @@ def request_timeouts(seconds: float) -> dict[str, Any]:
     """`OzClient` options bounding each attempt to `seconds` (the `request_timeout` setting):
     the whole attempt, each read within it (at most 30 s) and connecting (at most 5 s, and at
     most half the attempt, so a short setting still reports a slow connect as one)."""
-    # httpx through the client module, which keeps httpx's command-line tool (click, pygments,
-    # rich: over 40 ms) from loading with it.
-    from oz_tui.api.client import httpx
+    import httpx
 
     if not seconds > 0:
         raise ValueError(f"a request timeout must be above 0 seconds, not {seconds!r}")
@@ -171,223 +170,77 @@ def _local_source(location: str, demo: bool) -> str:
     return DEMO_SOURCE if demo else local_source(location)
 
 
-class DeferredBackend:
-    """The local store's backend, built by the panel's first request, which then goes through.
-
-    The panel opens with this stand-in (its `source` known in advance for the status line). The
-    store is light (SQLite, in process): built in the first request, its keys are in the first
-    frame. A store that cannot be opened fails that request, and the page shows the error with
-    a retry (which tries again).
-    """
-
-    def __init__(self, build: Callable[[], Backend], *, source: str, is_local: bool) -> None:
-        self._build = build
-        self._backend: Backend | None = None
-        self._source = source
-        self.is_local = is_local
-        self.client: KeyService = _StandInClient(self)
-
-    @property
-    def source(self) -> str:
-        return self._backend.source if self._backend is not None else self._source
-
-    @property
-    def service(self) -> LocalService | None:
-        return self._backend.service if self._backend is not None else None
-
-    @property
-    def store(self) -> KeyStore | None:
-        return self._backend.store if self._backend is not None else None
-
-    @property
-    def built(self) -> Backend | None:
-        """The backend, if it has been built (never builds it)."""
-        return self._backend
-
-    def build_now(self) -> Backend:
-        """The backend, built here and now if it isn't yet (blocking)."""
-        if self._backend is None:
-            self._backend = self._build()
-        return self._backend
-
-    async def get(self) -> Backend:
-        return self.build_now()
-
-    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """`backend.client.<name>(...)`, the backend built first if it isn't yet."""
-        return await getattr((await self.get()).client, name)(*args, **kwargs)
-
-    async def aclose(self) -> None:
-        if self._backend is not None:
-            await self._backend.aclose()
+# -- the backend a command line asks for --------------------------------------------------------
 
 
-#: How long the session gives its opening requests to get onto the wire before the panel starts.
-OPENING_GRACE = 0.05
+def for_command(settings: Settings) -> Backend:
+    """A command's backend: a local one works in the caller's thread (no event loop needed); a
+    remote one sends over a connection opened from now on (commands send one request at a time)
+    and waits on its server at most the command's budget (`command_timeout`)."""
+    return build(settings, blocking=True, preconnect=_preconnect(settings, 1),
+                  command_timeout=settings.command_timeout)
 
 
-class RemoteSession:
-    """A server's backend on its own event loop, in a thread started before Textual loads.
+def for_panel(settings: Settings) -> DeferredBackend | RemoteSession:
+    """The panel's backend: the local store's, built by the panel's first request (its keys in
+    the first frame); a server's, a session whose client is built before Textual loads (its
+    connections open meanwhile) and whose opening requests go out while Textual loads. The
+    status line's source is known before either is built, from the labels the built backend
+    uses."""
+    from oz_tui.display import server_host
+    from oz_tui.head_start import DeferredBackend, RemoteSession
 
-    Over a far link the first keys cost round trips, not CPU: so the client (httpx) is built in
-    this thread before Textual loads (`wait_opened`), and the panel's opening requests
-    (`opening`: the list, who-am-I and the agents, together) go out while Textual loads. The
-    panel's calls (`client`, a `KeyService`) run on this loop, through one connection pool, and
-    their answers (or errors) come back to the panel's loop; the first call of each opening
-    request takes the answer already on its way. Cancelling a call cancels it here too.
-    """
-
-    def __init__(
-        self,
-        build: Callable[[], Backend],
-        *,
-        source: str,
-        opening: tuple[str, ...] = ("list_keys", "whoami", "list_agents"),
-    ) -> None:
-        import asyncio
-        import threading
-
-        self._source = source
-        self.is_local = False
-        self.service: LocalService | None = None
-        self.store: KeyStore | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="oz-keys-session", daemon=True
+    if settings.mode == "remote":
+        # Four connections: the panel's opening requests go out together (the list, who-am-I's
+        # two: GetUser and GetWorkspacesMetadataForUser, and the agents), one connection each.
+        preconnect = _preconnect(settings, 4)
+        session = RemoteSession(
+            lambda: build(settings, preconnect=preconnect),
+            source=server_host(settings.server_root_url or ""),
         )
-        self._thread.start()
-        self._opening: dict[str, Any] = {}
-        self._backend = asyncio.run_coroutine_threadsafe(self._open(build, opening), self._loop)
-        self._closed = False
-        self.client: KeyService = _StandInClient(self)
+        session.wait_opened()
+        return session
+    if settings.mode == "demo":
+        source = DEMO_SOURCE
+    else:
+        from oz_tui.local import DB_FILENAME, default_data_dir
 
-    async def _open(self, build: Callable[[], Backend], opening: tuple[str, ...]) -> Backend:
-        import asyncio
-
-        backend = build()
-        for name in opening:
-            task = asyncio.ensure_future(getattr(backend.client, name)())
-            # Retrieved by the panel, or by `aclose`; never "exception was never retrieved".
-            task.add_done_callback(_retrieved)
-            self._opening[name] = task
-        # A few turns of this loop before the session counts as open (`wait_opened`): on
-        # connections already open the requests reach the wire now, not in slices between
-        # Textual's start-up work; a connection still opening is not waited for.
-        await asyncio.wait(self._opening.values(), timeout=OPENING_GRACE)
-        return backend
-
-    @property
-    def source(self) -> str:
-        return self._source
-
-    def wait_opened(self, timeout: float = 10.0) -> None:
-        """Block until the client is built and the opening requests are started (not answered),
-        with up to `OPENING_GRACE` for them to reach the wire.
-
-        Called before Textual loads: the client's imports then run alone, not slice by slice
-        against Textual's for the interpreter lock, and the opening requests go out while
-        Textual loads rather than after the first frame. A failed build is not raised here:
-        the panel's first call reports it."""
-        import concurrent.futures
-
-        concurrent.futures.wait([self._backend], timeout=timeout)
-
-    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """`backend.client.<name>(...)` on the session's loop; the opening answer when there is
-        one not yet taken (same arguments: the opening calls take none)."""
-        import asyncio
-
-        async def run() -> Any:
-            backend = await asyncio.wrap_future(self._backend)
-            opened = self._opening.pop(name, None) if not (args or kwargs) else None
-            if opened is not None:
-                return await opened
-            return await getattr(backend.client, name)(*args, **kwargs)
-
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self._loop))
-
-    def build_now(self) -> Backend:
-        return self._backend.result()
-
-    @property
-    def built(self) -> Backend | None:
-        """The backend, if it has been built (never waits for it)."""
-        future = self._backend
-        return future.result() if future.done() and future.exception() is None else None
-
-    async def aclose(self) -> None:
-        """Close the client (its connections) on the session's loop, then stop the loop."""
-        import asyncio
-
-        if self._closed:
-            return
-        self._closed = True
-
-        async def close() -> None:
-            for task in self._opening.values():
-                task.cancel()
-            try:
-                backend = await asyncio.wrap_future(self._backend)
-            except Exception:  # noqa: BLE001 - nothing was built, nothing to close
-                return
-            await backend.aclose()
-
-        try:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(close(), self._loop))
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
-            if not self._thread.is_alive():
-                self._loop.close()
+        source = local_source(str((settings.data_dir or default_data_dir()) / DB_FILENAME))
+    return DeferredBackend(lambda: build(settings), source=source, is_local=True)
 
 
-def _retrieved(task: Any) -> None:
-    if not task.cancelled():
-        task.exception()
+def _preconnect(settings: Settings, count: int) -> Preconnect | None:
+    """Connections to the settings' server, opening from now on (None for the local store)."""
+    if settings.mode != "remote" or not settings.server_root_url:
+        return None
+    from oz_tui.head_start import Preconnect
+
+    return Preconnect.start(
+        settings.server_root_url, count=count, timeout=connect_timeout(settings.request_timeout)
+    )
 
 
-class _Owner(Protocol):
-    """What a stand-in client needs of the backend it stands in for."""
-
-    @property
-    def built(self) -> Backend | None: ...
-
-    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
-
-
-class _StandInClient:
-    """The `client` of a backend built later (`DeferredBackend`) or on another loop
-    (`RemoteSession`): the panel's calls (`KeyService`), each made through the owner on the
-    real client."""
-
-    def __init__(self, owner: _Owner) -> None:
-        self._owner = owner
-
-    async def list_keys(self) -> list[ApiKey]:
-        return await self._owner.call("list_keys")
-
-    async def whoami(self) -> Account:
-        return await self._owner.call("whoami")
-
-    async def list_agents(self) -> list[Agent]:
-        return await self._owner.call("list_agents")
-
-    async def create_key(
-        self,
-        name: str,
-        expiration: Expiration | datetime,
-        *,
-        team_id: str | None = None,
-        agent_uid: str | None = None,
-    ) -> CreatedKey:
-        # (agent_uid only when set: a client without Agent keys takes no such argument.)
-        extra = {"agent_uid": agent_uid} if agent_uid is not None else {}
-        return await self._owner.call("create_key", name, expiration, team_id=team_id, **extra)
-
-    async def expire_key(self, uid: str) -> None:
-        await self._owner.call("expire_key", uid)
-
-    def is_credential(self, key: ApiKey) -> bool:
-        # Keys are listed only by a built backend, so one that isn't built yet signs in with none.
-        backend = self._owner.built
-        return backend is not None and backend.client.is_credential(key)
+def build(
+    settings: Settings,
+    *,
+    blocking: bool = False,
+    preconnect: Preconnect | None = None,
+    command_timeout: float | None = None,
+) -> Backend:
+    """The backend the settings name, built now (no head start: `for_command` and `for_panel`
+    add it)."""
+    if settings.mode == "demo":
+        return local_backend(demo=True, blocking=blocking)
+    if settings.mode == "local":
+        return local_backend(settings.data_dir, blocking=blocking)
+    assert settings.server_root_url is not None
+    return remote_backend(
+        settings.server_root_url,
+        settings.api_key,
+        transport=preconnect.transport() if preconnect is not None else None,
+        command_timeout=command_timeout,
+        # Who the client says it is, on the wire (the local store in process sends nothing).
+        client_id=settings.client_id,
+        user_agent=settings.user_agent,
+        **request_timeouts(settings.request_timeout),
+    )

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from conftest import FIXED_NOW, FakeClock, deterministic_tokens
+import oz_tui.backend
 from oz_tui import cli
 from oz_tui.backend import Backend, remote_backend
 
@@ -111,7 +112,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FixedServer]:
         return remote_backend(SERVER_ROOT, settings.api_key, clock=FakeClock(FIXED_NOW),
                               transport=fixed, max_retries=0, sleep=_no_sleep)
 
-    monkeypatch.setattr(cli, "make_backend", make_backend)
+    monkeypatch.setattr(oz_tui.backend, "for_command", make_backend)
     yield fixed
 
 

@@ -753,7 +753,8 @@ def test_is_credential_matches_the_key_in_use_by_its_suffix() -> None:
     from datetime import datetime, timezone
 
     from oz_tui.api.models import ApiKey, KeyScope
-    from oz_tui.backend import DeferredBackend, remote_backend
+    from oz_tui.backend import remote_backend
+    from oz_tui.head_start import DeferredBackend
 
     def key(suffix: str) -> ApiKey:
         return ApiKey(uid="k", name="n", key_suffix=suffix, scope=KeyScope.PERSONAL,

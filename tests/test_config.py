@@ -315,7 +315,7 @@ def test_request_timeout_bounds_each_attempt_read_and_connect() -> None:
 
 def test_remote_backends_get_the_request_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     import oz_tui.backend
-    from oz_tui.cli import make_backend
+    from oz_tui.backend import build as make_backend
 
     seen: dict[str, object] = {}
 
@@ -332,7 +332,7 @@ def test_remote_backends_get_the_request_timeout(monkeypatch: pytest.MonkeyPatch
         "total_timeout": 3.0,
         "client_id": "warp-cli",
         "user_agent": None,
-        "preconnect": None,  # (a subcommand opens its connection before building the backend)
+        "transport": None,  # (no early connections asked for)
         "command_timeout": None,  # (a subcommand passes its budget; the panel has none)
     }
 
@@ -403,7 +403,7 @@ def test_bad_identity_in_the_environment_names_the_variable(
 def test_every_backend_gets_the_identity(mode: str, tmp_path: Path) -> None:
     import asyncio
 
-    from oz_tui.cli import make_backend
+    from oz_tui.backend import build as make_backend
 
     flags = {
         "remote": Flags(server_root_url="http://127.0.0.1:9"),

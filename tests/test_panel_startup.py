@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import pytest
 
-from oz_tui import cli
-from oz_tui.backend import RemoteSession
+from oz_tui.backend import for_panel
+from oz_tui.head_start import RemoteSession
 from oz_tui.config import FileConfig, Flags, resolve
 from oz_tui.tui.app import OzKeysApp
 from oz_tui.tui.widgets import ErrorBanner, KeyTable, StatusLine
@@ -42,11 +42,11 @@ def _loaded_after(code: str) -> set[str]:
 def test_the_panel_imports_nothing_heavy_before_its_first_frame(tmp_path: Path) -> None:
     loaded = _loaded_after(
         f"""
-        from oz_tui import cli
+        from oz_tui.backend import for_panel
         from oz_tui.config import FileConfig, Flags, resolve
         from oz_tui.tui.app import OzKeysApp
         for flags in (Flags(demo=True), Flags(local=True, data_dir={str(tmp_path)!r})):
-            backend = cli._panel_backend(resolve(flags, {{}}, FileConfig()))
+            backend = for_panel(resolve(flags, {{}}, FileConfig()))
             OzKeysApp(backend)
             backend.source, backend.is_local
         """
@@ -64,10 +64,10 @@ def test_the_panel_imports_nothing_heavy_before_its_first_frame(tmp_path: Path) 
 def test_the_check_would_see_a_backend_built_too_early() -> None:
     loaded = _loaded_after(
         """
-        from oz_tui import cli
+        from oz_tui.backend import for_panel
         from oz_tui.config import FileConfig, Flags, resolve
-        cli._panel_backend(resolve(Flags(demo=True), {}, FileConfig())).build_now()
-        cli._panel_backend(
+        for_panel(resolve(Flags(demo=True), {}, FileConfig())).build_now()
+        for_panel(
             resolve(Flags(server_root_url="https://app.warp.dev", api_key="wk-x"), {}, FileConfig())
         ).build_now()
         """
@@ -77,12 +77,14 @@ def test_the_check_would_see_a_backend_built_too_early() -> None:
 
 
 def test_a_remote_backend_loads_httpx_without_its_command_line_tool() -> None:
+    """httpx's command-line tool (rich, pygments: tens of ms) loads only when click is
+    installed, which oz-keys' dependencies do not bring; this fails if that changes."""
     loaded = _loaded_after(
         """
-        from oz_tui import cli
+        from oz_tui.backend import build
         from oz_tui.config import FileConfig, Flags, resolve
         flags = Flags(server_root_url="https://app.warp.dev", api_key="wk-x")
-        cli.make_backend(resolve(flags, {}, FileConfig()))
+        build(resolve(flags, {}, FileConfig()))
         """
     )
     top = {name.split(".")[0] for name in loaded}
@@ -96,10 +98,10 @@ def test_the_embedded_default_loads_no_http_or_graphql(tmp_path: Path) -> None:
     loaded = _loaded_after(
         f"""
         import asyncio
-        from oz_tui import cli
+        from oz_tui.backend import for_panel
         from oz_tui.config import FileConfig, Flags, resolve
         for flags in (Flags(demo=True), Flags(local=True, data_dir={str(tmp_path)!r})):
-            backend = cli._panel_backend(resolve(flags, {{}}, FileConfig())).build_now()
+            backend = for_panel(resolve(flags, {{}}, FileConfig())).build_now()
             assert asyncio.run(backend.client.list_keys()) is not None
             asyncio.run(backend.aclose())
         """
@@ -110,7 +112,7 @@ def test_the_embedded_default_loads_no_http_or_graphql(tmp_path: Path) -> None:
 
 
 def _deferred(**flags: Any) -> Any:
-    return cli._panel_backend(resolve(Flags(**flags), {}, FileConfig()))
+    return for_panel(resolve(Flags(**flags), {}, FileConfig()))
 
 
 class _FirstFrame(OzKeysApp):

@@ -1,4 +1,4 @@
-"""Connections opened at start-up (oz_tui/api/preconnect.py): used, reused, and never a change in
+"""Connections opened at start-up (oz_tui/head_start.py, oz_tui/api/transport.py): used, reused, and never a change in
 what the user sees when they fail."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from oz_tui import cli
 from oz_tui.api.client import OzClient
 from oz_tui.api.errors import NetworkError, OzError
 from oz_tui.api.models import Expiration
-from oz_tui.api.preconnect import Preconnect
+from oz_tui.head_start import Preconnect
 
 from fault_server import (
     ThreadedFaultServer,
@@ -45,6 +45,11 @@ def server() -> Any:
     threaded.close()
 
 
+def early_transport(preconnect: Preconnect | None) -> Any:
+    """The client's transport over `preconnect`'s connections first (httpx's usual for None)."""
+    return preconnect.transport() if preconnect is not None else None
+
+
 def accepted(server: ThreadedFaultServer, count: int) -> int:
     """The connections the server has accepted, once `count` have been (or 5 s have passed)."""
     deadline = time.monotonic() + 5
@@ -56,7 +61,7 @@ def accepted(server: ThreadedFaultServer, count: int) -> int:
 async def test_the_client_uses_the_early_connections_then_reuses_them(server: Any) -> None:
     preconnect = Preconnect.start(server.url, count=2)
     assert preconnect is not None
-    async with OzClient(server.url, FAKE_KEY, preconnect=preconnect) as client:
+    async with OzClient(server.url, FAKE_KEY, transport=early_transport(preconnect)) as client:
         for _ in range(3):
             assert len(await client.list_keys()) == 3
         await client.whoami()
@@ -79,7 +84,7 @@ async def test_a_failed_early_connection_reports_as_any_failed_connection() -> N
     url = f"http://127.0.0.1:{closed_port()}"
     preconnect = Preconnect.start(url, count=1, timeout=2)
     assert preconnect is not None
-    async with OzClient(url, FAKE_KEY, preconnect=preconnect, max_retries=0) as client:
+    async with OzClient(url, FAKE_KEY, transport=early_transport(preconnect), max_retries=0) as client:
         with pytest.raises(NetworkError) as early:
             await client.list_keys()
     async with OzClient(url, FAKE_KEY, max_retries=0) as client:
@@ -117,7 +122,7 @@ async def test_every_request_goes_over_the_connection_opened_at_start_up(server:
     preconnect = Preconnect.start(server.url, count=1)
     assert preconnect is not None
     assert accepted(server, 1) == 1  # the early connection, before the client exists
-    async with OzClient(server.url, FAKE_KEY, preconnect=preconnect) as client:
+    async with OzClient(server.url, FAKE_KEY, transport=early_transport(preconnect)) as client:
         for _ in range(3):
             assert len(await client.list_keys()) == 3
     # Kept alive and reused: no second connection.
@@ -131,7 +136,7 @@ async def test_an_early_connection_the_server_closed_is_replaced_not_used(server
     deadline = time.monotonic() + 5
     while server.server.hung_up < 1 and time.monotonic() < deadline:
         time.sleep(0.01)
-    async with OzClient(server.url, FAKE_KEY, preconnect=preconnect, max_retries=0) as client:
+    async with OzClient(server.url, FAKE_KEY, transport=early_transport(preconnect), max_retries=0) as client:
         # Never retried: sent on the closed connection, it would end "may have been created".
         created = await client.create_key("ci", Expiration.NEVER)
         assert created.raw_key
@@ -152,7 +157,7 @@ async def test_a_fault_on_an_early_connection_reads_as_on_any_connection(fault: 
     try:
         failures = []
         for preconnect in (Preconnect.start(server.url, count=1), None):
-            async with OzClient(server.url, FAKE_KEY, preconnect=preconnect, max_retries=0,
+            async with OzClient(server.url, FAKE_KEY, transport=early_transport(preconnect), max_retries=0,
                                 timeout=httpx.Timeout(0.5, connect=2.0)) as client:
                 with pytest.raises(OzError) as failure:
                     await client.create_key("ci", Expiration.NEVER)
@@ -185,7 +190,7 @@ async def test_giving_up_on_an_early_connection_still_opening_leaves_no_failing_
     monkeypatch.setattr(threading, "excepthook", failures.append)
     preconnect = Preconnect.start(unanswered, count=1, timeout=0.6)
     timeout = httpx.Timeout(5.0, connect=0.2)  # gives up before the early connect does
-    async with OzClient(unanswered, FAKE_KEY, preconnect=preconnect, max_retries=0,
+    async with OzClient(unanswered, FAKE_KEY, transport=early_transport(preconnect), max_retries=0,
                         timeout=timeout) as client:
         with pytest.raises(NetworkError, match=r"^Timed out connecting to 127\.0\.0\.1:"):
             await client.list_keys()
@@ -231,7 +236,7 @@ async def test_https_verifies_the_server_over_the_early_connections_and_reuses_t
     preconnect = Preconnect.start(https_server.url, count=2)
     assert preconnect is not None
     assert accepted(https_server, 2) == 2
-    async with OzClient(https_server.url, FAKE_KEY, preconnect=preconnect) as client:
+    async with OzClient(https_server.url, FAKE_KEY, transport=early_transport(preconnect)) as client:
         for _ in range(3):
             assert len(await client.list_keys()) == 3
         await client.whoami()  # two requests at once: the second early connection
@@ -258,7 +263,7 @@ async def test_a_certificate_that_fails_verification_is_said_so_once(
     server = next(servers)
     try:
         preconnect = Preconnect.start(server.url, count=1)
-        async with OzClient(server.url, FAKE_KEY, preconnect=preconnect, max_retries=0) as client:
+        async with OzClient(server.url, FAKE_KEY, transport=early_transport(preconnect), max_retries=0) as client:
             with pytest.raises(NetworkError) as early:
                 await client.list_keys()
         async with OzClient(server.url, FAKE_KEY, max_retries=0) as client:

@@ -1,4 +1,5 @@
-"""The httpx transport that sends over the connections opened at start-up (`Preconnect`) first.
+"""The httpx transport that sends over the connections opened at start-up first: the httpx side
+of `oz_tui.head_start.Preconnect` (see there for what it buys), made by `Preconnect.transport()`.
 
 Public APIs only. httpx's own transport takes no network backend (encode/httpx#3749 proposes
 one), so this one does what `httpx.AsyncHTTPTransport` does for a direct connection: an
@@ -24,7 +25,7 @@ import anyio.streams.tls
 import httpcore
 import httpx
 
-from oz_tui.api.preconnect import Preconnect, close_when_open
+from oz_tui.head_start import Preconnect, close_when_open
 
 #: httpx's default limits (those of `httpx.AsyncClient()`'s own transport).
 MAX_CONNECTIONS = 100
@@ -87,6 +88,7 @@ class PreconnectedTransport(httpx.AsyncBaseTransport):
     """`httpx.AsyncHTTPTransport()`'s direct connections, the early ones first."""
 
     def __init__(self, preconnect: Preconnect) -> None:
+        self._preconnect = preconnect
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=preconnect.ssl_context(),
             max_connections=MAX_CONNECTIONS,
@@ -119,6 +121,7 @@ class PreconnectedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+        self._preconnect.close()  # the early connections nobody took
 
 
 class _ResponseStream(httpx.AsyncByteStream):

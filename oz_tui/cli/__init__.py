@@ -31,7 +31,6 @@ from oz_tui.cli.base import (
     fail,
     is_tty,
     is_writable,
-    run_inline,
 )
 from oz_tui.cli.completion import answer_completion_request, is_completion_request
 from oz_tui.cli.parser import HELP_COMMAND, CommandLine, ParserExit, build, help_hint, help_topic
@@ -41,9 +40,9 @@ from oz_tui.config import ENV_API_KEY, Flags, Settings, SettingsError, load_sett
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
-    from oz_tui.api.preconnect import Preconnect
-    from oz_tui.backend import Backend, DeferredBackend, RemoteSession
+    from oz_tui.backend import Backend
     from oz_tui.cli.output import Output
+    from oz_tui.head_start import DeferredBackend, RemoteSession
 
 API_KEY_FLAG_WARNING = (
     f"{PROG}: warning: --api-key leaves the key in your shell history and the process list; "
@@ -190,6 +189,7 @@ def _run_handler(
 ) -> int:
     assert spec.handler is not None
     # A command's own machinery: the panel starts without it.
+    from oz_tui.backend import for_command
     from oz_tui.cli.jq_filter import JqError, JqFilter
     from oz_tui.cli.output import Output
 
@@ -199,15 +199,15 @@ def _run_handler(
             from oz_tui.no_core_dumps import disable_core_dumps
 
             disable_core_dumps()
-        # Connecting to a server overlaps everything else from here on (one connection:
-        # commands send one request at a time).
-        preconnect = _preconnect(settings, 1)
         # Compiled before any request: a bad filter must not cost a created key.
         jq = JqFilter(args.jq) if getattr(args, "jq", None) is not None else None
         output = Output(settings.output_format, stdout, stderr, jq=jq)
-        running = _with_backend(settings, output, spec.handler, args, stdin, preconnect)
-        if settings.mode != "remote":
+        backend = for_command(settings)
+        running = _with_backend(backend, settings, output, spec.handler, args, stdin)
+        if backend.is_local:
             # The store in process: nothing to wait for, so no event loop (nor its imports).
+            from oz_tui.head_start import run_inline
+
             return run_inline(running)
         import asyncio
 
@@ -258,63 +258,20 @@ def _warn_plain_http(settings: Settings, stderr: TextIO) -> None:
         )
 
 
-# -- backends --------------------------------------------------------------------------------
-
-
-def _preconnect(settings: Settings, count: int) -> Preconnect | None:
-    """Connections to the settings' server, opening from now on (None for the local store)."""
-    if settings.mode != "remote" or not settings.server_root_url:
-        return None
-    from oz_tui.api.preconnect import Preconnect
-    from oz_tui.backend import connect_timeout
-
-    return Preconnect.start(
-        settings.server_root_url, count=count, timeout=connect_timeout(settings.request_timeout)
-    )
-
-
-def make_backend(
-    settings: Settings,
-    *,
-    blocking: bool = False,
-    preconnect: Preconnect | None = None,
-    command_timeout: float | None = None,
-) -> Backend:
-    """The backend the settings name. `blocking`: a local one works in the caller's thread;
-    `preconnect`: a remote one uses those early connections first; `command_timeout`: a remote
-    one waits on its server this long in all (a command's budget; the panel has none)."""
-    from oz_tui.backend import local_backend, remote_backend, request_timeouts
-
-    # Who the client says it is, on the wire (the local store in process sends nothing).
-    identity = {"client_id": settings.client_id, "user_agent": settings.user_agent}
-    if settings.mode == "demo":
-        return local_backend(demo=True, blocking=blocking)
-    if settings.mode == "local":
-        return local_backend(settings.data_dir, blocking=blocking)
-    assert settings.server_root_url is not None
-    return remote_backend(
-        settings.server_root_url,
-        settings.api_key,
-        preconnect=preconnect,
-        command_timeout=command_timeout,
-        **identity,
-        **request_timeouts(settings.request_timeout),
-    )
+# -- a command's run ---------------------------------------------------------------------------
 
 
 async def _with_backend(
+    backend: Backend,
     settings: Settings,
     output: Output,
     handler: Handler,
     args: argparse.Namespace,
     stdin: TextIO,
-    preconnect: Preconnect | None = None,
 ) -> int:
+    """Run `handler` on `backend`, which it closes."""
     from oz_tui.cli.delivery import SignalsCancel, cancelled_error
 
-    backend = make_backend(
-        settings, blocking=True, preconnect=preconnect, command_timeout=settings.command_timeout
-    )
     signals = SignalsCancel()
     try:
         if settings.mode == "remote" and not settings.api_key:
@@ -349,36 +306,6 @@ def _local_label(backend: Backend) -> str:
 # -- the panel -----------------------------------------------------------------------------------
 
 
-def _panel_backend(settings: Settings) -> DeferredBackend | RemoteSession:
-    """The panel's backend: the local store's, built by the panel's first request (its keys in
-    the first frame); a server's, a session whose client is built before Textual loads (its
-    connections open meanwhile) and whose opening requests go out while Textual loads. The status line's source is known before
-    either is built, from the labels the built backend uses."""
-    from oz_tui.display import DEMO_SOURCE, local_source, server_host
-
-    if settings.mode == "remote":
-        from oz_tui.backend import RemoteSession
-
-        # Four connections: the panel's opening requests go out together (the list, who-am-I's
-        # two: GetUser and GetWorkspacesMetadataForUser, and the agents), one connection each.
-        preconnect = _preconnect(settings, 4)
-        session = RemoteSession(
-            lambda: make_backend(settings, preconnect=preconnect),
-            source=server_host(settings.server_root_url or ""),
-        )
-        session.wait_opened()
-        return session
-    from oz_tui.backend import DeferredBackend
-
-    if settings.mode == "demo":
-        source = DEMO_SOURCE
-    else:
-        from oz_tui.local import DB_FILENAME, default_data_dir
-
-        source = local_source(str((settings.data_dir or default_data_dir()) / DB_FILENAME))
-    return DeferredBackend(lambda: make_backend(settings), source=source, is_local=True)
-
-
 def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     if not (is_tty(stdin) and is_tty(stdout)):
         return fail(
@@ -389,9 +316,10 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
             EXIT_USAGE,
         )
     from oz_tui.no_core_dumps import disable_core_dumps
+    from oz_tui.backend import for_panel
 
     disable_core_dumps()  # the panel shows new keys: before it asks for any
-    backend = _panel_backend(settings)
+    backend = for_panel(settings)
     try:
         from oz_tui.api.models import system_clock
         from oz_tui.local import default_data_dir

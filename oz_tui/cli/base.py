@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Coroutine
-from typing import Any, TextIO, TypeVar
-
-T = TypeVar("T")
+from typing import TextIO
 
 PROG = "oz-keys"
 # Exit codes. 3 (authentication) and 4 (not found) come with the error: `OzError.exit_code`.
@@ -66,21 +63,6 @@ def is_tty(stream: TextIO | None) -> bool:
         return stream is not None and stream.isatty()
     except (ValueError, OSError):
         return False
-
-
-def run_inline(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a command that never waits to its end, without an event loop.
-
-    A command on the in-process store (its client `blocking`) awaits only coroutines that finish
-    at once; asyncio's import alone would cost more than the whole command. A coroutine that
-    does wait for something is a bug here, and says so.
-    """
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    coroutine.close()
-    raise RuntimeError(f"{coroutine.__qualname__} waited for something; it needs an event loop")
 
 
 def fail(stderr: TextIO, message: str, code: int = EXIT_ERROR) -> int:

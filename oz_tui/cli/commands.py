@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
@@ -31,6 +30,7 @@ from oz_tui.core.names import name_problem
 from oz_tui.config import Settings
 from oz_tui.display import relative_time
 from oz_tui.durations import DurationError, parse_duration
+from oz_tui.head_start import running_loop
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
@@ -338,7 +338,7 @@ async def _read_line(stdin: TextIO) -> str:
         fd = stdin.fileno()
     except (AttributeError, OSError, ValueError):
         return stdin.readline()  # not a real file (tests): it does not block
-    loop = _running_loop()
+    loop = running_loop()
     if loop is None:
         # Run without an event loop (the in-process store): nothing else to do meanwhile, and
         # Ctrl-C interrupts the read.
@@ -359,17 +359,6 @@ async def _read_line(stdin: TextIO) -> str:
     finally:
         loop.remove_reader(fd)
     return data.decode("utf-8", "replace")
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    """The running event loop, if any (none under `run_inline`, which never imports asyncio)."""
-    module = sys.modules.get("asyncio")
-    if module is None:
-        return None
-    try:
-        return module.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 class Cancelled(Exception):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,6 +27,7 @@ from oz_tui.api.deadline import outside_command_deadline
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import CreatedKey
 from oz_tui.cli.base import PROG
+from oz_tui.head_start import loaded_asyncio, running_loop
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
@@ -212,10 +212,11 @@ async def _expire_again(client: KeyService, created: CreatedKey, why: str) -> st
         if _current_task() is None:
             await client.expire_key(key.uid)  # no event loop: the client's timeouts bound it
         else:
-            aio = sys.modules["asyncio"]
+            import asyncio
+
             # Its own bound, not what the create left of the command's deadline.
             with outside_command_deadline():
-                await aio.wait_for(client.expire_key(key.uid), EXPIRE_AGAIN_TIMEOUT)
+                await asyncio.wait_for(client.expire_key(key.uid), EXPIRE_AGAIN_TIMEOUT)
     except Exception as error:  # noqa: BLE001 - said in the line
         reason = error.message if isinstance(error, OzError) else type(error).__name__
         return (
@@ -242,18 +243,17 @@ def stdout_problem(error: BaseException) -> str:
 
 def _current_task() -> asyncio.Task[object] | None:
     """The running task; None without an event loop (local commands run without asyncio)."""
-    aio = sys.modules.get("asyncio")
-    if aio is None:
+    loop = running_loop()
+    if loop is None:
         return None
-    try:
-        return aio.current_task()
-    except RuntimeError:  # no event loop
-        return None
+    import asyncio  # loaded already: the loop is running
+
+    return asyncio.current_task(loop)
 
 
 def cancelled_error() -> type[BaseException]:
     """asyncio's CancelledError when asyncio is loaded (else nothing raises it)."""
-    aio = sys.modules.get("asyncio")
+    aio = loaded_asyncio()
     return aio.CancelledError if aio is not None else Interrupted
 
 
@@ -270,10 +270,11 @@ async def _absorb_cancellation() -> None:
     task = _current_task()
     if task is None or not task.cancelling():
         return
-    aio = sys.modules["asyncio"]
+    import asyncio  # loaded already: a task is running
+
     try:
-        await aio.sleep(0)
-    except aio.CancelledError:
+        await asyncio.sleep(0)
+    except asyncio.CancelledError:
         pass
     _uncancel()
 

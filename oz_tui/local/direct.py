@@ -11,7 +11,7 @@ where they are called: in WAL mode they never wait for another process, and a pa
 its keys without yielding paints them in its first frame. Writes may wait up to the store's busy
 timeout for another process, so for the panel they run on asyncio's thread pool (the page keeps
 drawing); for the CLI (`blocking=True`) in place, so a command needs no event loop at all (see
-`cli.base.run_inline`).
+`head_start.run_inline`).
 
 Who is asking decides what is allowed, by the same rules as the GraphQL service
 (`oz_tui.local.permissions`, over the one table `oz_tui.core.authorization.RULES`): with no key

@@ -42,7 +42,8 @@ from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen
 
 if TYPE_CHECKING:
-    from oz_tui.backend import Backend, DeferredBackend, RemoteSession
+    from oz_tui.backend import Backend
+    from oz_tui.head_start import DeferredBackend, RemoteSession
     from oz_tui.tui.screens.secret import SecretScreen
     from oz_tui.tui.terminal_guard import TerminalGuard
 

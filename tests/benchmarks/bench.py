@@ -71,6 +71,9 @@ PREFIXES = (
     "metrics scraper",
 )
 SEARCH = "deploy"
+#: `--compare TREE`: another source tree of oz-keys (its `oz_tui` first on PYTHONPATH), measured
+#: interleaved with this one in the same run (start-up, the CLI, the link), for a before/after.
+COMPARE: Path | None = None
 #: The same with qualifiers (oz_tui.hygiene), typed a character at a time: the prefixes include
 #: unfinished qualifiers ("expires:<3") that only hint, as while typing.
 QUALIFIED_SEARCH = "scope:team expires:<30d idle:>1d deploy"
@@ -147,6 +150,9 @@ def clean_env(home: Path) -> dict[str, str]:
         "COLORTERM": "truecolor",
         "LANG": "C.UTF-8",
     }
+    if COMPARE is not None:
+        # Both trees found the same way (an editable install's finder is not a path entry).
+        env["PYTHONPATH"] = str(REPO)
     return env
 
 
@@ -228,6 +234,12 @@ def bare_app(rows_file: Path, source: str) -> list[str]:
     return [PYTHON, str(HERE / "bare_app.py"), str(rows_file), source]
 
 
+def compared(env: dict[str, str]) -> dict[str, str]:
+    """`env` running the `--compare` tree's oz-keys."""
+    assert COMPARE is not None
+    return {**env, "PYTHONPATH": str(COMPARE)}
+
+
 def startup(runs: int, work: Path, data50: Path) -> dict[str, Any]:
     env = clean_env(work / "home")
     demo_rows = work / "demo-rows.json"
@@ -250,6 +262,12 @@ def startup(runs: int, work: Path, data50: Path) -> dict[str, Any]:
         times["local50"].append(max(run.seen.values()))
         run = PtyRun(bare_app(rows50, source), env, [count, first]).run()
         times["bare50"].append(max(run.seen.values()))
+        if COMPARE is not None:
+            other = compared(env)
+            times.setdefault("demo@compare", []).append(
+                PtyRun(oz_keys("--demo"), other, [heading]).run().seen[heading])
+            run = PtyRun(oz_keys("--local", "--data-dir", str(data50)), other, [count, first]).run()
+            times.setdefault("local50@compare", []).append(max(run.seen.values()))
     return times
 
 
@@ -275,6 +293,8 @@ def cli_local(runs: int, work: Path, data50: Path) -> dict[str, Any]:
     for _ in range(runs * 3):  # short: more samples for a stable median
         times["pass"].append(timed([PYTHON, "-c", "pass"], env))
         times["list"].append(timed(command, env))
+        if COMPARE is not None:
+            times.setdefault("list@compare", []).append(timed(command, compared(env)))
     bare = _import_times([PYTHON, "-X", "importtime", "-c", "pass"], env)
     ours = _import_times([PYTHON, "-X", "importtime", "-m", "oz_tui", "list", "--local",
                           "--data-dir", str(data50)], env)
@@ -434,6 +454,13 @@ def slow_link(runs: int, work: Path, data_dir: Path, rtt: float, rows: Path,
             heading = b"API keys"
             bare = PtyRun(bare_app(rows, "bare"), env, [heading]).run()
             times["bare"].append(bare.seen[heading])
+            if COMPARE is not None:
+                other = compared(env)
+                times.setdefault("list@compare", []).append(
+                    timed(oz_keys("list", "--server-root-url", link.url), other))
+                run = PtyRun(oz_keys("--server-root-url", link.url), other,
+                             [count, first.encode()])
+                times.setdefault("panel@compare", []).append(max(run.run().seen.values()))
     return times
 
 
@@ -833,7 +860,12 @@ def main() -> None:
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--only", nargs="+", choices=PARTS, help="measure only these parts")
+    parser.add_argument("--compare", type=Path, metavar="TREE",
+                        help="also measure the oz_tui in TREE (e.g. a `git worktree` of the "
+                        "commit before a change), interleaved, for start-up, the CLI and the link")
     args = parser.parse_args()
+    global COMPARE
+    COMPARE = args.compare.resolve() if args.compare else None
     if args.worker:
         worker_main(args)
         return
@@ -918,12 +950,23 @@ def report(raw: dict[str, Any], runs: int, keys: int, rtt: float) -> str:
         lines.append(row("2. Start → 50 keys from the embedded service (baseline: bare app, "
                          "rows in memory)", "≤ 1.2×", f"{ms(start['local50']):.0f}",
                          f"{ms(start['bare50']):.0f}", f"{ratio2:.2f}×", ratio2 <= 1.2))
+        if "demo@compare" in start:
+            for key, base, label in (("demo", "bare-demo", "1"), ("local50", "bare50", "2")):
+                ratio = ms(start[key + "@compare"]) / ms(start[base])
+                lines.append(row(f"{label}′. the same, `--compare` tree", "≤ 1.2×",
+                                 f"{ms(start[key + '@compare']):.0f}", f"{ms(start[base]):.0f}",
+                                 f"{ratio:.2f}×", ratio <= 1.2))
     if "cli" in raw:
         cli = raw["cli"]
         ratio3 = ms(cli["list"]) / ms(cli["pass"])
         lines.append(row("3. `oz-keys list --local`, 50 keys (baseline: `python -c pass`)",
                          "≤ 3.5×", f"{ms(cli['list']):.0f}", f"{ms(cli['pass']):.0f}",
                          f"{ratio3:.2f}×", ratio3 <= 3.5))
+        if "list@compare" in cli:
+            ratio = ms(cli["list@compare"]) / ms(cli["pass"])
+            lines.append(row("3′. the same, `--compare` tree", "≤ 3.5×",
+                             f"{ms(cli['list@compare']):.0f}", f"{ms(cli['pass']):.0f}",
+                             f"{ratio:.2f}×", ratio <= 3.5))
     if "link" in raw:
         link = raw["link"]
         ratio4 = ms(link["list"]) / ms(link["curl"])
@@ -936,6 +979,15 @@ def report(raw: dict[str, Any], runs: int, keys: int, rtt: float) -> str:
                          "bare app's first frame), in round trips after it", "≤ 1.5",
                          f"{ms(link['panel']):.0f}", f"{ms(link['bare']):.0f}",
                          f"+{trips:.2f} RTT", trips <= 1.5))
+        if "list@compare" in link:
+            ratio = ms(link["list@compare"]) / ms(link["curl"])
+            lines.append(row("4a′. the same, `--compare` tree", "≤ 1.3×",
+                             f"{ms(link['list@compare']):.0f}", f"{ms(link['curl']):.0f}",
+                             f"{ratio:.2f}×", ratio <= 1.3))
+            trips = (ms(link["panel@compare"]) - ms(link["bare"])) / (rtt * 1000)
+            lines.append(row("4b′. the same, `--compare` tree", "≤ 1.5",
+                             f"{ms(link['panel@compare']):.0f}", f"{ms(link['bare']):.0f}",
+                             f"+{trips:.2f} RTT", trips <= 1.5))
     if "table_oz" in raw:
         oz, stock = raw["table_oz"], raw["table_stock"]
         for key, name, goal in (
