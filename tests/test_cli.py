@@ -314,6 +314,15 @@ def _run_in_process(*argv: str) -> tuple[int, str, str]:
          "(see 'oz-keys list --help')"),
         (["help", "creat"], "unknown command 'creat'; did you mean 'create'? "
          "(see 'oz-keys --help')"),
+        # After the top-level options and their values; nothing near: every choice.
+        (["-o", "json", "--request-timeout", "5", "lsit"],
+         "unknown command 'lsit'; did you mean 'list'? (see 'oz-keys --help')"),
+        (["--local", "zzz"], "unknown command 'zzz' (choose from list, create, expire, delete, "
+         "rotate, audit, whoami, serve, completion, help) (see 'oz-keys --help')"),
+        (["list", "--sort-order", "up"],
+         "--sort-order: invalid choice 'up' (choose from asc, desc) (see 'oz-keys list --help')"),
+        (["-ojsno", "list"], "-o/--output-format: invalid choice 'jsno'; did you mean 'json'? "
+         "(see 'oz-keys --help')"),
         (["create"], "the following arguments are required: NAME (see 'oz-keys create --help')"),
         (["--demo", "serve"], "--demo does not apply to 'serve' (see 'oz-keys serve --help')"),
         (["serve", "--api-key", "wk-1.x"],

@@ -64,3 +64,10 @@ def test_the_check_would_notice_a_heavy_import() -> None:
     """The subprocess probe does see what it is asked to look for."""
     loaded = _loaded_after(["oz_tui.api.client", "graphql"])
     assert "graphql" in _top(loaded)
+
+
+def test_the_key_list_model_loads_without_textual_or_rich() -> None:
+    """The key list's state (order, search, marks) is drawn by the table, not tied to it."""
+    loaded = _loaded_after(["oz_tui.core.key_list"])
+    assert "oz_tui.core.key_list" in loaded
+    assert not {"textual", "rich"} & _top(loaded)

@@ -21,8 +21,9 @@ from textual.widgets import DataTable
 from oz_tui.api.models import ApiKey, KeyScope
 from oz_tui.sanitize import safe_text
 from oz_tui.tui.widgets import Column, KeyTable
+from oz_tui.tui.widgets.key_cells import NAME_MAX, cell_strings, key_cells
 from oz_tui.tui.widgets.key_grid import GridColumn, KeyGrid
-from oz_tui.tui.widgets.key_table import NAME_MAX, NO_MATCH, cell_strings, key_cells
+from oz_tui.tui.widgets.key_table import NO_MATCH
 
 from conftest import FIXED_NOW
 
@@ -508,7 +509,7 @@ async def test_agent_names_are_drawn_literally_and_cut() -> None:
 
 
 def test_the_fast_sanitiser_agrees_with_safe_text() -> None:
-    from oz_tui.tui.widgets.key_table import _clean
+    from oz_tui.tui.widgets.key_cells import clean
 
     samples = [
         "", " ", "CI pipeline", "deploy-bot 12", "~!@#$%^&*()_+`-={}|[]\\:\";'<>?,./",
@@ -518,7 +519,7 @@ def test_the_fast_sanitiser_agrees_with_safe_text() -> None:
     ]
     samples += [chr(code) * 3 for code in range(0x00, 0x100)]
     for text in samples:
-        assert _clean(text) == safe_text(text), repr(text)
+        assert clean(text) == safe_text(text), repr(text)
 
 
 # -- KeyGrid draws what DataTable draws ----------------------------------------------------------

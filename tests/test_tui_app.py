@@ -21,7 +21,8 @@ from oz_tui.tui.screens.keys import DOCS_URL, KeysScreen
 from oz_tui.tui.screens.show_key import CloseUnsavedKeyScreen
 from oz_tui.tui.widgets import AuthPanel, Column, ErrorBanner, KeyTable, StatusLine
 from oz_tui.tui.widgets.footer import KeysFooter
-from oz_tui.tui.widgets.key_table import NO_MATCH, key_cells, short_relative_time
+from oz_tui.tui.widgets.key_cells import key_cells, short_relative_time
+from oz_tui.tui.widgets.key_table import NO_MATCH
 
 from conftest import FIXED_NOW, FakeClock, deterministic_tokens
 from scenarios import (

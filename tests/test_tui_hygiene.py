@@ -26,7 +26,7 @@ from oz_tui.tui.screens.key_details import KeyDetailsScreen
 from oz_tui.tui.screens.keys import KeysScreen
 from oz_tui.tui.widgets import Column, KeyTable, SearchHint, StatusLine
 from oz_tui.tui.widgets.key_grid import KeyGrid
-from oz_tui.tui.widgets.key_table import MARK, MARK_FAILED
+from oz_tui.tui.widgets.key_cells import MARK, MARK_FAILED
 
 from conftest import FIXED_NOW, FakeClock, deterministic_tokens
 from scenarios import (

@@ -7,6 +7,7 @@ subcommand, option or choice when there is one, and points at the right `--help`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,37 @@ def closest(word: str, candidates: Sequence[str]) -> str | None:
     return matches[0] if matches else None
 
 
+def nearest(value: str, choices: Sequence[str]) -> str:
+    """`; did you mean 'name'?`, or ` (choose from a, b)` when no choice is near: what follows
+    a wrong value (argparse's own message always lists every choice)."""
+    guess = closest(value, choices)
+    if guess:
+        return f"; did you mean '{guess}'?"
+    return f" (choose from {', '.join(choices)})"
+
+
+def _with_choice_check(flags: Sequence[str], options: dict[str, Any]) -> dict[str, Any]:
+    """`options` for `add_argument`, with a `type=` that checks `choices` and says the nearest.
+
+    argparse converts a value with `type` before it checks `choices`, and an `ArgumentError`
+    from the conversion is reported as is: so a wrong value gets our message, and `choices`
+    stays on the argument for --help and argcomplete."""
+    choices = options.get("choices")
+    if choices is None or "type" in options:
+        return options
+    allowed = [str(choice) for choice in choices]
+    positional = not any(flag.startswith("-") for flag in flags)
+    name = (options.get("metavar") or flags[0]) if positional else "/".join(flags)
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            message = f"{name}: invalid choice '{value}'{nearest(value, allowed)}"
+            raise argparse.ArgumentError(None, message)
+        return value
+
+    return {**options, "type": check}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports errors on one line with a hint, and raises instead of exiting."""
 
@@ -84,6 +116,35 @@ class _Parser(argparse.ArgumentParser):
     #: Adds this subcommand's arguments, the first time they are needed: building every
     #: subcommand's parser costs more than most commands take to run.
     pending_arguments: Callable[[], None] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        #: Every option string this parser takes (-h, --help, ...), as added.
+        self.flags: list[str] = []
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *flags: Any, **options: Any) -> argparse.Action:
+        return self._checked(super().add_argument, flags, options)
+
+    def _checked(
+        self, add: Callable[..., argparse.Action], flags: Sequence[str], options: dict[str, Any]
+    ) -> argparse.Action:
+        """`add(*flags, **options)`, the choices checked, the flags remembered."""
+        self.flags += [flag for flag in flags if flag.startswith("-")]
+        return add(*flags, **_with_choice_check(flags, options))
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> Any:
+        return self._routed(super().add_argument_group(*args, **kwargs))
+
+    def add_mutually_exclusive_group(self, **kwargs: Any) -> Any:
+        return self._routed(super().add_mutually_exclusive_group(**kwargs))
+
+    def _routed(self, group: Any) -> Any:
+        """`group`, its arguments (and its own groups') added through this parser's
+        `add_argument`: a group's adder is its own, and would skip the flags and the check."""
+        add, nested = group.add_argument, group.add_mutually_exclusive_group
+        group.add_argument = lambda *flags, **options: self._checked(add, flags, options)
+        group.add_mutually_exclusive_group = lambda **kwargs: self._routed(nested(**kwargs))
+        return group
 
     def filled(self) -> _Parser:
         """This parser with all its arguments."""
@@ -107,25 +168,9 @@ class _Parser(argparse.ArgumentParser):
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
-            self._print_message(message, sys.stderr)
+            with contextlib.suppress(AttributeError, OSError):  # no stderr: the code still says
+                sys.stderr.write(message)
         raise ParserExit(status)
-
-    def _check_value(self, action: argparse.Action, value: Any) -> None:
-        # argparse's own message lists every choice; name the nearest one instead.
-        if action.choices is None or value in action.choices:
-            return
-        choices = [str(choice) for choice in action.choices]
-        guess = closest(str(value), choices)
-        if isinstance(action, argparse._SubParsersAction):
-            message = f"unknown command '{value}'"
-        else:
-            name = "/".join(action.option_strings) or action.metavar or action.dest
-            message = f"{name}: invalid choice '{value}'"
-        if guess:
-            message += f"; did you mean '{guess}'?"
-        else:
-            message += f" (choose from {', '.join(choices)})"
-        raise argparse.ArgumentError(None, message)
 
 
 def version_text() -> str:
@@ -221,6 +266,10 @@ def _add_global_options(parser: argparse.ArgumentParser, dests: Sequence[str]) -
         group.add_argument(*option.flags, dest=dest, **option.options)
 
 
+def _takes_value(dest: str) -> bool:
+    return GLOBAL_OPTIONS[dest].options.get("action") is None
+
+
 def option_flag(dest: str) -> str:
     return GLOBAL_OPTIONS[dest].flags[-1]
 
@@ -245,14 +294,14 @@ def _epilog(spec: Subcommand) -> str | None:
 class CommandLine:
     """The built parser and, per subcommand name (aliases included), its spec and parser."""
 
-    parser: argparse.ArgumentParser
+    parser: _Parser
     specs: dict[str, Subcommand]
-    parsers: dict[str, argparse.ArgumentParser]
+    parsers: dict[str, _Parser]
 
-    def parser_for(self, command: str | None) -> argparse.ArgumentParser:
+    def parser_for(self, command: str | None) -> _Parser:
         if command is None:
             return self.parser
-        return self.parsers[command].filled()  # type: ignore[attr-defined]
+        return self.parsers[command].filled()
 
     def complete(self) -> argparse.ArgumentParser:
         """The top-level parser with every subcommand's arguments (completion walks them all)."""
@@ -262,6 +311,8 @@ class CommandLine:
 
     def parse(self, argv: Sequence[str] | None) -> tuple[argparse.Namespace, Subcommand | None]:
         """Parse, or raise `UsageError` (one line with a hint) or `ParserExit` (help shown)."""
+        argv = sys.argv[1:] if argv is None else list(argv)
+        self._check_command(argv)
         args, extras = self.parser.parse_known_args(argv)
         command = getattr(args, "command", None)
         spec = self.specs.get(command) if command else None
@@ -283,15 +334,37 @@ class CommandLine:
                     )
         return args, spec
 
+    def _check_command(self, argv: Sequence[str]) -> None:
+        """`UsageError` naming the nearest subcommand when the word argparse will read as the
+        subcommand is none (argparse's own message lists every one). The word is the first
+        that is not a top-level option or its value ("--" included, as argparse reads it);
+        after --help or --version there is none (argparse prints the help first)."""
+        takes_value = {flag for dest, option in GLOBAL_OPTIONS.items() if _takes_value(dest)
+                       for flag in option.flags}
+        words = iter(argv)
+        for word in words:
+            if word in ("-h", "--help", "--version"):
+                return
+            if word.startswith("-") and word not in ("-", "--"):
+                if word in takes_value:
+                    next(words, None)
+                continue
+            break
+        else:
+            return
+        commands = list(self.parsers)
+        if word in commands:
+            return
+        raise UsageError(f"unknown command '{word}'{nearest(word, commands)} {help_hint()}")
+
     def _unknown(self, extras: list[str], spec: Subcommand | None) -> str:
         name = spec.name if spec else None
         word = next((item for item in extras if item.startswith("-")), extras[0])
         if not word.startswith("-"):
             return f"unexpected argument '{word}' {help_hint(name)}"
         flag = word.split("=", 1)[0]
-        parser = self.parser_for(name)
-        known = [s for action in parser._actions for s in action.option_strings]
-        if spec is not None and flag in self.parser._option_string_actions:
+        known = self.parser_for(name).flags
+        if spec is not None and flag in self.parser.flags:
             return f"{flag} does not apply to '{name}' {help_hint(name)}"
         guess = closest(flag, [s for s in known if s.startswith("--")] if flag.startswith("--")
                         else known)
@@ -316,12 +389,12 @@ def build(subcommands: Sequence[Subcommand]) -> CommandLine:
     _add_global_options(parser, list(GLOBAL_OPTIONS))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     specs: dict[str, Subcommand] = {}
-    parsers: dict[str, argparse.ArgumentParser] = {}
+    parsers: dict[str, _Parser] = {}
 
     def add(name: str, summary: str, epilog: str | None, aliases: Sequence[str],
             arguments: Callable[[argparse.ArgumentParser], None],
-            options: Sequence[str]) -> argparse.ArgumentParser:
-        child = sub.add_parser(
+            options: Sequence[str]) -> _Parser:
+        child: _Parser = sub.add_parser(  # type: ignore[assignment] # parser_class=_Parser
             name,
             help=summary,
             description=summary,
@@ -331,13 +404,13 @@ def build(subcommands: Sequence[Subcommand]) -> CommandLine:
             argument_default=argparse.SUPPRESS,
             allow_abbrev=False,
         )
-        child.command = name  # type: ignore[attr-defined]
+        child.command = name
 
         def add_arguments() -> None:
             arguments(child)
             _add_global_options(child, options)
 
-        child.pending_arguments = add_arguments  # type: ignore[attr-defined]
+        child.pending_arguments = add_arguments
         return child
 
     for spec in subcommands:

@@ -13,14 +13,8 @@ from typing import TYPE_CHECKING, TextIO
 from oz_tui.api.errors import OzError
 from oz_tui.api.models import KeyScope
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
-from oz_tui.cli.commands import (
-    Cancelled,
-    confirm,
-    describe,
-    duration,
-    explicit_expiration,
-    one_key,
-)
+from oz_tui.cli.commands import duration, explicit_expiration
+from oz_tui.cli.prompts import Cancelled, confirm, describe, one_key
 from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
 from oz_tui.sanitize import safe_text

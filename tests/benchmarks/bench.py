@@ -119,7 +119,8 @@ def bare_rows(data_dir: Path | None, *, demo: bool = False) -> dict[str, Any]:
     """The rows oz-keys would show, as plain strings, for the bare app to hold in memory."""
     sys.path.insert(0, str(REPO))
     from oz_tui.backend import local_backend
-    from oz_tui.tui.widgets.key_table import Column, cell_strings
+    from oz_tui.core.key_list import Column
+    from oz_tui.tui.widgets.key_cells import cell_strings
 
     backend = local_backend(demo=True) if demo else local_backend(data_dir)
     keys = asyncio.run(_list_and_close(backend))
@@ -541,10 +542,10 @@ async def table_oz(data_dir: Path, runs: int) -> dict[str, list[float]]:
         keys = await backend.client.list_keys()  # the data in hand
         now = app.clock()
         total = len(keys)
-        from oz_tui.tui.widgets import key_table
+        from oz_tui.tui.widgets import key_cells
 
         for _ in range(runs):
-            key_table._clean_cached.cache_clear()  # cold: names sanitised again, as at start
+            key_cells._clean_cached.cache_clear()  # cold: names sanitised again, as at start
             t0 = time.perf_counter()
             table.set_keys(keys, now)
             await _painted(pilot)
@@ -626,7 +627,8 @@ async def table_stock(data_dir: Path, runs: int) -> dict[str, list[float]]:
     from textual.widgets import DataTable
 
     from oz_tui.backend import local_backend
-    from oz_tui.tui.widgets.key_table import Column, key_cells
+    from oz_tui.core.key_list import Column
+    from oz_tui.tui.widgets.key_cells import key_cells
 
     backend = local_backend(data_dir)
     keys = await backend.client.list_keys()

@@ -7,7 +7,8 @@ from oz_tui.tui.widgets.banner import (
     RetryRequested,
 )
 from oz_tui.tui.widgets.footer import KeysFooter
-from oz_tui.tui.widgets.key_table import Column, KeyTable
+from oz_tui.core.key_list import Column
+from oz_tui.tui.widgets.key_table import KeyTable
 from oz_tui.tui.widgets.search_hint import SearchHint
 from oz_tui.tui.widgets.sidebar import SettingsSidebar
 from oz_tui.tui.widgets.status import StatusLine, source_text
