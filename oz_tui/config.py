@@ -158,9 +158,10 @@ def _has_surrogates(text: str) -> bool:
     return any("\ud800" <= char <= "\udfff" for char in text)
 
 
-def load_config(path: Path, *, required: bool = False) -> FileConfig:
-    """Read and check `path`. A missing file is an empty config unless `required`."""
-    raw = _read_config_file(path, required=required)
+def load_config(path: Path, *, required: bool = False, home: str | None = None) -> FileConfig:
+    """Read and check `path`. A missing file is an empty config unless `required`; one others
+    could change is refused (oz_tui/file_safety.py; `home`: where its check stops)."""
+    raw = _read_config_file(path, required=required, home=home)
     if raw is None:
         return FileConfig()
     import tomllib  # only when there is a file to read
@@ -176,7 +177,7 @@ def load_config(path: Path, *, required: bool = False) -> FileConfig:
     return parse_config(data, path)
 
 
-def _read_config_file(path: Path, *, required: bool) -> bytes | None:
+def _read_config_file(path: Path, *, required: bool, home: str | None = None) -> bytes | None:
     """The file's bytes; None when it is missing and not `required`. Only a regular file of at
     most MAX_CONFIG_BYTES is read: a FIFO would block and /dev/zero would never end."""
     import stat
@@ -199,6 +200,12 @@ def _read_config_file(path: Path, *, required: bool) -> bytes | None:
                 f"{path}: too large for a config file ({info.st_size} bytes; "
                 f"at most {MAX_CONFIG_BYTES})"
             )
+        from oz_tui.file_safety import trust_problem
+
+        # Its server_root_url receives WARP_API_KEY: a file others can change is not read.
+        problem = trust_problem(path, info, home=home)
+        if problem:
+            raise SettingsError(f"{path}: {problem}")
         with os.fdopen(fd, "rb", closefd=False) as file:
             raw = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
@@ -614,7 +621,7 @@ def load_settings(flags: Flags, env: Mapping[str, str] | None = None) -> Setting
     """Read the config file `env` points at (or the default one) and resolve everything."""
     env = os.environ if env is None else env
     path, explicit = config_path(env)
-    return resolve(flags, env, load_config(path, required=explicit))
+    return resolve(flags, env, load_config(path, required=explicit, home=env.get("HOME") or None))
 
 
 def _printable_ascii(text: str) -> bool:

@@ -384,15 +384,20 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
             + f" {help_hint()}",
             EXIT_USAGE,
         )
+    from oz_tui.state import PanelState, default_state_path
+
+    state = PanelState(default_state_path())
+    # Before any connection: what the state file says is obeyed, like the config.
+    refused = state.check()
+    if refused:
+        return fail(stderr, refused, EXIT_USAGE)
     backend = _panel_backend(settings)
     try:
         from oz_tui.api.models import system_clock
         from oz_tui.local import default_data_dir
-        from oz_tui.state import PanelState, default_state_path
         from oz_tui.tui.app import OzKeysApp  # Textual loads here, and only here
 
         # The config's theme wins; else the one last picked in the command palette.
-        state = PanelState(default_state_path())
         data_dir = settings.data_dir or default_data_dir()
         app = OzKeysApp(
             backend,
