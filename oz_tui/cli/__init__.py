@@ -37,7 +37,7 @@ from oz_tui.cli.completion import answer_completion_request, is_completion_reque
 from oz_tui.cli.parser import HELP_COMMAND, CommandLine, ParserExit, build, help_hint, help_topic
 from oz_tui.cli.registry import Handler, Invocation, Subcommand
 from oz_tui.cli.subcommands import SUBCOMMANDS
-from oz_tui.config import ENV_API_KEY, Flags, Settings, SettingsError, load_settings
+from oz_tui.config import ENV_API_KEY, Flags, Settings, SettingsError, flags_from, load_settings
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
@@ -56,16 +56,7 @@ def build_parser() -> CommandLine:
 
 
 def _flags(args: argparse.Namespace) -> Flags:
-    return Flags(
-        api_key=getattr(args, "api_key", None),
-        server_root_url=getattr(args, "server_root_url", None),
-        local=getattr(args, "local", False),
-        demo=getattr(args, "demo", False),
-        data_dir=getattr(args, "data_dir", None),
-        output_format=getattr(args, "output_format", None),
-        request_timeout=getattr(args, "request_timeout", None),
-        command_timeout=getattr(args, "command_timeout", None),
-    )
+    return flags_from(args)
 
 
 # -- entry points --------------------------------------------------------------------------------
