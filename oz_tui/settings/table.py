@@ -211,7 +211,9 @@ def _text_seconds(maximum: int) -> FromText:
 def _text_output_format(text: str, source: str) -> str:
     chosen = text.strip().lower()
     if chosen not in OUTPUT_FORMATS:
-        raise SettingsError(f"{source} must be one of {', '.join(OUTPUT_FORMATS)}, not {quote(text)}")
+        raise SettingsError(
+            f"{source} must be one of {', '.join(OUTPUT_FORMATS)}, not {quote(text)}"
+        )
     return chosen
 
 
