@@ -3,8 +3,10 @@ the data dirs whose local-service notice was dismissed (*Got it*).
 
 A small JSON file in the platform's state dir (`~/.local/state/oz-keys/state.json` on Linux,
 `$XDG_STATE_HOME` honoured), written 0600 in a 0700 directory. The user's config.toml is never
-rewritten; a `theme` set there wins over the remembered one. Nothing secret is kept here. No
-Textual here.
+rewritten; a `theme` set there wins over the remembered one. Nothing secret is kept here, but
+what it says is obeyed, so a state file others could change is refused like config.toml
+(oz_tui/file_safety.py): the panel does not start (`check`), and a session ignores it. No Textual
+here.
 """
 
 from __future__ import annotations
@@ -40,9 +42,24 @@ class PanelState:
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    def check(self) -> str | None:
+        """One line saying why the state file must not be read; None when it may be (or is
+        missing)."""
+        from oz_tui.file_safety import trust_problem
+
+        problem = trust_problem(self.path)
+        return f"{self.path}: {problem}" if problem else None
+
     def _read(self) -> dict[str, object]:
+        from oz_tui.file_safety import trust_problem
+
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            with open(self.path, "rb") as file:
+                problem = trust_problem(self.path, os.fstat(file.fileno()))
+                if problem:
+                    log.warning("ignoring the state file %s: %s", self.path, problem)
+                    return {}
+                data = json.loads(file.read().decode("utf-8"))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:

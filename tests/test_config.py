@@ -462,3 +462,42 @@ def test_the_readme_example_is_valid_and_shows_the_defaults(cfg: Path) -> None:
     for name in ("mode", "server_root_url", "default_expiration", "default_key_type", "theme",
                  "data_dir", "request_timeout", "clipboard_clear_seconds"):
         assert getattr(with_example, name) == getattr(without, name), name
+
+
+# -- one table -----------------------------------------------------------------------------------
+
+
+def test_every_setting_of_the_table_is_resolved_to_its_default() -> None:
+    import dataclasses
+
+    from oz_tui.config import SETTINGS
+
+    settings = resolve(Flags(), {}, FileConfig())
+    fields = {field.name for field in dataclasses.fields(settings)}
+    for setting in SETTINGS:
+        if setting.generic:
+            assert setting.name in fields, setting.name
+            if setting.name != "server_root_url":  # the mode decides it
+                assert getattr(settings, setting.name) == setting.default, setting.name
+
+
+def test_the_global_options_are_the_settings_flags() -> None:
+    from oz_tui.cli import build_parser
+    from oz_tui.config import SETTINGS, flags_from
+
+    line = build_parser()
+    for setting in SETTINGS:
+        for flag in setting.flags:
+            given = [flag] if setting.is_switch else [flag, "json"]
+            args, _spec = line.parse([*given, "list"])
+            assert getattr(flags_from(args), setting.name) == (True if setting.is_switch else "json")
+
+
+def test_every_file_setting_is_read_from_the_file(cfg: Path) -> None:
+    from oz_tui.config import CONFIG_KEYS
+
+    example = load_config(write(cfg, _readme_example_config()))
+    for key in CONFIG_KEYS:
+        # Commented out in the example, or "" (no User-Agent, the default).
+        if key not in ("server_root_url", "theme", "data_dir", "user_agent"):
+            assert key in example.values, key

@@ -139,6 +139,17 @@ def test_the_settings_table_names_every_config_key_and_variable() -> None:
             assert f"`{getattr(config, name)}`" in table, name
 
 
+def test_the_settings_table_is_the_one_the_settings_generate() -> None:
+    from oz_tui.settings.table import doc_table
+
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    start = text.index("| Setting |")
+    table = text[start:text.index("\n\n", start) + 1]
+    assert table == doc_table(), (
+        "docs/configuration.md's settings table differs from oz_tui/settings/table.py; "
+        "paste this in its place:\n" + doc_table())
+
+
 def test_the_readme_snapshot_example_stores_then_matches_a_picture(tmp_path: Path) -> None:
     (body,) = [b for m, _l, b in BLOCK.findall(README.read_text(encoding="utf-8"))
                if m == "runnable-snapshot"]

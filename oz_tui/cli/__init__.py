@@ -36,7 +36,7 @@ from oz_tui.cli.completion import answer_completion_request, is_completion_reque
 from oz_tui.cli.parser import HELP_COMMAND, CommandLine, ParserExit, build, help_hint, help_topic
 from oz_tui.cli.registry import Handler, Invocation, Subcommand
 from oz_tui.cli.subcommands import SUBCOMMANDS
-from oz_tui.config import ENV_API_KEY, Flags, Settings, SettingsError, load_settings
+from oz_tui.config import ENV_API_KEY, Flags, Settings, SettingsError, flags_from, load_settings
 from oz_tui.sanitize import safe_text
 
 if TYPE_CHECKING:
@@ -55,16 +55,7 @@ def build_parser() -> CommandLine:
 
 
 def _flags(args: argparse.Namespace) -> Flags:
-    return Flags(
-        api_key=getattr(args, "api_key", None),
-        server_root_url=getattr(args, "server_root_url", None),
-        local=getattr(args, "local", False),
-        demo=getattr(args, "demo", False),
-        data_dir=getattr(args, "data_dir", None),
-        output_format=getattr(args, "output_format", None),
-        request_timeout=getattr(args, "request_timeout", None),
-        command_timeout=getattr(args, "command_timeout", None),
-    )
+    return flags_from(args)
 
 
 # -- entry points --------------------------------------------------------------------------------
@@ -315,6 +306,13 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
             + f" {help_hint()}",
             EXIT_USAGE,
         )
+    from oz_tui.state import PanelState, default_state_path
+
+    state = PanelState(default_state_path())
+    # Before any connection: what the state file says is obeyed, like the config.
+    refused = state.check()
+    if refused:
+        return fail(stderr, refused, EXIT_USAGE)
     from oz_tui.no_core_dumps import disable_core_dumps
     from oz_tui.backend import for_panel
 
@@ -323,11 +321,9 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
     try:
         from oz_tui.api.models import system_clock
         from oz_tui.local import default_data_dir
-        from oz_tui.state import PanelState, default_state_path
         from oz_tui.tui.app import OzKeysApp  # Textual loads here, and only here
 
         # The config's theme wins; else the one last picked in the command palette.
-        state = PanelState(default_state_path())
         data_dir = settings.data_dir or default_data_dir()
         app = OzKeysApp(
             backend,

@@ -26,8 +26,8 @@ from oz_tui.config import (
     ENV_REQUEST_TIMEOUT,
     ENV_SERVER_ROOT,
     ENV_USER_AGENT,
-    OUTPUT_FORMATS,
 )
+from oz_tui.settings.table import FLAG_SETTINGS
 
 HELP_COMMAND = "help"
 
@@ -209,42 +209,9 @@ class _GlobalOption(NamedTuple):
 
 
 def _global_options() -> tuple[_GlobalOption, ...]:
+    # The settings' flags come from the settings table; --jq is an output option, not a setting.
     return (
-        _GlobalOption("api_key", ("--api-key",), dict(
-            metavar="KEY",
-            help=f"API key to authenticate with (prefer the {ENV_API_KEY} environment variable)",
-        )),
-        _GlobalOption("server_root_url", ("--server-root-url",), dict(
-            metavar="URL",
-            help=f"server to talk to (env {ENV_SERVER_ROOT}; default https://app.warp.dev "
-            "when there is a credential)",
-        )),
-        _GlobalOption("local", ("--local",), dict(
-            action="store_true",
-            help="use the embedded local key service (in the user data dir, or --data-dir)",
-        )),
-        _GlobalOption("demo", ("--demo",), dict(
-            action="store_true", help="use an in-memory demo data set (nothing is saved)",
-        )),
-        _GlobalOption("data_dir", ("--data-dir",), dict(
-            metavar="DIR", help="the local key service's directory",
-        )),
-        _GlobalOption("request_timeout", ("--request-timeout",), dict(
-            metavar="SECONDS",
-            help=f"how long one request attempt to a server may take, up to 600 (env "
-            f"{ENV_REQUEST_TIMEOUT}; config request_timeout; default 60)",
-        )),
-        _GlobalOption("command_timeout", ("--command-timeout",), dict(
-            metavar="SECONDS",
-            help=f"how long a whole command may wait on a server, all attempts and retries "
-            f"included, up to 3600 (env {ENV_COMMAND_TIMEOUT}; config command_timeout; "
-            "default 30)",
-        )),
-        _GlobalOption("output_format", ("-o", "--output-format"), dict(
-            choices=OUTPUT_FORMATS,
-            metavar="FORMAT",
-            help=f"pretty, json, ndjson or text (env {ENV_OUTPUT_FORMAT}; default pretty)",
-        )),
+        *(_GlobalOption(s.name, s.flags, dict(s.flag_options, help=s.help)) for s in FLAG_SETTINGS),
         _GlobalOption("jq", ("--jq",), dict(
             metavar="FILTER",
             help="a jq program applied to the JSON output; each result on its own line, "

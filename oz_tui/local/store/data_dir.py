@@ -7,6 +7,7 @@ import os
 import stat
 from pathlib import Path
 
+from oz_tui.file_safety import others_can_write, owned_by_someone_else
 from oz_tui.local.store.errors import LocalStoreError
 
 
@@ -22,12 +23,12 @@ def check_data_dir(db_path: Path) -> None:
         raise LocalStoreError(f"cannot use the data dir {data_dir}: {exc.strerror or exc}") from None
     if not stat.S_ISDIR(info.st_mode):
         raise LocalStoreError(f"the data dir {data_dir} is not a directory; use another --data-dir")
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+    if owned_by_someone_else(info):
         raise LocalStoreError(
             f"the data dir {data_dir} belongs to another user (uid {info.st_uid}); "
             "use a directory you own (--data-dir)"
         )
-    if info.st_mode & 0o022:
+    if others_can_write(info):
         raise LocalStoreError(
             f"the data dir {data_dir} can be written by other users; fix it with: "
             f"chmod go-w {data_dir}"
