@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
-from oz_tui.api.errors import OzError
+from oz_tui.api.errors import NotFoundError, OzError
 from oz_tui.api.models import (
     Agent,
     ApiKey,
@@ -24,7 +24,7 @@ from oz_tui.api.models import (
 )
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.completion import SUGGESTED_DURATIONS, suggest
-from oz_tui.cli.prompts import Cancelled, confirm, describe, one_key
+from oz_tui.cli.prompts import Cancelled, confirm, describe, explain_not_found, one_key
 from oz_tui.cli.registry import Subcommand
 from oz_tui.core.names import name_problem
 from oz_tui.config import Settings
@@ -304,6 +304,8 @@ async def cmd_expire(
         except Cancelled:
             output.note(CANCELLED)
             return EXIT_OK
+        except NotFoundError as exc:
+            raise await explain_not_found(client, exc) from None
         if key not in chosen:
             chosen.append(key)
 

@@ -23,6 +23,7 @@ from oz_tui.sanitize import safe_text
 if TYPE_CHECKING:
     import asyncio
 
+    from oz_tui.backend import KeyService
     from oz_tui.cli.output import Output
 
 
@@ -121,6 +122,24 @@ async def _pick(
             raise Cancelled
         if answer.isdigit() and 1 <= int(answer) <= len(candidates):
             return candidates[int(answer) - 1]
+
+
+async def explain_not_found(client: KeyService, error: NotFoundError) -> NotFoundError:
+    """What to say when no listed key has the name: a service account (a Team or Agent key) lists
+    only itself, so "no such key" would hide the reason it may not act on the key it named. The
+    question costs a round trip only on this failure."""
+    from oz_tui.api.errors import OzError
+
+    try:
+        account = await client.whoami()
+    except OzError:
+        return error
+    if account.principal_type != "SERVICE_ACCOUNT":
+        return error
+    return NotFoundError(
+        f"{error}: oz-keys is signed in with a service account's key (a Team or Agent key), "
+        "which sees and may expire only itself; sign in with a Personal key"
+    )
 
 
 async def one_key(

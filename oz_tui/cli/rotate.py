@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, TextIO
 
-from oz_tui.api.errors import OzError
+from oz_tui.api.errors import NotFoundError, OzError
 from oz_tui.api.models import KeyScope
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.commands import duration, explicit_expiration
-from oz_tui.cli.prompts import Cancelled, confirm, describe, one_key
+from oz_tui.cli.prompts import Cancelled, confirm, describe, explain_not_found, one_key
 from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
 from oz_tui.sanitize import safe_text
@@ -50,6 +50,8 @@ async def cmd_rotate(
     except Cancelled:
         output.note("Rotation cancelled")
         return EXIT_OK
+    except NotFoundError as exc:
+        raise await explain_not_found(client, exc) from None
     team_id = getattr(args, "team_id", None)
     try:
         expiration = explicit if explicit is not None else same_lifetime(old, now)
