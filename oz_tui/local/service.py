@@ -49,13 +49,12 @@ from oz_tui.local.demo import seed_demo
 from oz_tui.local.guard import (
     Guard,
     HostAllowList,
-    Limits,
     Unauthorized,
     Unavailable,
     principal_of,
     problem_body,
 )
-from oz_tui.local.limits import QueryLimits, check_limits
+from oz_tui.local.limits import Limits, QueryLimits, ServerLimits, check_limits
 from oz_tui.local.store import (
     InvalidRequest,
     KeyStore,
@@ -534,13 +533,8 @@ async def _health(_request: Request) -> Response:
 
 # -- serving on a socket ---------------------------------------------------------------------------
 
-#: A connection must send its request's headers within this many seconds of connecting (and of
-#: its previous answer, when kept alive); otherwise it is closed. Also the TLS handshake's bound.
-HEADER_TIMEOUT = 5.0
-#: Any single read from a connection waits at most this long.
-READ_TIMEOUT = 10.0
-#: Headers larger than this are refused (h11's incomplete-event bound).
-MAX_HEADER_BYTES = 16 * 1024
+#: What `serve` gives Hypercorn (a module attribute, so a test can shorten the deadlines).
+SERVER_LIMITS = ServerLimits()
 
 
 class ServeRefused(OzError):
@@ -578,8 +572,9 @@ def serve(
     The server is Hypercorn, not uvicorn: uvicorn (0.34-0.54) has no deadline for a request's
     headers, so a client that connects and stalls holds its connection for ever, and its only
     concurrency limit counts connections, so stalled ones make it answer 503 to good clients.
-    Hypercorn closes a connection that has not sent its headers within `HEADER_TIMEOUT`; the
-    guard bounds bodies, their arrival time and the requests in progress.
+    Hypercorn closes a connection that has not sent its headers within
+    `ServerLimits.header_timeout`; the guard bounds bodies, their arrival time, the requests in
+    progress and the refusals of requests without a valid key (`oz_tui.local.limits`).
     """
     family, address = _resolve(host, port)
     loopback = _is_loopback_address(address)
@@ -620,7 +615,7 @@ def _check_tls(tls: TLSFiles) -> None:
         ) from None
 
 
-def _run_hypercorn(app: Any, sock: socket.socket, tls: TLSFiles | None, ready: Callable[[], None]) -> None:
+def _run_hypercorn(app: Guard, sock: socket.socket, tls: TLSFiles | None, ready: Callable[[], None]) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
@@ -628,10 +623,14 @@ def _run_hypercorn(app: Any, sock: socket.socket, tls: TLSFiles | None, ready: C
     # Hypercorn makes (and closes) its own socket object on a copy of the descriptor; ours is
     # closed by `serve`.
     config.bind = [f"fd://{os.dup(sock.fileno())}"]
-    config.keep_alive_timeout = HEADER_TIMEOUT
-    config.ssl_handshake_timeout = HEADER_TIMEOUT
-    config.read_timeout = int(READ_TIMEOUT)
-    config.h11_max_incomplete_size = MAX_HEADER_BYTES
+    limits = SERVER_LIMITS
+    config.keep_alive_timeout = limits.header_timeout
+    config.ssl_handshake_timeout = limits.header_timeout
+    config.read_timeout = limits.read_timeout
+    config.h11_max_incomplete_size = limits.max_header_bytes
+    config.max_app_queue_size = limits.max_body_messages
+    # asyncio listens again on the given socket with this backlog.
+    config.backlog = limits.backlog
     config.graceful_timeout = 3.0
     config.include_server_header = False
     config.accesslog = None  # request lines are not needed, and keep nothing sensitive out
@@ -641,9 +640,13 @@ def _run_hypercorn(app: Any, sock: socket.socket, tls: TLSFiles | None, ready: C
 
     async def main() -> None:
         stop = asyncio.Event()
+        async def stopping() -> None:
+            await stop.wait()
+            app.stop_waiting()  # before Hypercorn's graceful wait for the requests in progress
+
         with _stop_on_signals(stop):
             ready()
-            await hypercorn_serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
+            await hypercorn_serve(app, config, shutdown_trigger=stopping, mode="asgi")
 
     asyncio.run(main())
 

@@ -518,12 +518,12 @@ class KeyStore:
         if not RAW_KEY_PATTERN.fullmatch(raw_key):
             return None
         now = _to_micros(self._clock())
-        if self.read_only_dir is not None:  # reading still works; the last use is not kept
-            with self._read() as conn:
-                row = conn.execute(
-                    f"{_SELECT_KEYS} WHERE k.key_hash = ? AND {_ACTIVE}",
-                    (hash_key(raw_key), now),
-                ).fetchone()
+        # A read first: a key nobody issued (a guess, a flood) never takes the write lock.
+        with self._read() as conn:
+            row = conn.execute(
+                f"{_SELECT_KEYS} WHERE k.key_hash = ? AND {_ACTIVE}", (hash_key(raw_key), now)
+            ).fetchone()
+        if row is None or self.read_only_dir is not None:  # read-only: the last use is not kept
             return self._key_of(row) if row else None
         with self._write("the last use was not recorded") as conn:
             used = conn.execute(
