@@ -7,12 +7,16 @@ A real `oz-keys serve` in a subprocess on loopback, with its default limits.
 
 from __future__ import annotations
 
+import contextlib
+import asyncio
 import json
 import re
 import resource
+import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +26,10 @@ import pytest
 
 from local_helpers import PYTHON, body
 from oz_tui.api.operations import API_KEYS
+from oz_tui.local.guard import Guard, Refusals, Unauthorized
+from oz_tui.local.limits import Limits
 from oz_tui.local.store import KeyStore
+from test_serve_hardening import asgi
 
 REPO = Path(__file__).resolve().parents[1]
 CLIENTS = Path(__file__).with_name("capacity_clients.py")
@@ -55,9 +62,8 @@ class Server:
         return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    data_dir = tmp_path / "keys"
+@contextlib.contextmanager
+def _serving(data_dir: Path) -> Iterator[Server]:
     store = KeyStore(data_dir / "keys.db")
     key = store.create_key("ci")[1]
     store.close()
@@ -82,6 +88,19 @@ def server(tmp_path: Path) -> Iterator[Server]:
                 proc.kill()
                 proc.communicate()
     assert "Traceback" not in err, err
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with _serving(tmp_path / "keys") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def quiet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the quick checks, that no hostile client has used."""
+    with _serving(tmp_path_factory.mktemp("quiet") / "keys") as served:
+        yield served
 
 
 def _read_answer(sock: socket.socket) -> bytes:
@@ -176,3 +195,126 @@ def test_a_good_key_is_answered_within_a_second_under_300_hostile_clients(
         f"{len(attempts)} times out of {len(attempts)}, worst {worst * 1000:.0f} ms; "
         f"peak RSS {peak_rss:.0f} MB",
     )
+
+
+# -- a body on a public path: refused at once, unread, over a real socket ------------------------
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "GET"])
+@pytest.mark.parametrize("framing", ["Content-Length: 100000", "Transfer-Encoding: chunked"])
+@pytest.mark.parametrize("path", ["/health", "/"])
+def test_a_body_on_a_public_path_is_refused_before_it_is_sent(
+    quiet_server: Server, method: str, framing: str, path: str
+) -> None:
+    server = quiet_server
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        # The headers only, as curl sends them before a large body (and waits a while for an
+        # answer): not one byte of the body follows.
+        sock.sendall(
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUser-Agent: curl/8.5.0\r\n"
+            f"Accept: */*\r\nContent-Type: application/x-www-form-urlencoded\r\n{framing}\r\n\r\n"
+            .encode()
+        )
+        started = time.monotonic()
+        answer = _read_answer(sock)
+        assert time.monotonic() - started < ANSWER_WITHIN, answer
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+        assert b"connection: close" in answer.lower()
+        assert sock.recv(1024) == b""  # and the connection is closed
+
+
+def test_curl_with_a_body_to_health_gets_an_immediate_refusal(quiet_server: Server) -> None:
+    server = quiet_server
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed")
+    url = f"http://127.0.0.1:{server.port}/health"
+    for args in (["-d", "x" * 5000], ["-H", "Transfer-Encoding: chunked", "-d", "hello"], ["-X", "PUT", "-d", "{}"]):
+        started = time.monotonic()
+        result = subprocess.run(
+            [curl, "-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "5", *args, url],
+            capture_output=True, text=True, timeout=10,
+        )
+        assert time.monotonic() - started < ANSWER_WITHIN + 1, result  # curl's own start-up
+        assert result.stdout.endswith("\n413"), (args, result)
+        assert json.loads(result.stdout.rsplit("\n", 1)[0])["title"] == "payload_too_large"
+
+
+# -- in process: the guard's accounting ------------------------------------------------------------
+
+
+def test_refusals_past_the_burst_take_turns_and_a_turn_too_far_off_is_not_waited_for() -> None:
+    refusals = Refusals(Limits(
+        unauthenticated_burst=2, unauthenticated_per_second=1, unauthenticated_max_wait=2.5
+    ))
+    delays = [refusals.delay() for _ in range(6)]
+    assert delays[:2] == [0, 0]  # the burst
+    assert delays[2] == pytest.approx(1, abs=0.05) and delays[3] == pytest.approx(2, abs=0.05)
+    assert delays[4:] == [0, 0]  # 3 s off, past the 2.5 s bound: answered at once
+
+
+def _refusing_guard(app: Any, limits: Limits, checked: threading.Event | None = None) -> Guard:
+    def authenticate(authorization: str | None) -> object:
+        if authorization == "Bearer good":
+            return "the principal"
+        if checked is not None:
+            checked.wait(10)  # a slow credential check (the store's file locked by a writer)
+        raise Unauthorized
+
+    return Guard(app, authenticate=authenticate, limits=limits)
+
+
+async def _ok(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _get(key: str | None) -> dict[str, str]:
+    headers = {"host": "127.0.0.1:8787"}
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    return headers
+
+
+async def test_requests_still_showing_their_key_hold_no_slot() -> None:
+    checked = threading.Event()
+    guard = _refusing_guard(_ok, Limits(max_concurrent=2), checked)
+    pending = [
+        asyncio.create_task(asgi(guard, method="GET", path="/api/v1/agent/identities",
+                                 headers=_get("wk-bad")))
+        for _ in range(3)
+    ]
+    try:
+        await asyncio.sleep(0.2)  # all three are in their credential check
+        status, *_ = await asgi(guard, method="GET", path="/api/v1/agent/identities",
+                                headers=_get("good"))
+        assert status == 200
+    finally:
+        checked.set()
+    assert [(await task)[0] for task in pending] == [401, 401, 401]
+
+
+async def test_refusals_wait_their_turn_without_keeping_out_a_good_key() -> None:
+    guard = _refusing_guard(_ok, Limits(
+        unauthenticated_burst=2, unauthenticated_per_second=0.5, unauthenticated_max_wait=30
+    ))
+    refused = [
+        asyncio.create_task(asgi(guard, method=method, path=path, headers=headers, chunks=chunks))
+        for method, path, headers, chunks in [
+            ("GET", "/graphql/v2", _get(None), None),
+            ("GET", "/api/v1/agent/identities", _get("wk-bad"), None),
+            ("POST", "/health", {**_get(None), "transfer-encoding": "chunked"}, [b"x"] * 3),
+            ("POST", "/graphql/v2", {**_get(None), "content-type": "text/plain",
+                                     "content-length": "5"}, [b"hello"]),
+            ("GET", "/graphql/v2", _get("wk-bad"), None),
+        ]
+    ]
+    await asyncio.sleep(0.3)
+    assert sum(task.done() for task in refused) == 2  # the burst; the others wait their turn
+    for _ in range(3):
+        status, *_ = await asgi(guard, method="GET", path="/graphql/v2", headers=_get("good"))
+        assert status == 200
+    assert sum(task.done() for task in refused) == 2
+    guard.stop_waiting()  # the server stops: every waiting refusal is answered at once
+    statuses = [(await asyncio.wait_for(task, 1))[0] for task in refused]
+    assert statuses == [401, 401, 413, 415, 401]

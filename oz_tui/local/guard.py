@@ -99,7 +99,8 @@ class Refusals:
 
     def __init__(self, limits: Limits) -> None:
         self.interval = 1 / limits.unauthenticated_per_second
-        self.burst = limits.unauthenticated_burst * self.interval
+        #: How far behind now the next turn may be: `burst` turns are then free at once.
+        self.credit = max(0, limits.unauthenticated_burst - 1) * self.interval
         self.max_wait = limits.unauthenticated_max_wait
         self._next = 0.0
         self._released = asyncio.Event()
@@ -107,7 +108,7 @@ class Refusals:
     def delay(self) -> float:
         """Seconds the next refusal waits for its turn (0 within the burst or past max_wait)."""
         now = time.monotonic()
-        turn = max(self._next, now - self.burst)
+        turn = max(self._next, now - self.credit)
         if turn - now > self.max_wait:
             return 0.0
         self._next = turn + self.interval
