@@ -149,7 +149,8 @@ async def main(host: str, port: int, seconds: float, per_kind: int) -> None:
         for name, kind in KINDS.items()
         for _ in range(per_kind)
     ))
-    print(json.dumps({"opened": OPENED, "statuses": STATUSES}), flush=True)
+    print(json.dumps({"opened": OPENED, "statuses": STATUSES, "cpu_seconds": time.process_time()}),
+          flush=True)
 
 
 if __name__ == "__main__":

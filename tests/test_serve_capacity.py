@@ -7,8 +7,8 @@ A real `oz-keys serve` in a subprocess on loopback, with its default limits.
 
 from __future__ import annotations
 
-import contextlib
 import asyncio
+import contextlib
 import json
 import re
 import resource
@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from capacity_clients import KINDS
 from local_helpers import PYTHON, body
 from oz_tui.api.operations import API_KEYS
 from oz_tui.local.guard import Guard, Refusals, Unauthorized
@@ -121,7 +122,7 @@ def _read_answer(sock: socket.socket) -> bytes:
 
 
 def _list_keys(port: int, key: str) -> tuple[float, bytes]:
-    """One attempt of the good client, on a new connection: (seconds, answer)."""
+    """One attempt of the good client, on a new connection: (seconds, what happened)."""
     payload = json.dumps(body(API_KEYS)).encode()
     request = (
         f"POST /graphql/v2 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -131,11 +132,13 @@ def _list_keys(port: int, key: str) -> tuple[float, bytes]:
     started = time.monotonic()
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            connected = time.monotonic() - started
             sock.sendall(request)
             answer = _read_answer(sock)
     except OSError as exc:
-        answer = f"{type(exc).__name__}: {exc}".encode()
-    return time.monotonic() - started, answer
+        connected, answer = -1, f"{type(exc).__name__}: {exc}".encode()
+    # For a failure's message: how long the connection took to be set up.
+    return time.monotonic() - started, b"connected in %.2f s: " % connected + answer
 
 
 @pytest.fixture
@@ -154,7 +157,7 @@ def enough_descriptors() -> Iterator[None]:
 def test_a_good_key_is_answered_within_a_second_under_300_hostile_clients(
     server: Server, enough_descriptors: None, reliability: Any
 ) -> None:
-    per_kind = -(-HOSTILE // 7)  # capacity_clients.py has seven kinds
+    per_kind = -(-HOSTILE // len(KINDS))
     hostile = subprocess.Popen(
         [PYTHON, str(CLIENTS), "127.0.0.1", str(server.port), str(SECONDS + 2), str(per_kind)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -173,10 +176,11 @@ def test_a_good_key_is_answered_within_a_second_under_300_hostile_clients(
         if hostile.poll() is None:
             hostile.kill()
             hostile.communicate()
+    assert "Traceback" not in err, err
     report = json.loads(out)
     worst = max(seconds for seconds, _ in attempts)
-    failed = [(round(s, 2), a[:80]) for s, a in attempts
-              if s >= ANSWER_WITHIN or not a.startswith(b"HTTP/1.1 200")]
+    failed = [(round(s, 2), a[:40]) for s, a in attempts
+              if s >= ANSWER_WITHIN or b": HTTP/1.1 200 " not in a[:40]]
     assert not failed, (f"{len(failed)} of {len(attempts)} attempts", failed[:10], report)
     assert len(attempts) >= SECONDS / EVERY * 0.9
     assert peak_rss < RSS_BELOW_MB, peak_rss
@@ -189,7 +193,7 @@ def test_a_good_key_is_answered_within_a_second_under_300_hostile_clients(
         assert opened[kind] >= 3 * per_kind, (kind, report)
     reliability.passed(
         "hardening", "serve-capacity", "outcome",
-        f"{sum(opened.values())} hostile connections in {SECONDS:g} s ({HOSTILE} at "
+        f"{sum(opened.values())} hostile connections in {SECONDS:g} s ({per_kind * len(KINDS)} at "
         "once: chunked and Content-Length drips to /health, / and /graphql/v2, no key and a bad "
         "key, headers never finished, idle, a bad key over and over): a good key answered "
         f"{len(attempts)} times out of {len(attempts)}, worst {worst * 1000:.0f} ms; "
