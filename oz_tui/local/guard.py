@@ -215,7 +215,7 @@ class Guard:
         has_body = scope["method"] not in ("GET", "HEAD", "OPTIONS") or _declares_body(headers)
         # A refusal before the body is read ends the connection: the unread body is still on it.
         unread = {"Connection": "close"} if has_body else {}
-        reply = _discarding_body(send, receive) if has_body else send
+        reply = _discarding_body(send, receive, self.limits) if has_body else send
 
         async def refuse(status: int, title: str, detail: str, extra: dict[str, str]) -> None:
             # Nobody has shown a credential yet: the refusal comes out of their budget.
@@ -257,7 +257,7 @@ class Guard:
                 )
                 return
         if self.in_progress >= self.limits.max_concurrent:
-            await _send_busy(send)
+            await _send_busy(reply)
             return
         self.in_progress += 1
         try:
@@ -271,7 +271,7 @@ class Guard:
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, has_body: bool) -> None:
         if has_body:
-            body = await self._read_body(receive, _discarding_body(send, receive))
+            body = await self._read_body(receive, _discarding_body(send, receive, self.limits))
             if body is None:
                 return
             receive = _replay(body, receive)
@@ -351,14 +351,15 @@ async def _send_busy(send: Send) -> None:
     )
 
 
-def _discarding_body(send: Send, receive: Receive) -> Send:
+def _discarding_body(send: Send, receive: Receive, limits: Limits) -> Send:
     """`send` for an answer to a request whose body is not read (or not all of it).
 
     The server stops reading a connection once its queue for the app is full
     (`ServerLimits.max_body_messages`), and when the connection ends (the answer's last message,
     or the client leaving while its refusal waited) it puts the end of the stream in that queue:
     if nobody takes from it, the connection's task waits for ever. So from the last message until
-    that end arrives (at once; bounded anyway), what the server read is let go of.
+    that end arrives (at once; `Limits.end_of_stream_wait` at most), what the server read is let
+    go of.
     """
 
     async def discard() -> None:
@@ -374,7 +375,7 @@ def _discarding_body(send: Send, receive: Receive) -> Send:
             await send(message)
         finally:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(discarding, 1.0)
+                await asyncio.wait_for(discarding, limits.end_of_stream_wait)
 
     return send_discarding
 

@@ -68,6 +68,10 @@ class Limits:
     max_working: int = _limit(
         16, "Of those, requests being worked on (body read; GraphQL and SQLite running); more "
         "wait their turn. Slow clients never hold these: they are taken once the body is in.")
+    end_of_stream_wait: float = _limit(
+        1.0, "After answering a request whose body was not read (or not all of it), how long "
+        "what the server read of it is let go of until it ends the stream (at once, normally).",
+        "s")
     unauthenticated_burst: int = _limit(
         20, "Refusals of requests that showed no valid key (401, 413 on a public path, 415, "
         "421) answered at once before the rate below applies.")
