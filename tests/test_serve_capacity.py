@@ -27,7 +27,7 @@ import pytest
 from capacity_clients import KINDS
 from local_helpers import PYTHON, body
 from oz_tui.api.operations import API_KEYS
-from oz_tui.local.guard import Guard, Refusals, Unauthorized
+from oz_tui.local.guard import Guard, Refusals, Unauthorized, WouldWait
 from oz_tui.local.limits import Limits
 from oz_tui.local.store import KeyStore
 from test_serve_hardening import asgi
@@ -258,10 +258,12 @@ def test_refusals_past_the_burst_take_turns_and_a_turn_too_far_off_is_not_waited
 
 
 def _refusing_guard(app: Any, limits: Limits, checked: threading.Event | None = None) -> Guard:
-    def authenticate(authorization: str | None) -> object:
+    def authenticate(authorization: str | None, wait: bool) -> object:
         if authorization == "Bearer good":
             return "the principal"
         if checked is not None:
+            if not wait:
+                raise WouldWait  # the store is in use: the check goes to a thread
             checked.wait(10)  # a slow credential check (the store's file locked by a writer)
         raise Unauthorized
 

@@ -34,10 +34,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: Raises `Unauthorized` for a missing or bad credential, `Unavailable` when the store is down;
-#: returns the principal (whatever the service uses; None for the in-process owner). Synchronous:
-#: it runs in a worker thread.
-Authenticate = Callable[[str | None], object]
+#: `authenticate(authorization, wait)`: raises `Unauthorized` for a missing or bad credential,
+#: `Unavailable` when the store is down; returns the principal (whatever the service uses; None
+#: for the in-process owner). Called first in the event loop with `wait` False, where it raises
+#: `WouldWait` rather than wait for anything; then again in a worker thread with `wait` True.
+Authenticate = Callable[[str | None, bool], object]
 
 #: The scope key a route reads the authenticated principal from.
 PRINCIPAL = "oz_keys.principal"
@@ -46,6 +47,10 @@ AUTH_DETAIL = "API key missing, revoked, expired or malformed"
 
 class Unauthorized(Exception):
     """The request has no usable credential."""
+
+
+class WouldWait(Exception):
+    """The credential check would have to wait (the store is in use): it goes to a thread."""
 
 
 class Unavailable(Exception):
@@ -240,11 +245,16 @@ class Guard:
                 await refuse(*refusal, {})
                 return
         if not public:
+            authorization = headers.get("authorization")
             try:
-                # In a worker thread: it is a SQLite lookup (and write of the last use).
-                scope[PRINCIPAL] = await asyncio.to_thread(
-                    self.authenticate, headers.get("authorization")
-                )
+                try:
+                    # One indexed read, in the loop when the store is free: a thread hop costs
+                    # a good key most of its time when the machine is busy.
+                    scope[PRINCIPAL] = self.authenticate(authorization, False)
+                except WouldWait:
+                    scope[PRINCIPAL] = await asyncio.to_thread(
+                        self.authenticate, authorization, True
+                    )
             except Unauthorized:
                 await refuse(
                     401, "authentication_required", AUTH_DETAIL, {"WWW-Authenticate": "Bearer"}

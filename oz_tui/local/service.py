@@ -2,7 +2,8 @@
 
 `POST /graphql/v2?op=<Name>` runs a GraphQL document against `oz_tui/api/schema.graphql`, so a
 document that would fail on Warp's server fails here too. GraphQL and SQLite work is synchronous
-and runs in a worker thread, off the event loop.
+and runs in a worker thread, off the event loop; only the credential check, one indexed read, runs
+in the loop, and only when no thread is using the store (it never waits there).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from oz_tui.local.guard import (
     HostAllowList,
     Unauthorized,
     Unavailable,
+    WouldWait,
     principal_of,
     problem_body,
 )
@@ -60,6 +62,7 @@ from oz_tui.local.store import (
     KeyStore,
     LocalStoreError,
     NothingWritten,
+    StoreBusy,
     StoredKey,
 )
 
@@ -427,6 +430,7 @@ class LocalService:
     def _handle(self, body: bytes, principal: StoredKey | None) -> _Answer:
         """Serve one request synchronously (in a worker thread)."""
         try:
+            self._record_use(principal)
             request = _parse_request(body)
             result = self._execute(request, principal)
         except _BadRequest as exc:
@@ -480,30 +484,37 @@ class LocalService:
 
     async def _agents_endpoint(self, request: Request) -> Response:
         # Authenticated by the guard, before this runs.
-        answer = await asyncio.to_thread(self._agents)
+        answer = await asyncio.to_thread(self._agents, principal_of(request))
         return answer.response()
 
-    def _agents(self) -> _Answer:
+    def _agents(self, principal: StoredKey | None) -> _Answer:
         """The caller's team agents, as Warp's REST API answers: errors are `{"error": …}`."""
         try:
+            self._record_use(principal)
             agents = self.store.agents()
         except LocalStoreError as exc:
             return _Answer(503, {"error": self._store_message(exc)}, headers={"Retry-After": "1"})
         return _Answer(200, {"agents": [agent.to_json() for agent in agents]})
 
-    def _authenticate(self, authorization: str | None) -> StoredKey | None:
-        """The guard's credential check, in a worker thread."""
+    def _authenticate(self, authorization: str | None, wait: bool = True) -> StoredKey | None:
+        """The guard's credential check: a read (the route records the use, in its thread)."""
         if authorization is None:
             if self.require_auth:
                 raise Unauthorized
             return None  # in process: the local owner
         try:
-            key = self.store.authenticate(_bearer_token(authorization))
+            key = self.store.find_key(_bearer_token(authorization), wait=wait)
+        except StoreBusy:
+            raise WouldWait from None
         except LocalStoreError as exc:
             raise Unavailable(self._store_message(exc)) from None
         if key is None:
             raise Unauthorized
         return key
+
+    def _record_use(self, principal: StoredKey | None) -> None:
+        if principal is not None:
+            self.store.record_use(principal.uid)
 
     def _store_message(self, exc: LocalStoreError) -> str:
         if not self.public_errors:
