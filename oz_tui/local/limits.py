@@ -47,6 +47,9 @@ class ServerLimits:
     max_body_messages: int = _limit(
         2, "Body chunks Hypercorn holds for a request before it stops reading the socket "
         "(so a request the guard is not reading costs at most this many reads of memory).")
+    graceful_timeout: float = _limit(
+        3.0, "Stopping waits this long for requests in progress (refusals waiting their turn "
+        "are answered at once).", "s")
     backlog: int = _limit(
         1024, "Connections the kernel queues before they are accepted (capped by "
         "`net.core.somaxconn`).")

@@ -642,7 +642,7 @@ def _run_hypercorn(app: Guard, sock: socket.socket, tls: TLSFiles | None, ready:
     config.max_app_queue_size = limits.max_body_messages
     # asyncio listens again on the given socket with this backlog.
     config.backlog = limits.backlog
-    config.graceful_timeout = 3.0
+    config.graceful_timeout = limits.graceful_timeout
     config.include_server_header = False
     config.accesslog = None  # request lines are not needed, and keep nothing sensitive out
     config.errorlog = log
@@ -651,6 +651,7 @@ def _run_hypercorn(app: Guard, sock: socket.socket, tls: TLSFiles | None, ready:
 
     async def main() -> None:
         stop = asyncio.Event()
+
         async def stopping() -> None:
             await stop.wait()
             app.stop_waiting()  # before Hypercorn's graceful wait for the requests in progress
