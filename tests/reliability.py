@@ -146,6 +146,7 @@ HARDENING: tuple[tuple[str, str], ...] = (
     ("serve-graphql", "`serve`: expensive GraphQL"),
     ("serve-malformed", "`serve`: malformed input and redirect probes"),
     ("serve-slow", "`serve`: stalled and slow clients"),
+    ("serve-capacity", "`serve`: 300 clients without a valid key against one with a good key"),
     ("serve-paths", "`serve`: errors over the network"),
     ("serve-remote", "`serve`: addresses beyond loopback"),
     ("dir-perms", "Data dir others can write"),

@@ -165,3 +165,20 @@ def test_the_readme_snapshot_example_stores_then_matches_a_picture(tmp_path: Pat
     compared = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=120)
     assert compared.returncode == 0, compared.stdout + compared.stderr
+
+
+def test_the_limits_table_is_the_code_s_limits() -> None:
+    from oz_tui.local import service
+    from oz_tui.local.limits import Limits, QueryLimits, ServerLimits, markdown_table
+
+    # What `serve` runs with is what the table shows.
+    assert service.SERVER_LIMITS == ServerLimits()
+    served = service.LocalService(in_memory=True)
+    try:
+        assert (served.limits, served.query_limits) == (Limits(), QueryLimits())
+    finally:
+        served.close()
+    text = (ROOT / "docs" / "local-service.md").read_text(encoding="utf-8")
+    start, end = "<!-- limits:start -->\n", "\n<!-- limits:end -->"
+    table = text[text.index(start) + len(start):text.index(end)]
+    assert table == markdown_table(ServerLimits(), Limits(), QueryLimits())

@@ -54,26 +54,34 @@ async def asgi(
     headers: dict[str, str] | None = None,
     chunks: list[bytes] | None = None,
 ) -> tuple[int, dict[str, str], bytes, int]:
-    """Call an ASGI app directly: (status, headers, body, how many body chunks it read)."""
+    """Call an ASGI app directly: (status, headers, body, how many body chunks it read before
+    it answered). Like a server, the end of the stream follows the answer."""
     chunks = list(chunks or [b""])
     read = 0
+    read_before_answer: int | None = None
+    answered = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
         nonlocal read
-        if read < len(chunks):
+        if read < len(chunks) and not answered.is_set():
             read += 1
             return {
                 "type": "http.request",
                 "body": chunks[read - 1],
                 "more_body": read < len(chunks),
             }
-        await asyncio.sleep(3600)
-        raise AssertionError("unreachable")
+        await answered.wait()
+        return {"type": "http.disconnect"}
 
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
+        nonlocal read_before_answer
+        if message["type"] == "http.response.start":
+            read_before_answer = read
         sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered.set()
 
     scope = {
         "type": "http",
@@ -92,7 +100,8 @@ async def asgi(
     start = next(m for m in sent if m["type"] == "http.response.start")
     response_headers = {k.decode(): v.decode() for k, v in start["headers"]}
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], response_headers, content, read
+    assert read_before_answer is not None
+    return start["status"], response_headers, content, read_before_answer
 
 
 def json_headers(key: str | None = None, **extra: str) -> dict[str, str]:
@@ -465,9 +474,9 @@ _SERVE = textwrap.dedent(
     import sys
     from pathlib import Path
     import oz_tui.local.service as service
-    from oz_tui.local.guard import Limits
+    from oz_tui.local.limits import Limits, ServerLimits
 
-    service.HEADER_TIMEOUT = float(sys.argv[2])
+    service.SERVER_LIMITS = ServerLimits(header_timeout=float(sys.argv[2]))
     service.LocalService.__init__.__kwdefaults__["limits"] = Limits(body_timeout=float(sys.argv[3]))
     service.serve("127.0.0.1", 0, Path(sys.argv[1]), on_ready=lambda url: print(url, flush=True))
     print("stopped", flush=True)

@@ -1,25 +1,30 @@
 """The HTTP checks in front of every route of the local key service: an ASGI layer.
 
 Before the app sees a request, and in this order: the Host is one the service answers to (DNS
-rebinding), there is a free slot (a concurrency limit), a request with a body says it is
-`application/json` (a web page's "simple" cross-site POST is not) and is not larger than the cap
-by its Content-Length, the credential is good (checked before a byte of the body is read), and
-the body arrives within the cap and a deadline. A route then finds the authenticated key with
-`principal_of(request)`. Anything the app raises becomes a 500 with a JSON problem and one log
-line (no traceback, no local path). Refusals are RFC 7807 problems, shaped like Warp's REST
-errors. No GraphQL here: the service's GraphQL limits are in `oz_tui.local.limits`.
+rebinding), a public path carries no body (it needs no credential, so it reads none), a request
+with a body says it is `application/json` (a web page's "simple" cross-site POST is not) and is
+not larger than the cap by its Content-Length, the credential is good (checked before a byte of
+the body is read), there is a free slot (a concurrency limit), and the body arrives within the
+cap and a deadline. A request that has not shown a valid credential never takes a slot: its
+refusal comes out of its own budget (`Refusals`), so however many such clients there are, they
+cannot hold the capacity authenticated requests need. A route then finds the authenticated key
+with `principal_of(request)`. Anything the app raises becomes a 500 with a JSON problem and one
+log line (no traceback, no local path). Refusals are RFC 7807 problems, shaped like Warp's REST
+errors. Every limit is in `oz_tui.local.limits`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
 from typing import Any
+
+from oz_tui.local.limits import Limits
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +34,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: Raises `Unauthorized` for a missing or bad credential, `Unavailable` when the store is down;
-#: returns the principal (whatever the service uses; None for the in-process owner). Synchronous:
-#: it runs in a worker thread.
-Authenticate = Callable[[str | None], object]
+#: `authenticate(authorization, wait)`: raises `Unauthorized` for a missing or bad credential,
+#: `Unavailable` when the store is down; returns the principal (whatever the service uses; None
+#: for the in-process owner). Called first in the event loop with `wait` False, where it raises
+#: `WouldWait` rather than wait for anything; then again in a worker thread with `wait` True.
+Authenticate = Callable[[str | None, bool], object]
 
 #: The scope key a route reads the authenticated principal from.
 PRINCIPAL = "oz_keys.principal"
@@ -43,24 +49,12 @@ class Unauthorized(Exception):
     """The request has no usable credential."""
 
 
+class WouldWait(Exception):
+    """The credential check would have to wait (the store is in use): it goes to a thread."""
+
+
 class Unavailable(Exception):
     """The service cannot answer now; `str()` is a message safe to send (no local paths)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """What one request may take. The GraphQL documents oz-keys sends are a few KB."""
-
-    max_body_bytes: int = 64 * 1024
-    #: The whole body must arrive within this many seconds of the headers.
-    body_timeout: float = 10.0
-    #: Requests in progress at once (headers received, answer not yet sent); more get a 503.
-    #: Generous: a client stalling in its body holds one for at most `body_timeout`, and at
-    #: most `max_body_bytes` of memory.
-    max_concurrent: int = 256
-    #: Of those, requests being worked on (body read; GraphQL and SQLite running); more wait
-    #: their turn. Slow clients never hold these: they are taken once the body is in.
-    max_working: int = 16
 
 
 def problem_body(status: int, title: str, detail: str) -> dict[str, Any]:
@@ -95,6 +89,44 @@ async def send_problem(
 def principal_of(request: Any) -> object:
     """The principal the guard authenticated `request` (a Starlette request) as."""
     return request.scope.get(PRINCIPAL)
+
+
+class Refusals:
+    """The budget of requests that have not shown a valid credential: their refusals.
+
+    `burst` are answered at once, then `per_second`; each refusal past that waits its turn, a
+    sleeping task (no thread, no slot, no body read), so a client that asks again as soon as it
+    is refused, as a flood does, is slowed to the budget's pace. Turns are handed out in order,
+    each waiter woken once. A turn further off than `max_wait` is not waited for: that refusal
+    is answered at once, so at most burst + per_second × max_wait connections wait. When the
+    server stops, every waiter is answered at once (`release`), within its graceful shutdown.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.interval = 1 / limits.unauthenticated_per_second
+        #: How far behind now the next turn may be: `burst` turns are then free at once.
+        self.credit = max(0, limits.unauthenticated_burst - 1) * self.interval
+        self.max_wait = limits.unauthenticated_max_wait
+        self._next = 0.0
+        self._released = asyncio.Event()
+
+    def delay(self) -> float:
+        """Seconds the next refusal waits for its turn (0 within the burst or past max_wait)."""
+        now = time.monotonic()
+        turn = max(self._next, now - self.credit)
+        if turn - now > self.max_wait:
+            return 0.0
+        self._next = turn + self.interval
+        return max(0.0, turn - now)
+
+    async def wait_turn(self) -> None:
+        delay = self.delay()
+        if delay and not self._released.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), delay)
+
+    def release(self) -> None:
+        self._released.set()
 
 
 class HostAllowList:
@@ -173,7 +205,9 @@ class Guard:
         self.public_paths = frozenset(public_paths)
         #: Routes that speak Warp's REST dialect: their refusals are `{"error": …}`.
         self.rest_paths = frozenset(rest_paths)
+        #: Requests holding a slot: authenticated ones, and public paths without a body.
         self.in_progress = 0
+        self.refusals = Refusals(limits)
         self._work_slots: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -181,59 +215,73 @@ class Guard:
             if scope["type"] == "lifespan":
                 await self.app(scope, receive, send)
             return  # websockets: not served
-        if self.in_progress >= self.limits.max_concurrent:
-            await _send_busy(send)
-            return
-        self.in_progress += 1
-        try:
-            await self._serve(scope, receive, send)
-        finally:
-            self.in_progress -= 1
-
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         rest = scope["path"] in self.rest_paths
-
-        async def refuse(status: int, title: str, detail: str, extra: dict[str, str]) -> None:
-            await send_problem(send, status, title, detail, extra, rest=rest)
-
         headers = _headers(scope)
         has_body = scope["method"] not in ("GET", "HEAD", "OPTIONS") or _declares_body(headers)
         # A refusal before the body is read ends the connection: the unread body is still on it.
         unread = {"Connection": "close"} if has_body else {}
+        reply = _discarding_body(send, receive, self.limits) if has_body else send
+
+        async def refuse(status: int, title: str, detail: str, extra: dict[str, str]) -> None:
+            # Nobody has shown a credential yet: the refusal comes out of their budget.
+            await self.refusals.wait_turn()
+            await send_problem(reply, status, title, detail, {**extra, **unread}, rest=rest)
+
         if self.hosts is not None and not self.hosts.allows(headers.get("host", "")):
             await refuse(
                 421, "misdirected_request",
                 "This service does not answer to that Host; use the address it was started on.",
-                unread,
+                {},
             )
             return
-        if has_body and scope["path"] in self.public_paths:
-            # No credential is needed here, so no byte of a body is read: a drip to a public
-            # path must not hold a slot an authenticated request needs.
-            await refuse(413, "payload_too_large", "This path takes no request body.", unread)
+        public = scope["path"] in self.public_paths
+        if has_body and public:
+            # No credential is needed here, so no byte of a body is read.
+            await refuse(413, "payload_too_large", "This path takes no request body.", {})
             return
         if has_body:
             refusal = self._check_body_headers(headers)
             if refusal is not None:
-                await refuse(*refusal, unread)
+                await refuse(*refusal, {})
                 return
-        if scope["path"] not in self.public_paths:
+        if not public:
+            authorization = headers.get("authorization")
             try:
-                # In a worker thread: it is a SQLite lookup (and write of the last use).
-                scope[PRINCIPAL] = await asyncio.to_thread(
-                    self.authenticate, headers.get("authorization")
-                )
+                try:
+                    # One indexed read, in the loop when the store is free: a thread hop costs
+                    # a good key most of its time when the machine is busy.
+                    scope[PRINCIPAL] = self.authenticate(authorization, False)
+                except WouldWait:
+                    scope[PRINCIPAL] = await asyncio.to_thread(
+                        self.authenticate, authorization, True
+                    )
             except Unauthorized:
                 await refuse(
-                    401, "authentication_required", AUTH_DETAIL,
-                    {"WWW-Authenticate": "Bearer", **unread},
+                    401, "authentication_required", AUTH_DETAIL, {"WWW-Authenticate": "Bearer"}
                 )
                 return
             except Unavailable as exc:
-                await refuse(503, "store_unavailable", str(exc), {"Retry-After": "1", **unread})
+                await send_problem(
+                    reply, 503, "store_unavailable", str(exc), {"Retry-After": "1", **unread},
+                    rest=rest,
+                )
                 return
+        if self.in_progress >= self.limits.max_concurrent:
+            await _send_busy(reply)
+            return
+        self.in_progress += 1
+        try:
+            await self._serve(scope, receive, send, has_body)
+        finally:
+            self.in_progress -= 1
+
+    def stop_waiting(self) -> None:
+        """The server is stopping: answer the refusals waiting for their turn now."""
+        self.refusals.release()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, has_body: bool) -> None:
         if has_body:
-            body = await self._read_body(receive, send)
+            body = await self._read_body(receive, _discarding_body(send, receive, self.limits))
             if body is None:
                 return
             receive = _replay(body, receive)
@@ -311,6 +359,35 @@ async def _send_busy(send: Send) -> None:
         send, 503, "busy", "Too many requests in progress; retry shortly.",
         {"Retry-After": "1", "Connection": "close"},
     )
+
+
+def _discarding_body(send: Send, receive: Receive, limits: Limits) -> Send:
+    """`send` for an answer to a request whose body is not read (or not all of it).
+
+    The server stops reading a connection once its queue for the app is full
+    (`ServerLimits.max_body_messages`), and when the connection ends (the answer's last message,
+    or the client leaving while its refusal waited) it puts the end of the stream in that queue:
+    if nobody takes from it, the connection's task waits for ever. So from the last message until
+    that end arrives (at once; `Limits.end_of_stream_wait` at most), what the server read is let
+    go of.
+    """
+
+    async def discard() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    async def send_discarding(message: Message) -> None:
+        if message["type"] != "http.response.body" or message.get("more_body", False):
+            await send(message)
+            return
+        discarding = asyncio.ensure_future(discard())
+        try:
+            await send(message)
+        finally:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(discarding, limits.end_of_stream_wait)
+
+    return send_discarding
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 `POST /graphql/v2?op=<Name>` runs a GraphQL document against `oz_tui/api/schema.graphql`, so a
 document that would fail on Warp's server fails here too. GraphQL and SQLite work is synchronous
-and runs in a worker thread, off the event loop.
+and runs in a worker thread, off the event loop; only the credential check, one indexed read, runs
+in the loop, and only when no thread is using the store (it never waits there).
 """
 
 from __future__ import annotations
@@ -49,19 +50,20 @@ from oz_tui.local.demo import seed_demo
 from oz_tui.local.guard import (
     Guard,
     HostAllowList,
-    Limits,
     Unauthorized,
     Unavailable,
+    WouldWait,
     principal_of,
     problem_body,
 )
 from oz_tui.local import permissions
-from oz_tui.local.limits import QueryLimits, check_limits
+from oz_tui.local.limits import Limits, QueryLimits, ServerLimits, check_limits
 from oz_tui.local.store import (
     InvalidRequest,
     KeyStore,
     LocalStoreError,
     NothingWritten,
+    StoreBusy,
     StoredKey,
 )
 
@@ -408,6 +410,7 @@ class LocalService:
     def _handle(self, body: bytes, principal: StoredKey | None) -> _Answer:
         """Serve one request synchronously (in a worker thread)."""
         try:
+            self._record_use(principal)
             request = _parse_request(body)
             result = self._execute(request, principal)
         except _BadRequest as exc:
@@ -461,30 +464,37 @@ class LocalService:
 
     async def _agents_endpoint(self, request: Request) -> Response:
         # Authenticated by the guard, before this runs.
-        answer = await asyncio.to_thread(self._agents)
+        answer = await asyncio.to_thread(self._agents, principal_of(request))
         return answer.response()
 
-    def _agents(self) -> _Answer:
+    def _agents(self, principal: StoredKey | None) -> _Answer:
         """The caller's team agents, as Warp's REST API answers: errors are `{"error": …}`."""
         try:
+            self._record_use(principal)
             agents = self.store.agents()
         except LocalStoreError as exc:
             return _Answer(503, {"error": self._store_message(exc)}, headers={"Retry-After": "1"})
         return _Answer(200, {"agents": [agent.to_json() for agent in agents]})
 
-    def _authenticate(self, authorization: str | None) -> StoredKey | None:
-        """The guard's credential check, in a worker thread."""
+    def _authenticate(self, authorization: str | None, wait: bool = True) -> StoredKey | None:
+        """The guard's credential check: a read (the route records the use, in its thread)."""
         if authorization is None:
             if self.require_auth:
                 raise Unauthorized
             return None  # in process: the local owner
         try:
-            key = self.store.authenticate(_bearer_token(authorization))
+            key = self.store.find_key(_bearer_token(authorization), wait=wait)
+        except StoreBusy:
+            raise WouldWait from None
         except LocalStoreError as exc:
             raise Unavailable(self._store_message(exc)) from None
         if key is None:
             raise Unauthorized
         return key
+
+    def _record_use(self, principal: StoredKey | None) -> None:
+        if principal is not None:
+            self.store.record_use(principal.uid)
 
     def _store_message(self, exc: LocalStoreError) -> str:
         if not self.public_errors:
@@ -514,13 +524,8 @@ async def _health(_request: Request) -> Response:
 
 # -- serving on a socket ---------------------------------------------------------------------------
 
-#: A connection must send its request's headers within this many seconds of connecting (and of
-#: its previous answer, when kept alive); otherwise it is closed. Also the TLS handshake's bound.
-HEADER_TIMEOUT = 5.0
-#: Any single read from a connection waits at most this long.
-READ_TIMEOUT = 10.0
-#: Headers larger than this are refused (h11's incomplete-event bound).
-MAX_HEADER_BYTES = 16 * 1024
+#: What `serve` gives Hypercorn (a module attribute, so a test can shorten the deadlines).
+SERVER_LIMITS = ServerLimits()
 
 
 class ServeRefused(OzError):
@@ -558,8 +563,9 @@ def serve(
     The server is Hypercorn, not uvicorn: uvicorn (0.34-0.54) has no deadline for a request's
     headers, so a client that connects and stalls holds its connection for ever, and its only
     concurrency limit counts connections, so stalled ones make it answer 503 to good clients.
-    Hypercorn closes a connection that has not sent its headers within `HEADER_TIMEOUT`; the
-    guard bounds bodies, their arrival time and the requests in progress.
+    Hypercorn closes a connection that has not sent its headers within
+    `ServerLimits.header_timeout`; the guard bounds bodies, their arrival time, the requests in
+    progress and the refusals of requests without a valid key (`oz_tui.local.limits`).
     """
     family, address = _resolve(host, port)
     loopback = _is_loopback_address(address)
@@ -600,7 +606,7 @@ def _check_tls(tls: TLSFiles) -> None:
         ) from None
 
 
-def _run_hypercorn(app: Any, sock: socket.socket, tls: TLSFiles | None, ready: Callable[[], None]) -> None:
+def _run_hypercorn(app: Guard, sock: socket.socket, tls: TLSFiles | None, ready: Callable[[], None]) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
@@ -608,11 +614,15 @@ def _run_hypercorn(app: Any, sock: socket.socket, tls: TLSFiles | None, ready: C
     # Hypercorn makes (and closes) its own socket object on a copy of the descriptor; ours is
     # closed by `serve`.
     config.bind = [f"fd://{os.dup(sock.fileno())}"]
-    config.keep_alive_timeout = HEADER_TIMEOUT
-    config.ssl_handshake_timeout = HEADER_TIMEOUT
-    config.read_timeout = int(READ_TIMEOUT)
-    config.h11_max_incomplete_size = MAX_HEADER_BYTES
-    config.graceful_timeout = 3.0
+    limits = SERVER_LIMITS
+    config.keep_alive_timeout = limits.header_timeout
+    config.ssl_handshake_timeout = limits.header_timeout
+    config.read_timeout = limits.read_timeout
+    config.h11_max_incomplete_size = limits.max_header_bytes
+    config.max_app_queue_size = limits.max_body_messages
+    # asyncio listens again on the given socket with this backlog.
+    config.backlog = limits.backlog
+    config.graceful_timeout = limits.graceful_timeout
     config.include_server_header = False
     config.accesslog = None  # request lines are not needed, and keep nothing sensitive out
     config.errorlog = log
@@ -621,9 +631,14 @@ def _run_hypercorn(app: Any, sock: socket.socket, tls: TLSFiles | None, ready: C
 
     async def main() -> None:
         stop = asyncio.Event()
+
+        async def stopping() -> None:
+            await stop.wait()
+            app.stop_waiting()  # before Hypercorn's graceful wait for the requests in progress
+
         with _stop_on_signals(stop):
             ready()
-            await hypercorn_serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
+            await hypercorn_serve(app, config, shutdown_trigger=stopping, mode="asgi")
 
     asyncio.run(main())
 

@@ -16,7 +16,7 @@ Callers import from here. No GraphQL, HTTP or Textual in any of them.
 from __future__ import annotations
 
 from oz_tui.local.store.data_dir import check_data_dir
-from oz_tui.local.store.errors import InvalidRequest, LocalStoreError, NothingWritten
+from oz_tui.local.store.errors import InvalidRequest, LocalStoreError, NothingWritten, StoreBusy
 from oz_tui.local.store.key_store import KeyStore, validate_name
 from oz_tui.local.store.records import (
     DEFAULT_AGENT_NAME,
@@ -41,6 +41,7 @@ __all__ = [
     "LocalStoreError",
     "NothingWritten",
     "StoredAgent",
+    "StoreBusy",
     "StoredKey",
     "check_data_dir",
     "default_agent_uid",

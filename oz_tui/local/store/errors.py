@@ -20,5 +20,9 @@ class NothingWritten(LocalStoreError):
         self.public_message = public_message
 
 
+class StoreBusy(Exception):
+    """Another thread is using the store right now (raised only when asked not to wait)."""
+
+
 class InvalidRequest(Exception):
     """A request the service refuses; `str()` is a message for the user."""

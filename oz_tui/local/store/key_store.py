@@ -20,7 +20,7 @@ from pathlib import Path
 from oz_tui.api.models import Agent, Clock, OwnerType, system_clock
 from oz_tui.core.names import KeyNameError, check_name
 from oz_tui.local.store.data_dir import _prepare_files, _restrict_modes, check_data_dir
-from oz_tui.local.store.errors import InvalidRequest, LocalStoreError, NothingWritten
+from oz_tui.local.store.errors import InvalidRequest, LocalStoreError, NothingWritten, StoreBusy
 from oz_tui.local.store.records import (
     KEY_PREFIX,
     LOCAL_IDENTITY,
@@ -164,12 +164,15 @@ class KeyStore:
     # -- access --------------------------------------------------------------------------------
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._conn
-            except sqlite3.Error as exc:
-                raise LocalStoreError(f"{self.location}: {exc}") from None
+    def _read(self, *, wait: bool = True) -> Iterator[sqlite3.Connection]:
+        if not self._lock.acquire(blocking=wait):
+            raise StoreBusy
+        try:
+            yield self._conn
+        except sqlite3.Error as exc:
+            raise LocalStoreError(f"{self.location}: {exc}") from None
+        finally:
+            self._lock.release()
 
     @contextmanager
     def _write(self, what: str = "the change") -> Iterator[sqlite3.Connection]:
@@ -358,24 +361,34 @@ class KeyStore:
 
     def authenticate(self, raw_key: str) -> StoredKey | None:
         """The active key `raw_key` is, with its last use set to now; None when there is none."""
+        key = self.find_key(raw_key)
+        if key is None:
+            return None
+        self.record_use(key.uid)
+        return self.find_key(raw_key)
+
+    def find_key(self, raw_key: str, *, wait: bool = True) -> StoredKey | None:
+        """The active key `raw_key` is, or None: one indexed read, so a key nobody issued (a
+        guess, a flood) never takes the write lock. With `wait` False, raises `StoreBusy` rather
+        than wait for another thread (so an event loop can call it)."""
         if not RAW_KEY_PATTERN.fullmatch(raw_key):
             return None
-        now = to_micros(self._clock())
-        if self.read_only_dir is not None:  # reading still works; the last use is not kept
-            with self._read() as conn:
-                row = conn.execute(
-                    f"{_SELECT_KEYS} WHERE k.key_hash = ? AND {_ACTIVE}",
-                    (hash_key(raw_key), now),
-                ).fetchone()
-            return self._key_of(row) if row else None
-        with self._write("the last use was not recorded") as conn:
-            used = conn.execute(
-                f"UPDATE api_keys SET last_used_at = ? WHERE key_hash = ? AND {_ACTIVE} "
-                "RETURNING uid",
-                (now, hash_key(raw_key), now),
+        with self._read(wait=wait) as conn:
+            row = conn.execute(
+                f"{_SELECT_KEYS} WHERE k.key_hash = ? AND {_ACTIVE}",
+                (hash_key(raw_key), to_micros(self._clock())),
             ).fetchone()
-            row = used and conn.execute(f"{_SELECT_KEYS} WHERE k.uid = ?", used).fetchone()
         return self._key_of(row) if row else None
+
+    def record_use(self, uid: str) -> None:
+        """Set the key's last use to now (not kept in a read-only data dir)."""
+        if self.read_only_dir is not None:
+            return
+        with self._write("the last use was not recorded") as conn:
+            conn.execute(
+                "UPDATE api_keys SET last_used_at = ? WHERE uid = ?",
+                (to_micros(self._clock()), uid),
+            )
 
     def count(self) -> int:
         """All rows, revoked and expired ones included."""
