@@ -21,6 +21,7 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -268,3 +269,28 @@ def test_the_panel_showing_a_new_key_cannot_dump_core(tmp_path: Path) -> None:
         _check_cannot_dump(panel.proc, work, writes_cores)
     finally:
         panel.close()
+
+
+def test_serve_which_creates_keys_cannot_dump_core(tmp_path: Path) -> None:
+    """`serve` makes raw keys for its clients: it holds each one in memory while it answers."""
+    writes_cores = _observable(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [*_without_capabilities(), sys.executable, "-m", "oz_tui", "serve", "--port", str(port),
+         "--data-dir", str(tmp_path / "keys")],
+        cwd=work, env=_environ(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, preexec_fn=_unlimited_core,
+    )
+    try:
+        assert proc.stderr is not None
+        assert "local key service on" in proc.stderr.readline().decode()
+        _check_cannot_dump(proc, work, writes_cores)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stderr.close()

@@ -262,6 +262,7 @@ CREATE = Subcommand(
     summary="Create an API key and print the raw key once (on stdout).",
     arguments=_create_arguments,
     handler=cmd_create,
+    holds_secret=True,
     check=check_create,
     notes=(
         "Without an expiration option the config file's default_expiration is used (90d unless\n"

@@ -41,6 +41,10 @@ def run_serve(invocation: Invocation) -> int:
         )
         stderr.flush()
 
+    from oz_tui.no_core_dumps import disable_core_dumps
+
+    # Each key it creates passes through its memory as a raw key: before the first request.
+    disable_core_dumps()
     try:
         serve(
             host=host,
