@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
-from oz_tui.api.models import (
+from oz_tui.core.models import (
     Account,
     Agent,
     ApiKey,
@@ -24,7 +24,7 @@ from oz_tui.api.models import (
     Expiration,
     system_clock,
 )
-from oz_tui.display import DEMO_SOURCE, local_source
+from oz_tui.core.display import DEMO_SOURCE, local_source
 
 if TYPE_CHECKING:
     from oz_tui.config import Settings
@@ -187,7 +187,7 @@ def for_panel(settings: Settings) -> DeferredBackend | RemoteSession:
     connections open meanwhile) and whose opening requests go out while Textual loads. The
     status line's source is known before either is built, from the labels the built backend
     uses."""
-    from oz_tui.display import server_host
+    from oz_tui.core.display import server_host
     from oz_tui.head_start import DeferredBackend, RemoteSession
 
     if settings.mode == "remote":

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey, Expiration
+    from oz_tui.core.models import Account, Agent, ApiKey, CreatedKey, Expiration
     from oz_tui.backend import Backend, KeyService
     from oz_tui.local import KeyStore, LocalService
 

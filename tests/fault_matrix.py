@@ -23,16 +23,8 @@ import httpx
 
 import fault_server as fs
 from fault_server import GOOD_ANSWERS, FaultServer
-from oz_tui.api import (
-    AuthenticationError,
-    Expiration,
-    NetworkError,
-    OzError,
-    PermissionDeniedError,
-    ProtocolError,
-    RateLimitedError,
-    ServerError,
-)
+from oz_tui.core.errors import AuthenticationError, NetworkError, OzError, PermissionDeniedError, ProtocolError, RateLimitedError, ServerError
+from oz_tui.core.models import Expiration
 from oz_tui.api.client import OzClient
 from reliability import FAULTS, OPERATIONS
 

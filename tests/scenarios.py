@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 from textual.pilot import Pilot
 
-from oz_tui.api.models import Expiration, KeyType
+from oz_tui.core.models import Expiration, KeyType
 from oz_tui.backend import Backend, LocalPath, local_backend, remote_backend
 from oz_tui.local import LocalService
 from oz_tui.tui.app import OzKeysApp

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from oz_tui.api.bulk import expire_each
-from oz_tui.api.errors import OzError
-from oz_tui.api.models import ApiKey, KeyScope
+from oz_tui.core.errors import OzError
+from oz_tui.core.models import ApiKey, KeyScope
 
 from conftest import FIXED_NOW
 

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from oz_tui import cli
-from oz_tui.api.models import Expiration, KeyType, OwnerType
+from oz_tui.core.models import Expiration, KeyType, OwnerType
 
 RAW_KEY = re.compile(r"^wk-1\.[0-9a-f]{64}$")
 RAW_KEY_ANYWHERE = re.compile(r"wk-1\.[0-9a-f]{64}")
@@ -237,8 +237,8 @@ def test_list_on_an_existing_store_loads_only_what_listing_uses(
         "    return fill(self)\n"
         "parser._Parser.filled = filled\n"
         f"code = run(['--local', '--data-dir', {str(data_dir)!r}, 'list'])\n"
-        "unused = sorted(set(sys.modules) & {'oz_tui.audit', 'oz_tui.hygiene', 'oz_tui.rotation',\n"
-        "    'oz_tui.keymap', 'oz_tui.api.identity', 'hashlib', 'uuid', 'shlex', 'platform'})\n"
+        "unused = sorted(set(sys.modules) & {'oz_tui.core.audit', 'oz_tui.core.hygiene', 'oz_tui.core.rotation',\n"
+        "    'oz_tui.core.keymap', 'oz_tui.api.identity', 'hashlib', 'uuid', 'shlex', 'platform'})\n"
         "print(json.dumps({'code': code, 'unused': unused, 'built': built}), file=sys.stderr)\n"
     )
     assert _report(code, run_cli) == {"code": 0, "unused": [], "built": ["list"]}

@@ -28,23 +28,9 @@ from fault_server import (
     workspaces_answer,
 )
 from oz_tui import __version__
-from oz_tui.api import (
-    Account,
-    ApiKey,
-    AuthenticationError,
-    CreatedKey,
-    Expiration,
-    KeyScope,
-    NotFoundError,
-    OwnerType,
-    PermissionDeniedError,
-    ProtocolError,
-    RateLimitedError,
-    ServerError,
-    Team,
-    UserFacingError,
-)
-from oz_tui.api.models import Agent
+from oz_tui.core.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ProtocolError, RateLimitedError, ServerError, UserFacingError
+from oz_tui.core.models import Account, ApiKey, CreatedKey, Expiration, KeyScope, OwnerType, Team
+from oz_tui.core.models import Agent
 from oz_tui.api import identity
 from oz_tui.api.client import OzClient
 from oz_tui.api.identity import OsInfo
@@ -752,7 +738,7 @@ async def test_expire_retried_after_a_refused_connection_still_reports_not_found
 def test_is_credential_matches_the_key_in_use_by_its_suffix() -> None:
     from datetime import datetime, timezone
 
-    from oz_tui.api.models import ApiKey, KeyScope
+    from oz_tui.core.models import ApiKey, KeyScope
     from oz_tui.backend import remote_backend
     from oz_tui.head_start import DeferredBackend
 

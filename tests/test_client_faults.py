@@ -23,18 +23,8 @@ from hypothesis import strategies as st
 
 import fault_server as fs
 from fault_server import GOOD_ANSWERS, FaultServer, user_facing_answer
-from oz_tui.api import (
-    AuthenticationError,
-    Expiration,
-    NetworkError,
-    NotFoundError,
-    OzError,
-    PermissionDeniedError,
-    ProtocolError,
-    RateLimitedError,
-    ServerError,
-    UserFacingError,
-)
+from oz_tui.core.errors import AuthenticationError, NetworkError, NotFoundError, OzError, PermissionDeniedError, ProtocolError, RateLimitedError, ServerError, UserFacingError
+from oz_tui.core.models import Expiration
 from oz_tui.api.client import OzClient
 
 API_KEY = "wk-1.5ec2e7c0ffee0123456789abcdef-0a1b"

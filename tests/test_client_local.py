@@ -14,13 +14,8 @@ import httpx
 import pytest
 
 from conftest import FIXED_NOW, FakeClock, deterministic_tokens
-from oz_tui.api import (
-    AuthenticationError,
-    Expiration,
-    KeyScope,
-    OwnerType,
-    UserFacingError,
-)
+from oz_tui.core.errors import AuthenticationError, UserFacingError
+from oz_tui.core.models import Expiration, KeyScope, OwnerType
 from oz_tui.api.client import OzClient
 from oz_tui.backend import Backend, local_backend
 

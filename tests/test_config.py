@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from oz_tui.api.models import Expiration, KeyType
+from oz_tui.core.models import Expiration, KeyType
 from oz_tui.config import (
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_SERVER_ROOT,
@@ -438,7 +438,7 @@ def test_the_readme_example_lists_every_setting_and_action() -> None:
     import re
 
     from oz_tui.config import CONFIG_KEYS
-    from oz_tui.keymap import PANEL_ACTIONS
+    from oz_tui.core.keymap import PANEL_ACTIONS
 
     example = _readme_example_config()
     for key in CONFIG_KEYS:
@@ -452,7 +452,7 @@ def test_the_readme_example_lists_every_setting_and_action() -> None:
 
 
 def test_the_readme_example_is_valid_and_shows_the_defaults(cfg: Path) -> None:
-    from oz_tui.keymap import PANEL_ACTIONS
+    from oz_tui.core.keymap import PANEL_ACTIONS
 
     write(cfg, _readme_example_config())
     config = load_config(cfg)

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from oz_tui.durations import DurationError, format_duration, parse_duration
+from oz_tui.core.durations import DurationError, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

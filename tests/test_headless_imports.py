@@ -43,9 +43,9 @@ def test_headless_modules_do_not_import_textual() -> None:
             "oz_tui.api",
             "oz_tui.api.client",
             "oz_tui.backend",
-            "oz_tui.display",
-            "oz_tui.sanitize",
-            "oz_tui.hygiene",
+            "oz_tui.core.display",
+            "oz_tui.core.sanitize",
+            "oz_tui.core.hygiene",
         ]
     )
     assert "oz_tui.api.client" in loaded and "oz_tui.backend" in loaded
@@ -71,3 +71,27 @@ def test_the_key_list_model_loads_without_textual_or_rich() -> None:
     loaded = _loaded_after(["oz_tui.core.key_list"])
     assert "oz_tui.core.key_list" in loaded
     assert not {"textual", "rich"} & _top(loaded)
+
+
+def _core_modules() -> list[str]:
+    core = REPO_ROOT / "oz_tui" / "core"
+    return sorted(f"oz_tui.core.{path.stem}" for path in core.glob("*.py") if path.stem != "__init__")
+
+
+def test_the_core_loads_no_ui_network_or_storage() -> None:
+    """The core is rules and values: no Textual, Rich, httpx, SQLite, GraphQL or Starlette, and
+    nothing else of oz-keys but the core (so `api` and `local` can both depend on it)."""
+    modules = _core_modules()
+    assert "oz_tui.core.models" in modules and "oz_tui.core.names" in modules
+    loaded = _loaded_after(modules)
+    heavy = {"textual", "rich", "httpx", "httpcore", "sqlite3", "graphql", "starlette", "hypercorn"}
+    assert not heavy & _top(loaded)
+    ours = {m for m in loaded if m.startswith("oz_tui.")}
+    assert ours <= {"oz_tui.core", *modules}, sorted(ours - {"oz_tui.core", *modules})
+
+
+def test_the_local_service_never_imports_the_api_client() -> None:
+    """`local` and `api` both stand on the core, not on each other."""
+    loaded = _loaded_after(["oz_tui.local.direct", "oz_tui.local.service", "oz_tui.local.store"])
+    assert "oz_tui.local.service" in loaded
+    assert not {m for m in loaded if m == "oz_tui.api" or m.startswith("oz_tui.api.")}

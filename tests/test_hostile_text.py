@@ -39,13 +39,13 @@ import fault_server as fs
 from conftest import FIXED_NOW, FakeClock
 from fault_matrix import FAKE_CREDENTIAL
 from oz_tui import cli
-from oz_tui.api import AuthenticationError, UserFacingError
-from oz_tui.api.answers import MAX_USER_MESSAGE
+from oz_tui.core.errors import AuthenticationError, UserFacingError
+from oz_tui.core.refusals import MAX_USER_MESSAGE
 from oz_tui.api.client import OzClient
-from oz_tui.api.models import ApiKey, CreatedKey, KeyScope
+from oz_tui.core.models import ApiKey, CreatedKey, KeyScope
 from oz_tui.backend import remote_backend
 from oz_tui.cli.output import TEXT_HEADER, ExpireResult, Output
-from oz_tui.sanitize import MAX_COMBINING, safe_text, visible
+from oz_tui.core.sanitize import MAX_COMBINING, safe_text, visible
 from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, ShowKeyScreen
 from oz_tui.tui.screens.key_details import KeyDetailsScreen
 from oz_tui.tui.screens.keys import DOCS_URL, KeysScreen

@@ -1,4 +1,4 @@
-"""Key hygiene predicates, badges and the search box's qualifiers (oz_tui/hygiene.py)."""
+"""Key hygiene predicates, badges and the search box's qualifiers (oz_tui/core/hygiene.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from oz_tui.api.models import ApiKey, KeyScope
-from oz_tui.hygiene import (
+from oz_tui.core.models import ApiKey, KeyScope
+from oz_tui.core.hygiene import (
     QUALIFIERS,
     BadgeKind,
     SearchFields,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from oz_tui.api.models import ApiKey, KeyScope
+from oz_tui.core.models import ApiKey, KeyScope
 from oz_tui.core.key_list import Column, KeyList
 
 from conftest import FIXED_NOW

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, Input, Static
 
-from oz_tui.api.models import Expiration
+from oz_tui.core.models import Expiration
 from oz_tui.cli import run
 from oz_tui.core import names
 from oz_tui.core.names import BLANK, CONTROL, MAX_KEY_NAME_LENGTH, too_long

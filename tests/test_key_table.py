@@ -18,8 +18,8 @@ from textual.containers import Horizontal
 from textual.geometry import Region
 from textual.widgets import DataTable
 
-from oz_tui.api.models import ApiKey, KeyScope
-from oz_tui.sanitize import safe_text
+from oz_tui.core.models import ApiKey, KeyScope
+from oz_tui.core.sanitize import safe_text
 from oz_tui.tui.widgets import Column, KeyTable
 from oz_tui.tui.widgets.key_cells import NAME_MAX, cell_strings, key_cells
 from oz_tui.tui.widgets.key_grid import GridColumn, KeyGrid

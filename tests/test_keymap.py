@@ -16,7 +16,7 @@ import pytest
 from textual.widgets import Static
 
 from oz_tui.config import SettingsError, load_config
-from oz_tui.keymap import ACTIONS, EVERY_ACTION, PANEL_ACTIONS, parse_keymap
+from oz_tui.core.keymap import ACTIONS, EVERY_ACTION, PANEL_ACTIONS, parse_keymap
 from oz_tui.state import PanelState
 from oz_tui.tui.app import OzKeysApp
 from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, HelpScreen

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from local_helpers import MutableClock, call, counting_tokens, error_message
-from oz_tui.api.errors import UserFacingError
-from oz_tui.api.models import Agent, Expiration, KeyScope, OwnerType
+from oz_tui.core.errors import UserFacingError
+from oz_tui.core.models import Agent, Expiration, KeyScope, OwnerType
 from oz_tui.api.operations import API_KEYS, GENERATE_API_KEY, GET_USER
 from oz_tui.backend import local_backend
 from oz_tui.local import KeyStore, LocalService, LocalStoreError

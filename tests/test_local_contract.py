@@ -16,8 +16,8 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
-from oz_tui.api.errors import OzError
-from oz_tui.api.models import Expiration
+from oz_tui.core.errors import OzError
+from oz_tui.core.models import Expiration
 from oz_tui.core.names import MAX_KEY_NAME_LENGTH
 from oz_tui.backend import Backend, local_backend
 from oz_tui.local.direct import DirectClient
@@ -257,7 +257,7 @@ async def test_both_paths_share_one_store(tmp_path: Path, writer: str) -> None:
 # adapter given the same key. Both must answer alike, and as the table says.
 
 from oz_tui.api.client import OzClient  # noqa: E402
-from oz_tui.api.models import KeyScope, OwnerType  # noqa: E402
+from oz_tui.core.models import KeyScope, OwnerType  # noqa: E402
 from oz_tui.backend import LOCAL_SERVER_ROOT  # noqa: E402
 from oz_tui.core.authorization import RULES, Action  # noqa: E402
 from oz_tui.local.store import default_agent_uid  # noqa: E402

@@ -30,7 +30,7 @@ from local_helpers import (
     error_message,
     post,
 )
-from oz_tui.api.models import format_time, parse_time
+from oz_tui.core.models import format_time, parse_time
 from oz_tui.core.names import MAX_KEY_NAME_LENGTH
 from oz_tui.api.operations import (
     API_KEYS,
@@ -608,7 +608,7 @@ def test_serve_on_loopback(tmp_path: Path, stop_signal: signal.Signals) -> None:
 
 
 def test_serve_reports_a_busy_port(tmp_path: Path) -> None:
-    from oz_tui.api.errors import OzError
+    from oz_tui.core.errors import OzError
     from oz_tui.local import serve
 
     with socket.socket() as busy:

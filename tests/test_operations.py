@@ -29,7 +29,7 @@ from graphql.execution.values import get_variable_values
 from fault_server import GOOD_ANSWERS
 from oz_tui.api import operations
 from oz_tui.api.client import OzClient
-from oz_tui.api.models import Expiration
+from oz_tui.core.models import Expiration
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_SDL = REPO_ROOT / "oz_tui" / "api" / "schema.graphql"

@@ -11,10 +11,10 @@ import pytest
 from textual.widgets import Button, Static
 
 from oz_tui import cli
-from oz_tui.api.models import ApiKey
+from oz_tui.core.models import ApiKey
 from oz_tui.backend import Backend, local_backend, remote_backend
 from oz_tui.local import LocalService
-from oz_tui.sanitize import safe_text
+from oz_tui.core.sanitize import safe_text
 from oz_tui.tui.app import OzKeysApp
 from oz_tui.tui.screens import ConfirmDeleteScreen
 from oz_tui.tui.screens.confirm_delete import CREDENTIAL_IN_USE_WARNING
@@ -96,7 +96,7 @@ def test_is_credential_is_decided_by_the_client() -> None:
 
 
 def _listed(stored: Any) -> ApiKey:
-    from oz_tui.api.models import KeyScope
+    from oz_tui.core.models import KeyScope
 
     return ApiKey(uid=stored.uid, name=stored.name, key_suffix=stored.key_suffix,
                   scope=KeyScope.PERSONAL, created_at=stored.created_at)
@@ -268,7 +268,7 @@ async def test_toasts_name_the_key_literally_and_a_refresh_agrees() -> None:
 
 
 def test_names_in_toasts_are_terminal_safe_and_cut() -> None:
-    from oz_tui.display import quoted_name
+    from oz_tui.core.display import quoted_name
 
     assert quoted_name("ci\x1b[31m-deploy\u202e") == "“ci␛[31m-deploy\\u202e”"
     assert len(quoted_name("x" * 500)) <= 62

@@ -21,8 +21,8 @@ import trustme
 import oz_tui
 from oz_tui import cli
 from oz_tui.api.client import OzClient
-from oz_tui.api.errors import NetworkError, OzError
-from oz_tui.api.models import Expiration
+from oz_tui.core.errors import NetworkError, OzError
+from oz_tui.core.models import Expiration
 from oz_tui.head_start import Preconnect
 
 from fault_server import (

@@ -44,7 +44,7 @@ from fault_matrix import (
     closed_port_url,
     loopback_action,
 )
-from oz_tui.api import OzError
+from oz_tui.core.errors import OzError
 from oz_tui.api.client import OzClient
 from oz_tui.backend import Backend, remote_backend
 from oz_tui.tui.screens import CreateKeyScreen, HelpScreen

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from textual.widgets import Button, Static
 
-from oz_tui.api.errors import PermissionDeniedError
-from oz_tui.api.models import ApiKey, CreatedKey, KeyScope
+from oz_tui.core.errors import PermissionDeniedError
+from oz_tui.core.models import ApiKey, CreatedKey, KeyScope
 from oz_tui.tui.screens import CreateKeyScreen
 from oz_tui.tui.screens.rotate_key import RotateKeyScreen, Rotation
 

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 
 import fault_server as fs
-from oz_tui.api.models import OwnerType, parse_time
+from oz_tui.core.models import OwnerType, parse_time
 from test_cli import _run_in_pty
 
 RAW_KEY = re.compile(r"^wk-1\.[0-9a-f]{64}$")

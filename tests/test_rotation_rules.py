@@ -1,5 +1,5 @@
-"""The rules shared by the panel's rotate and `oz-keys rotate` (oz_tui/rotation.py), and the
-audit's reasons (oz_tui/audit.py): plain functions of a key, the account's teams and a clock."""
+"""The rules shared by the panel's rotate and `oz-keys rotate` (oz_tui/core/rotation.py), and the
+audit's reasons (oz_tui/core/audit.py): plain functions of a key, the account's teams and a clock."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from oz_tui.api.models import ApiKey, Expiration, KeyScope, KeyType, Team
-from oz_tui.audit import AuditPolicy, audit, reasons
-from oz_tui.rotation import (
+from oz_tui.core.models import ApiKey, Expiration, KeyScope, KeyType, Team
+from oz_tui.core.audit import AuditPolicy, audit, reasons
+from oz_tui.core.rotation import (
     RotationError,
     TeamChoiceNeeded,
     lifetime_words,

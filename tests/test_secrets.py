@@ -26,7 +26,7 @@ import fault_server as fs
 from conftest import FakeClock, deterministic_tokens
 from fault_matrix import CREDENTIAL_HINT, FAKE_CREDENTIAL
 from oz_tui import cli
-from oz_tui.api.models import ApiKey, CreatedKey, KeyScope
+from oz_tui.core.models import ApiKey, CreatedKey, KeyScope
 from oz_tui.backend import local_backend, remote_backend
 from oz_tui.tui import clipboard
 from oz_tui.tui.app import OzKeysApp

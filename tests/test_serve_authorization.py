@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from oz_tui.api.models import KeyScope, KeyType
+from oz_tui.core.models import KeyScope, KeyType
 from oz_tui.core.authorization import Action, Principal, Subject, decide, rules_markdown
 
 OWNER = Principal(KeyScope.PERSONAL, "k-owner")

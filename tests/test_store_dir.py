@@ -191,8 +191,8 @@ def test_a_write_that_rolled_back_says_no_key_was_created(tmp_path: Path) -> Non
 async def test_disk_full_through_the_client_is_a_definite_no(
     tmp_path: Path, path: str, reliability: Any
 ) -> None:
-    from oz_tui.api.errors import OzError
-    from oz_tui.api.models import Expiration
+    from oz_tui.core.errors import OzError
+    from oz_tui.core.models import Expiration
     from oz_tui.backend import local_backend
 
     backend = local_backend(tmp_path, path=path)  # type: ignore[arg-type]

@@ -29,7 +29,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from oz_tui.api import AuthenticationError, Expiration
+from oz_tui.core.errors import AuthenticationError
+from oz_tui.core.models import Expiration
 from oz_tui.api.client import OzClient
 from oz_tui.local import KeyStore, LocalStoreError
 from oz_tui.local.store import RAW_KEY_PATTERN
@@ -69,7 +70,7 @@ _CREATOR = textwrap.dedent(
     """
     import asyncio, sys, time
     from pathlib import Path
-    from oz_tui.api.models import Expiration
+    from oz_tui.core.models import Expiration
     from oz_tui.backend import local_backend
 
     data_dir, go, label, count = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])

@@ -12,8 +12,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import OptionList, RadioButton, Static
 
-from oz_tui.api.errors import NetworkError
-from oz_tui.api.models import (
+from oz_tui.core.errors import NetworkError
+from oz_tui.core.models import (
     Account,
     Agent,
     ApiKey,

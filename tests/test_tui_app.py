@@ -12,9 +12,9 @@ import pytest
 from rich.text import Text
 from textual.widgets import Button, Input, Static
 
-from oz_tui.api.models import CreatedKey, OwnerType
+from oz_tui.core.models import CreatedKey, OwnerType
 from oz_tui.local.store import StoredKey
-from oz_tui.sanitize import safe_text
+from oz_tui.core.sanitize import safe_text
 from oz_tui.tui.app import OzKeysApp
 from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, HelpScreen, ShowKeyScreen
 from oz_tui.tui.screens.keys import DOCS_URL, KeysScreen
@@ -224,7 +224,7 @@ def test_short_relative_times() -> None:
 
 
 def test_cells_are_text_never_markup() -> None:
-    from oz_tui.api.models import ApiKey, KeyScope
+    from oz_tui.core.models import ApiKey, KeyScope
 
     key = ApiKey(
         uid="u",

@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import Static
 
-from oz_tui.api.models import ApiKey, OwnerType
+from oz_tui.core.models import ApiKey, OwnerType
 from oz_tui.backend import remote_backend
 from oz_tui.local import LocalService
 from oz_tui.local.demo import demo_uid

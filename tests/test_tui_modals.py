@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList, RadioButton, Select, Static, TextArea
 
-from oz_tui.api.errors import NetworkError, UserFacingError
-from oz_tui.api.models import Agent, ApiKey, CreatedKey, Expiration, KeyScope, KeyType, Team
+from oz_tui.core.errors import NetworkError, UserFacingError
+from oz_tui.core.models import Agent, ApiKey, CreatedKey, Expiration, KeyScope, KeyType, Team
 from oz_tui.tui import clipboard
 from oz_tui.tui.clipboard import ClipboardResult, copy_secret
 from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, HelpScreen, ShowKeyScreen

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from textual.widgets import Button, Checkbox, Select, Static, TextArea
 
-from oz_tui.api.models import ApiKey, CreatedKey, Expiration, KeyScope, Team
-from oz_tui.rotation import Owner
+from oz_tui.core.models import ApiKey, CreatedKey, Expiration, KeyScope, Team
+from oz_tui.core.rotation import Owner
 from oz_tui.tui.app import OzKeysApp
 from oz_tui.tui.screens import ShowKeyScreen
 from oz_tui.tui.screens.keys import KeysScreen

@@ -8,8 +8,8 @@ import re
 from datetime import datetime
 from typing import Any, Callable
 
-from oz_tui.api import errors
-from oz_tui.api.models import (
+from oz_tui.core import errors
+from oz_tui.core.models import (
     Account,
     Agent,
     ApiKey,
@@ -22,31 +22,20 @@ from oz_tui.api.models import (
 )
 from oz_tui.api.operations import Operation
 from oz_tui.core import formats
+from oz_tui.core.refusals import (
+    is_auth_message,
+    is_unknown_user_message,
+    user_facing_error,
+)
 
 #: Server-provided text put into an error message is cut to this many characters.
 MAX_DETAIL = 300
-#: A `UserFacingError` message (the server's own words for the user) is cut to this length.
-MAX_USER_MESSAGE = 1000
-
-_AUTH_WORDS = ("unauthenticated", "not authenticated", "unauthorized", "authentication")
-#: What Warp's server says when the key's account is disabled or deleted (with several
-#: suffixes: `: Not found`, `: ERROR …`); Warp's client signs the user out on it.
-_UNKNOWN_USER = "user not in context"
 #: How a server says there is no such (active) key.
 _GONE = re.compile(
     r"not found|does not exist|no such (api )?key|no active (api )?key|"
     r"already (been )?(expired|deleted|revoked)",
     re.IGNORECASE,
 )
-
-
-def is_unknown_user_message(message: str) -> bool:
-    return _UNKNOWN_USER in message.lower()
-
-
-def _is_auth_message(message: str) -> bool:
-    lowered = message.lower()
-    return is_unknown_user_message(message) or any(word in lowered for word in _AUTH_WORDS)
 
 
 def is_gone_message(message: str) -> bool:
@@ -74,7 +63,7 @@ def unwrap(operation: Operation, payload: Any) -> dict[str, Any]:
         text = "; ".join(messages)[:MAX_DETAIL] or "no message"
         if any(is_unknown_user_message(m) for m in messages):
             raise errors.AccountUnavailableError()
-        if "UNAUTHENTICATED" in codes or any(_is_auth_message(m) for m in messages):
+        if "UNAUTHENTICATED" in codes or any(is_auth_message(m) for m in messages):
             raise errors.AuthenticationError(f"The server refused the credential: {text}")
         raise errors.ProtocolError(f"The server rejected {operation.name}: {text}")
     data = payload.get("data")
@@ -96,21 +85,6 @@ def unwrap(operation: Operation, payload: Any) -> dict[str, Any]:
     raise errors.ProtocolError(
         f"The answer to {operation.name} is of an unknown kind ({kind})."
     )
-
-
-def user_facing_error(operation_name: str, message: str) -> errors.OzError:
-    """The typed error for a refusal in the server's own words (a `UserFacingError` result):
-    `AuthenticationError` when it is about the credential, else `UserFacingError`. The local
-    store's refusals reach the user through here on both paths (GraphQL and direct)."""
-    if not message.strip():
-        message = f"The server refused {operation_name} without saying why."
-    if len(message) > MAX_USER_MESSAGE:
-        message = message[: MAX_USER_MESSAGE - 1] + "…"
-    if is_unknown_user_message(message):
-        return errors.AccountUnavailableError()
-    if _is_auth_message(message):
-        return errors.AuthenticationError(message)
-    return errors.UserFacingError(message)
 
 
 def _field(obj: Any, name: str, kind: type) -> Any:

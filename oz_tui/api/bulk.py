@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Iterable
 
-from oz_tui.api.models import ApiKey
+from oz_tui.core.models import ApiKey
 
 #: Expires in flight at once: quick for tens of keys, gentle on the server for thousands.
 DEFAULT_CONCURRENCY = 4

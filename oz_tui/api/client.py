@@ -18,8 +18,8 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 import httpx
 
-from oz_tui.addresses import is_loopback_host
-from oz_tui.api import errors
+from oz_tui.core.addresses import is_loopback_host
+from oz_tui.core import errors
 from oz_tui.api.answers import (
     is_gone_message,
     parse_account,
@@ -40,7 +40,7 @@ from oz_tui.api.failures import (
     was_executed,
 )
 from oz_tui.api.identity import DEFAULT_CLIENT_ID, ClientIdentity
-from oz_tui.api.models import (
+from oz_tui.core.models import (
     Account,
     Agent,
     ApiKey,
@@ -63,7 +63,7 @@ from oz_tui.api.operations import (
     Operation,
 )
 from oz_tui.api.retry import MAX_RETRIES, CommandBudget, Tried, attempts
-from oz_tui.display import server_host
+from oz_tui.core.display import server_host
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""What a failed exchange means to the person: the client's failures as `oz_tui.api.errors`.
+"""What a failed exchange means to the person: the client's failures as `oz_tui.core.errors`.
 
 A transport failure (connecting, reading, an answer too large or undecodable) or an HTTP status
 becomes one typed error with the message the user sees: whether a create may have happened
@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import httpx
 
-from oz_tui.api import errors
+from oz_tui.core import errors
 from oz_tui.api.answers import MAX_DETAIL, is_unknown_user_message
 from oz_tui.api.body import MAX_RESPONSE_BYTES, BadEncoding, TooLarge, Undecodable, json_or_none
 

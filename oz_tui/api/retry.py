@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, TypeVar
 
-from oz_tui.api import errors
+from oz_tui.core import errors
 from oz_tui.api.deadline import is_outside_command_deadline
 from oz_tui.api.failures import Retryable
 

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from oz_tui.api.errors import OzError
+from oz_tui.core.errors import OzError
 from oz_tui.cli.base import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -37,7 +37,7 @@ from oz_tui.cli.parser import HELP_COMMAND, CommandLine, ParserExit, build, help
 from oz_tui.cli.registry import Handler, Invocation, Subcommand
 from oz_tui.cli.subcommands import SUBCOMMANDS
 from oz_tui.config import ENV_API_KEY, Flags, Settings, SettingsError, flags_from, load_settings
-from oz_tui.sanitize import safe_text
+from oz_tui.core.sanitize import safe_text
 
 if TYPE_CHECKING:
     from oz_tui.backend import Backend
@@ -239,7 +239,7 @@ def _warn_plain_http(settings: Settings, stderr: TextIO) -> None:
         return
     from urllib.parse import urlsplit
 
-    from oz_tui.addresses import is_loopback_host
+    from oz_tui.core.addresses import is_loopback_host
 
     parts = urlsplit(settings.server_root_url)
     host = (parts.hostname or "").lower()
@@ -267,7 +267,7 @@ async def _with_backend(
     try:
         if settings.mode == "remote" and not settings.api_key:
             # Like Warp's CLI, no request without a credential: say what is missing, not "refused".
-            from oz_tui.api.errors import NO_API_KEY, WHERE_TO_CREATE, AuthenticationError
+            from oz_tui.core.errors import NO_API_KEY, WHERE_TO_CREATE, AuthenticationError
 
             raise AuthenticationError(
                 f"{NO_API_KEY}: set {ENV_API_KEY} to an API key ({WHERE_TO_CREATE}), or pass "
@@ -319,7 +319,7 @@ def _open_panel(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextI
     disable_core_dumps()  # the panel shows new keys: before it asks for any
     backend = for_panel(settings)
     try:
-        from oz_tui.api.models import system_clock
+        from oz_tui.core.models import system_clock
         from oz_tui.local import default_data_dir
         from oz_tui.tui.app import OzKeysApp  # Textual loads here, and only here
 

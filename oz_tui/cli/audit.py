@@ -1,6 +1,6 @@
 """`oz-keys audit`: the keys that need attention and why; exit 1 when there is any.
 
-What counts (expiring, idle, never expires, never used) is `oz_tui.audit`, built on the same
+What counts (expiring, idle, never expires, never used) is `oz_tui.core.audit`, built on the same
 hygiene predicates as the panel's badges and search qualifiers.
 """
 
@@ -15,7 +15,7 @@ from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
 
 if TYPE_CHECKING:
-    from oz_tui.audit import AuditPolicy
+    from oz_tui.core.audit import AuditPolicy
     from oz_tui.backend import Backend
     from oz_tui.cli.output import Output
 
@@ -24,7 +24,7 @@ async def cmd_audit(
     backend: Backend, settings: Settings, output: Output, args: argparse.Namespace, stdin: TextIO
 ) -> int:
     """The keys that need attention and why; exit 1 when there is any, 0 when all is well."""
-    from oz_tui.audit import audit  # loaded when the command runs, as audit_policy's imports
+    from oz_tui.core.audit import audit  # loaded when the command runs, as audit_policy's imports
 
     policy = audit_policy(args)
     client = backend.client
@@ -36,8 +36,8 @@ async def cmd_audit(
 
 def audit_policy(args: argparse.Namespace) -> AuditPolicy:
     """The audit's checks from its flags (bad durations are usage errors, before any request)."""
-    from oz_tui.audit import AuditPolicy
-    from oz_tui.hygiene import DEFAULT_EXPIRING, DEFAULT_IDLE
+    from oz_tui.core.audit import AuditPolicy
+    from oz_tui.core.hygiene import DEFAULT_EXPIRING, DEFAULT_IDLE
 
     expiring = getattr(args, "expiring_within", None)
     idle = getattr(args, "idle_for", None)

@@ -67,7 +67,7 @@ def is_tty(stream: TextIO | None) -> bool:
 
 def fail(stderr: TextIO, message: str, code: int = EXIT_ERROR) -> int:
     """Say `message` as the one line `oz-keys: …` on stderr; return `code`."""
-    from oz_tui.sanitize import safe_text
+    from oz_tui.core.sanitize import safe_text
 
     try:
         stderr.write(f"{PROG}: {safe_text(message)}\n")

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
-from oz_tui.api.errors import NotFoundError, OzError
-from oz_tui.api.models import (
+from oz_tui.core.errors import NotFoundError, OzError
+from oz_tui.core.models import (
     Agent,
     ApiKey,
     CreatedKey,
@@ -28,8 +28,8 @@ from oz_tui.cli.prompts import Cancelled, confirm, describe, explain_not_found, 
 from oz_tui.cli.registry import Subcommand
 from oz_tui.core.names import name_problem
 from oz_tui.config import Settings
-from oz_tui.durations import DurationError, parse_duration
-from oz_tui.sanitize import safe_text
+from oz_tui.core.durations import DurationError, parse_duration
+from oz_tui.core.sanitize import safe_text
 
 if TYPE_CHECKING:
     from oz_tui.backend import Backend, KeyService

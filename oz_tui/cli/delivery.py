@@ -24,11 +24,11 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO
 
 from oz_tui.api.deadline import outside_command_deadline
-from oz_tui.api.errors import OzError
-from oz_tui.api.models import CreatedKey
+from oz_tui.core.errors import OzError
+from oz_tui.core.models import CreatedKey
 from oz_tui.cli.base import PROG
 from oz_tui.head_start import loaded_asyncio, running_loop
-from oz_tui.sanitize import safe_text
+from oz_tui.core.sanitize import safe_text
 
 if TYPE_CHECKING:
     import asyncio

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oz_tui.sanitize import safe_text
+from oz_tui.core.sanitize import safe_text
 
 
 class JqError(Exception):

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
-from oz_tui.api.errors import OzError
-from oz_tui.api.models import Account, ApiKey, CreatedKey
+from oz_tui.core.errors import OzError
+from oz_tui.core.models import Account, ApiKey, CreatedKey
 from oz_tui.cli.base import PROG
 from oz_tui.cli.jq_filter import JqError, JqFilter
-from oz_tui.display import date_label, expiring_soon, relative_time
-from oz_tui.sanitize import safe_text
+from oz_tui.core.display import date_label, expiring_soon, relative_time
+from oz_tui.core.sanitize import safe_text
 
 if TYPE_CHECKING:
-    from oz_tui.audit import AuditPolicy, Finding
+    from oz_tui.core.audit import AuditPolicy, Finding
 
 #: Names longer than this are cut in the pretty table (never in json/ndjson/text).
 NAME_COLUMN_MAX = 40

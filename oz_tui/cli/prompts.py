@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
-from oz_tui.api.errors import NotFoundError
-from oz_tui.api.models import ApiKey
+from oz_tui.core.errors import NotFoundError
+from oz_tui.core.models import ApiKey
 from oz_tui.cli.base import UsageError, is_tty
-from oz_tui.display import relative_time
+from oz_tui.core.display import relative_time
 from oz_tui.head_start import running_loop
-from oz_tui.sanitize import safe_text
+from oz_tui.core.sanitize import safe_text
 
 if TYPE_CHECKING:
     import asyncio
@@ -128,7 +128,7 @@ async def explain_not_found(client: KeyService, error: NotFoundError) -> NotFoun
     """What to say when no listed key has the name: a service account (a Team or Agent key) lists
     only itself, so "no such key" would hide the reason it may not act on the key it named. The
     question costs a round trip only on this failure."""
-    from oz_tui.api.errors import OzError
+    from oz_tui.core.errors import OzError
 
     try:
         account = await client.whoami()

@@ -1,7 +1,7 @@
 """`oz-keys rotate KEY`: a new key like the old one, delivered once, then the old one expired.
 
 The rules (same name, owner and lifetime; which team a Team key goes to) are in
-`oz_tui.rotation`, shared with the panel. Here: the order of the steps, the question on a
+`oz_tui.core.rotation`, shared with the panel. Here: the order of the steps, the question on a
 terminal, and what happens when a step fails.
 """
 
@@ -10,19 +10,19 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, TextIO
 
-from oz_tui.api.errors import NotFoundError, OzError
-from oz_tui.api.models import KeyScope
+from oz_tui.core.errors import NotFoundError, OzError
+from oz_tui.core.models import KeyScope
 from oz_tui.cli.base import EXIT_OK, PROG, UsageError, is_tty
 from oz_tui.cli.commands import duration, explicit_expiration
 from oz_tui.cli.prompts import Cancelled, confirm, describe, explain_not_found, one_key
 from oz_tui.cli.registry import Subcommand
 from oz_tui.config import Settings
-from oz_tui.sanitize import safe_text
+from oz_tui.core.sanitize import safe_text
 
 if TYPE_CHECKING:
     from oz_tui.backend import Backend
     from oz_tui.cli.output import Output
-    from oz_tui.rotation import RotationError
+    from oz_tui.core.rotation import RotationError
 
 
 async def cmd_rotate(
@@ -33,7 +33,7 @@ async def cmd_rotate(
     --team-id, then exactly one create and one expire."""
     # Loaded when the command runs: every other command starts without them.
     from oz_tui.cli.delivery import create_or_explain, deliver_or_expire
-    from oz_tui.rotation import RotationError, owner_of, same_lifetime, still_active_message
+    from oz_tui.core.rotation import RotationError, owner_of, same_lifetime, still_active_message
 
     client = backend.client
     keep_old = getattr(args, "keep_old", False)
@@ -100,7 +100,7 @@ async def cmd_rotate(
 
 
 def _choices_hint(error: RotationError) -> str:
-    from oz_tui.rotation import TeamChoiceNeeded
+    from oz_tui.core.rotation import TeamChoiceNeeded
 
     if isinstance(error, TeamChoiceNeeded):
         teams = ", ".join(f"{safe_text(t.uid)} ({safe_text(t.name)})" for t in error.teams)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from oz_tui.api.errors import OzError
+from oz_tui.core.errors import OzError
 from oz_tui.cli.base import EXIT_OK, EXIT_USAGE, PROG, fail
 from oz_tui.cli.registry import Invocation, Subcommand
 from oz_tui.config import ENV_API_KEY
-from oz_tui.sanitize import safe_text
+from oz_tui.core.sanitize import safe_text
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from oz_tui.api.models import Account, ApiKey, KeyScope, KeyType
+from oz_tui.core.models import Account, ApiKey, KeyScope, KeyType
 
 
 class Action(str, enum.Enum):

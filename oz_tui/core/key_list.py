@@ -2,7 +2,7 @@
 the search shows, and which are marked.
 
 The list keeps every key in sort order; a search (free text and qualifiers, read by
-`oz_tui.hygiene`) filters that order (no re-sort, no network). What is shown changes only when
+`oz_tui.core.hygiene`) filters that order (no re-sort, no network). What is shown changes only when
 `update_view` is called, so the table can read what was shown (the highlighted row) before it
 shows the new view. No Textual and no Rich here: `KeyTable` draws it.
 """
@@ -13,8 +13,8 @@ import enum
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, NamedTuple
 
-from oz_tui.api.models import ApiKey
-from oz_tui.hygiene import SearchFields, parse_query
+from oz_tui.core.models import ApiKey
+from oz_tui.core.hygiene import SearchFields, parse_query
 
 _FAR_PAST = datetime.min.replace(tzinfo=timezone.utc)
 _FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
@@ -176,7 +176,7 @@ class KeyList:
 
     def set_filter(self, text: str) -> bool:
         """Search for `text` (stripped): free text (case-insensitive, in the name, the agent's
-        name, the last four, the start of the uid) and qualifiers (`oz_tui.hygiene`). "" shows
+        name, the last four, the start of the uid) and qualifiers (`oz_tui.core.hygiene`). "" shows
         all. True when the search changed."""
         text = text.strip()
         if text == self._filter:

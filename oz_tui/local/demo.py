@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from oz_tui.api.models import OwnerType
+from oz_tui.core.models import OwnerType
 from oz_tui.local.store import LOCAL_IDENTITY, KeyStore, StoredAgent, StoredKey, default_agent_uid
 
 @dataclass(frozen=True, slots=True)

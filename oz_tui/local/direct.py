@@ -3,7 +3,7 @@
 What the panel and the CLI use when no account is configured (`--local`, `--demo`). It answers
 exactly as `OzClient` does through the GraphQL service (`oz_tui.local.service`, what `serve`
 exposes): the same store, validation and clock, the same typed errors with the same messages
-(the store's `InvalidRequest` text, typed by `answers.user_facing_error` on both paths), and the
+(the store's `InvalidRequest` text, typed by `core.refusals.user_facing_error` on both paths), and the
 same models. tests/test_local_contract.py runs every scenario through both and compares.
 
 Loads no httpx, graphql-core or Starlette: only the store (SQLite) and the models. Reads run
@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from oz_tui.api.models import (
+from oz_tui.core.models import (
     Account,
     Agent,
     ApiKey,
@@ -133,7 +133,7 @@ class DirectClient:
             return None
         key = self.store.authenticate(self._api_key)
         if key is None:
-            from oz_tui.api.errors import AuthenticationError
+            from oz_tui.core.errors import AuthenticationError
             from oz_tui.local.guard import AUTH_DETAIL
 
             raise AuthenticationError(f"The local key store refused the credential: {AUTH_DETAIL}.")
@@ -170,7 +170,7 @@ class DirectClient:
 
             return await asyncio.to_thread(work)
         except InvalidRequest as exc:
-            from oz_tui.api.answers import user_facing_error
+            from oz_tui.core.refusals import user_facing_error
 
             failure = user_facing_error(operation, str(exc))
         raise failure

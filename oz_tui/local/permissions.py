@@ -11,7 +11,7 @@ refused part (never a partial result). No GraphQL, HTTP or Textual here.
 
 from __future__ import annotations
 
-from oz_tui.api.models import KeyScope, KeyType, OwnerType
+from oz_tui.core.models import KeyScope, KeyType, OwnerType
 from oz_tui.core import authorization as auth
 from oz_tui.local.store import InvalidRequest, KeyStore, StoredKey
 

@@ -42,8 +42,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from oz_tui import __version__
-from oz_tui.api.errors import OzError
-from oz_tui.api.models import Clock, format_time, parse_time, system_clock
+from oz_tui.core.errors import OzError
+from oz_tui.core.models import Clock, format_time, parse_time, system_clock
 from oz_tui.core import authorization as auth
 from oz_tui.local import DB_FILENAME, default_data_dir
 from oz_tui.local.demo import seed_demo

@@ -85,7 +85,7 @@ def toml_type(value: object) -> str:
 
 
 def quote(text: str) -> str:
-    from oz_tui.sanitize import safe_text
+    from oz_tui.core.sanitize import safe_text
 
     return '"' + safe_text(text, max_length=60) + '"'
 

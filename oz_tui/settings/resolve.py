@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from oz_tui.api.models import Expiration, KeyType
+from oz_tui.core.models import Expiration, KeyType
 from oz_tui.settings.checks import SettingsError, printable_ascii
 from oz_tui.settings.config_file import FileConfig, config_path, load_config
 from oz_tui.settings.table import (
@@ -93,7 +93,7 @@ class Settings:
     client_id: str
     #: The User-Agent header; None sends none (as Warp's own client).
     user_agent: str | None
-    #: The panel's rebound actions: {action id: keys} (oz_tui/keymap.py).
+    #: The panel's rebound actions: {action id: keys} (oz_tui/core/keymap.py).
     keymap: Mapping[str, str]
 
     @property

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from oz_tui.api.headers import DEFAULT_CLIENT_ID
-from oz_tui.api.models import Expiration, KeyType
+from oz_tui.core.models import Expiration, KeyType
 from oz_tui.settings.checks import (
     SettingsError,
     check_header_setting,
@@ -187,7 +187,7 @@ def _file_header(*, blank_sends_none: bool) -> FromFile:
 
 
 def _file_keymap(value: Any, path: Path, key: str) -> Mapping[str, str]:
-    from oz_tui.keymap import KeymapError, parse_keymap  # only a file with a [keymap]
+    from oz_tui.core.keymap import KeymapError, parse_keymap  # only a file with a [keymap]
 
     try:
         return parse_keymap(value)

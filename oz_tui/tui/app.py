@@ -38,7 +38,7 @@ from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.theme import Theme
 
-from oz_tui.api.models import Clock, Expiration, KeyType, system_clock
+from oz_tui.core.models import Clock, Expiration, KeyType, system_clock
 from oz_tui.tui.screens.keys import KeysScreen
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class OzKeysApp(App[None]):
                 configured: the page says these keys are local and how to reach real ones.
             local_zone: The zone a key's details show exact times in, besides UTC; None:
                 this machine's.
-            keymap: Rebound actions, {binding id: keys}, checked by `oz_tui.keymap`.
+            keymap: Rebound actions, {binding id: keys}, checked by `oz_tui.core.keymap`.
             remember_theme: Called with the theme's name when the user picks another one (the
                 CLI keeps it in the state file for next time); None remembers nothing.
             remember_notice_dismissed: Called when *Got it* dismisses the local-service notice
@@ -298,7 +298,7 @@ class OzKeysApp(App[None]):
         if isinstance(screen, KeysScreen):
             # From the one table of the page's actions, with the keys in effect, so the palette
             # says what the footer and the help say.
-            from oz_tui.keymap import EVERY_ACTION
+            from oz_tui.core.keymap import EVERY_ACTION
             from oz_tui.tui.screens.help import action_key_labels
 
             for action in EVERY_ACTION.values():

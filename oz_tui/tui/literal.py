@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Input
 
-from oz_tui.sanitize import safe_text, visible
+from oz_tui.core.sanitize import safe_text, visible
 
 
 def literal(text: str, style: str = "", *, max_length: int | None = None) -> Text:

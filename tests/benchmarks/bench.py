@@ -74,7 +74,7 @@ SEARCH = "deploy"
 #: `--compare TREE`: another source tree of oz-keys (its `oz_tui` first on PYTHONPATH), measured
 #: interleaved with this one in the same run (start-up, the CLI, the link), for a before/after.
 COMPARE: Path | None = None
-#: The same with qualifiers (oz_tui.hygiene), typed a character at a time: the prefixes include
+#: The same with qualifiers (oz_tui.core.hygiene), typed a character at a time: the prefixes include
 #: unfinished qualifiers ("expires:<3") that only hint, as while typing.
 QUALIFIED_SEARCH = "scope:team expires:<30d idle:>1d deploy"
 
@@ -85,7 +85,7 @@ QUALIFIED_SEARCH = "scope:team expires:<30d idle:>1d deploy"
 def make_store(data_dir: Path, count: int, now: datetime, seed: int = 6) -> None:
     """`count` active keys in a local key store at `data_dir`, with varied names and times."""
     sys.path.insert(0, str(REPO))
-    from oz_tui.api.models import OwnerType
+    from oz_tui.core.models import OwnerType
     from oz_tui.local.store import LOCAL_IDENTITY, KeyStore, StoredKey
 
     rng = random.Random(seed)

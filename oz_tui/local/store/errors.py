@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oz_tui.api.errors import OzError
+from oz_tui.core.errors import OzError
 
 
 class LocalStoreError(OzError):

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from oz_tui.api.models import Agent, Clock, OwnerType, system_clock
+from oz_tui.core.models import Agent, Clock, OwnerType, system_clock
 from oz_tui.core.names import KeyNameError, check_name
 from oz_tui.local.store.data_dir import _prepare_files, _restrict_modes, check_data_dir
 from oz_tui.local.store.errors import InvalidRequest, LocalStoreError, NothingWritten, StoreBusy

@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-from oz_tui.api.models import Agent, OwnerType, Team
+from oz_tui.core.models import Agent, OwnerType, Team
 
 KEY_PREFIX = "wk-1."
 RAW_KEY_PATTERN = re.compile(r"wk-1\.[0-9a-f]{64}")

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
 from oz_tui.api.bulk import ExpireOutcome
-from oz_tui.api.models import ApiKey
+from oz_tui.core.models import ApiKey
 from oz_tui.tui.literal import literal
 from oz_tui.tui.screens.confirm_delete import DeleteConfirmation
 from oz_tui.tui.screens.dialog import DialogScreen

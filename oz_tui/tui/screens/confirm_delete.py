@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from oz_tui.api.models import ApiKey
+from oz_tui.core.models import ApiKey
 from oz_tui.tui.literal import literal
 from oz_tui.tui.screens.dialog import DialogScreen
 

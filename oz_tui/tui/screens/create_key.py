@@ -21,7 +21,7 @@ from textual.widgets import (
     Static,
 )
 
-from oz_tui.api.models import (
+from oz_tui.core.models import (
     Agent,
     CreatedKey,
     Expiration,

@@ -13,12 +13,12 @@ from textual.containers import VerticalScroll
 from textual.keys import format_key
 from textual.widgets import Static
 
-from oz_tui.display import EXPIRING_SOON
-from oz_tui.hygiene import FREE_TEXT_HELP, QUALIFIERS
-from oz_tui.keymap import EVERY_ACTION
+from oz_tui.core.display import EXPIRING_SOON
+from oz_tui.core.hygiene import FREE_TEXT_HELP, QUALIFIERS
+from oz_tui.core.keymap import EVERY_ACTION
 from oz_tui.tui.screens.dialog import DialogScreen
 
-#: The help's key list, in its order: a page action from oz_tui/keymap.py's table (its keys as
+#: The help's key list, in its order: a page action from oz_tui/core/keymap.py's table (its keys as
 #: the keymap in effect has them, its description) or (keys, what they do) for keys outside the
 #: page.
 KEY_ROWS: tuple[str | tuple[str, str], ...] = (

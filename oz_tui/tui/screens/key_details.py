@@ -1,7 +1,7 @@
 """A key's details: everything the list knows about it, exactly, and what to do with it.
 
 Opened with Enter on a row or a click on its name. Times are exact, in the local zone and UTC,
-with the relative time beside them; the badges (`oz_tui.hygiene`) say what needs attention.
+with the relative time beside them; the badges (`oz_tui.core.hygiene`) say what needs attention.
 From here: copy the uid, rotate, delete. The dialog only says what was chosen (it dismisses with
 `DetailsChoice`); the page does the work, so the same confirmations apply as from the table.
 """
@@ -20,10 +20,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from oz_tui.api.models import ApiKey, KeyScope
-from oz_tui.display import exact_time, relative_time
-from oz_tui.hygiene import Badge, BadgeKind, badges, days_left, time_left
-from oz_tui.keymap import ACTIONS
+from oz_tui.core.models import ApiKey, KeyScope
+from oz_tui.core.display import exact_time, relative_time
+from oz_tui.core.hygiene import Badge, BadgeKind, badges, days_left, time_left
+from oz_tui.core.keymap import ACTIONS
 from oz_tui.tui.clipboard import ClipboardResult, copy_secret
 from oz_tui.tui.literal import literal
 from oz_tui.tui.screens.dialog import DialogScreen

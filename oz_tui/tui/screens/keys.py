@@ -23,12 +23,12 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
-from oz_tui.api.errors import ACCOUNT_FIX, AccountUnavailableError, AuthenticationError, OzError
-from oz_tui.api.models import Account, Agent, ApiKey, CreatedKey, Expiration, KeyScope
+from oz_tui.core.errors import ACCOUNT_FIX, AccountUnavailableError, AuthenticationError, OzError
+from oz_tui.core.models import Account, Agent, ApiKey, CreatedKey, Expiration, KeyScope
 from oz_tui.core.authorization import Action, Decision, decide_for_client, own_key
-from oz_tui.display import quoted_name
-from oz_tui.keymap import ACTIONS
-from oz_tui.sanitize import safe_text
+from oz_tui.core.display import quoted_name
+from oz_tui.core.keymap import ACTIONS
+from oz_tui.core.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer
 from oz_tui.tui.literal import LiteralInput
 from oz_tui.tui.widgets import (
@@ -47,7 +47,7 @@ from oz_tui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from oz_tui.api.bulk import ExpireOutcome
-    from oz_tui.rotation import Owner
+    from oz_tui.core.rotation import Owner
     from oz_tui.tui.app import OzKeysApp
     from oz_tui.tui.screens.create_key import CreateKeyScreen
     from oz_tui.tui.screens.key_details import DetailsChoice
@@ -124,7 +124,7 @@ class KeysScreen(Screen[None]):
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        # Rebindable by id from the config's [keymap] (oz_tui/keymap.py has the default keys);
+        # Rebindable by id from the config's [keymap] (oz_tui/core/keymap.py has the default keys);
         # the footer shows an action's first key.
         Binding(ACTIONS["create"].keys, "create", "Create", tooltip="Create an API key",
                 id="create"),
@@ -817,7 +817,7 @@ class KeysScreen(Screen[None]):
 
     @work(group="delete", exit_on_error=False)
     async def expire_replaced_key(self, old: ApiKey) -> None:
-        from oz_tui.rotation import still_active_message
+        from oz_tui.core.rotation import still_active_message
 
         try:
             await self.oz_app.backend.client.expire_key(old.uid)

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.widgets import Button, Static
 
-from oz_tui.api.errors import OzError
+from oz_tui.core.errors import OzError
 from oz_tui.tui.literal import literal
 from oz_tui.tui.screens.dialog import DialogScreen
 

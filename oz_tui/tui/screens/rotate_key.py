@@ -18,10 +18,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Select, Static
 
-from oz_tui.api.errors import OzError
-from oz_tui.api.models import ApiKey, Clock, CreatedKey, Expiration, Team
-from oz_tui.display import date_label
-from oz_tui.rotation import (
+from oz_tui.core.errors import OzError
+from oz_tui.core.models import ApiKey, Clock, CreatedKey, Expiration, Team
+from oz_tui.core.display import date_label
+from oz_tui.core.rotation import (
     Owner,
     RotationError,
     TeamChoiceNeeded,

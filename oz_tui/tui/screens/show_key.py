@@ -12,9 +12,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static, TextArea
 
-from oz_tui.api.models import CreatedKey
-from oz_tui.display import quoted_name
-from oz_tui.sanitize import safe_text
+from oz_tui.core.models import CreatedKey
+from oz_tui.core.display import quoted_name
+from oz_tui.core.sanitize import safe_text
 from oz_tui.tui.clipboard import ClipboardClearer, ClipboardResult, copy_secret
 from oz_tui.tui.literal import literal
 from oz_tui.tui.screens.dialog import DialogScreen

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Static
 
-from oz_tui.api.errors import NO_API_KEY, WHERE_TO_CREATE
+from oz_tui.core.errors import NO_API_KEY, WHERE_TO_CREATE
 from oz_tui.config import ENV_API_KEY
 from oz_tui.tui.literal import literal
 

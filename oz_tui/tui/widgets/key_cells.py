@@ -15,9 +15,9 @@ from typing import NamedTuple
 from rich.cells import cell_len
 from rich.text import Text
 
-from oz_tui.api.models import ApiKey
-from oz_tui.display import date_label, expiring_soon, relative_time, scope_label
-from oz_tui.sanitize import safe_text
+from oz_tui.core.models import ApiKey
+from oz_tui.core.display import date_label, expiring_soon, relative_time, scope_label
+from oz_tui.core.sanitize import safe_text
 from oz_tui.tui.literal import literal
 
 #: Names longer than this are cut (with an ellipsis) so one long name can't push the other

@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 from rich.cells import cell_len
 
-from oz_tui.api.models import ApiKey, KeyScope
+from oz_tui.core.models import ApiKey, KeyScope
 from oz_tui.core.key_list import Column
-from oz_tui.display import date_label, expiring_soon
+from oz_tui.core.display import date_label, expiring_soon
 from oz_tui.tui.widgets.key_cells import (
     DELETE_LABEL,
     EXPIRED_WORD,

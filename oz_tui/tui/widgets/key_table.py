@@ -27,7 +27,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from oz_tui.api.models import ApiKey
+from oz_tui.core.models import ApiKey
 from oz_tui.core.key_list import Column, KeyList
 from oz_tui.tui.widgets.key_cells import (
     DELETE_LABEL,
@@ -236,7 +236,7 @@ class KeyTable(Vertical, can_focus=False):
 
     def filter(self, text: str) -> None:  # noqa: A003 - the table's verb
         """Show only keys matching `text`: free text (case-insensitive, in the name, the agent's
-        name, the last four, the start of the uid) and qualifiers (`oz_tui.hygiene`). "" shows
+        name, the last four, the start of the uid) and qualifiers (`oz_tui.core.hygiene`). "" shows
         all; what can't be read is in `search_hint`."""
         if not self._list.set_filter(text):
             return

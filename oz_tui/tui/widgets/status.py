@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from oz_tui.api.models import Account
+from oz_tui.core.models import Account
 from oz_tui.tui.literal import literal
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from oz_tui.api.models import ApiKey, Expiration, KeyScope, KeyType, Team
-from oz_tui.durations import format_duration
-from oz_tui.sanitize import safe_text
+from oz_tui.core.models import ApiKey, Expiration, KeyScope, KeyType, Team
+from oz_tui.core.durations import format_duration
+from oz_tui.core.sanitize import safe_text
 
 
 class RotationError(Exception):

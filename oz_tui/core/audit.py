@@ -1,6 +1,6 @@
 """Which keys need attention, and why: what `oz-keys audit` reports.
 
-Built on the hygiene predicates (`oz_tui.hygiene`), so "idle" and "expiring" mean here what they
+Built on the hygiene predicates (`oz_tui.core.hygiene`), so "idle" and "expiring" mean here what they
 mean in the panel's badges and search box. No Textual, no I/O.
 """
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from oz_tui.api.models import ApiKey
-from oz_tui.display import date_label, relative_time
-from oz_tui.durations import format_duration
-from oz_tui.hygiene import (
+from oz_tui.core.models import ApiKey
+from oz_tui.core.display import date_label, relative_time
+from oz_tui.core.durations import format_duration
+from oz_tui.core.hygiene import (
     DEFAULT_EXPIRING,
     DEFAULT_IDLE,
     expires_within,

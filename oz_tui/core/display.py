@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from oz_tui.api.models import ApiKey, KeyScope
-from oz_tui.sanitize import safe_text
+from oz_tui.core.models import ApiKey, KeyScope
+from oz_tui.core.sanitize import safe_text
 
 #: A key that expires within this window is flagged in the table.
 EXPIRING_SOON = timedelta(days=7)

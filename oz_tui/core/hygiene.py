@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, NamedTuple
 
-from oz_tui.api.models import ApiKey, KeyScope
-from oz_tui.display import EXPIRING_SOON
-from oz_tui.durations import DurationError, parse_duration
+from oz_tui.core.models import ApiKey, KeyScope
+from oz_tui.core.display import EXPIRING_SOON
+from oz_tui.core.durations import DurationError, parse_duration
 
 #: A key unused for this long is flagged idle (the audit's default too).
 DEFAULT_IDLE = timedelta(days=90)
