@@ -1,6 +1,6 @@
 """Write one SVG per panel state into screenshots/: `python screenshots/make_screenshots.py`.
 
-The states, data, clock and secrets come from tests/scenarios.py, the same setup the snapshot
+The states, data, clock and secrets come from tests/support/scenarios.py, the same setup the snapshot
 tests use (demo data, FIXED_NOW, deterministic tokens, no cursor blink), so the pictures are
 reproducible and match tests/__snapshots__/. The raw key in show-key-once.svg is a test token.
 

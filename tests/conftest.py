@@ -46,7 +46,7 @@ def token_factory() -> Callable[[], str]:
 def _test_process_keeps_its_core_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """A `create` or `rotate` run in process (`cli.run`) would lower this worker's hard core
     limit for good (raising it needs CAP_SYS_RESOURCE), and every process the worker starts
-    after would inherit it: tests/test_no_core_dumps.py, which runs the real CLI and panel in
+    after would inherit it: tests/cross_cutting/test_no_core_dumps.py, which runs the real CLI and panel in
     subprocesses, could no longer tell whether they lower it themselves."""
     import oz_tui.no_core_dumps
 
@@ -64,7 +64,7 @@ def local_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     return request.param
 
 
-# -- the reliability report (see tests/reliability.py) -------------------------------------------
+# -- the reliability report (see tests/support/reliability.py) -------------------------------------------
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,6 +1,6 @@
 """Every GraphQL document oz-keys sends, named as Warp's desktop client names its operations.
 
-Each is POSTed to `{server_root}/graphql/v2?op=<name>`; `tests/test_operations.py` validates them
+Each is POSTed to `{server_root}/graphql/v2?op=<name>`; `tests/api/test_operations.py` validates them
 against `schema.graphql` with graphql-core.
 """
 

@@ -7,7 +7,7 @@ marks, such as the Hangul fillers) as `\\u202e`-style escapes. Runs of combining
 so a name cannot smear over its neighbours. Markup is *not* touched here: the TUI shows text
 through non-markup APIs instead. No Textual imports.
 
-Properties (tests/test_hostile_text.py checks them with hypothesis): the result holds no C0, DEL,
+Properties (tests/cross_cutting/test_hostile_text.py checks them with hypothesis): the result holds no C0, DEL,
 C1, format (bidi, zero-width), surrogate, private-use, unassigned or line/paragraph-separator
 character; at most MAX_COMBINING marks follow any other character; printable text without marks
 comes back unchanged; and `safe_text(safe_text(s)) == safe_text(s)`.

@@ -3,8 +3,9 @@
 What the panel and the CLI use when no account is configured (`--local`, `--demo`). It answers
 exactly as `OzClient` does through the GraphQL service (`oz_tui.local.service`, what `serve`
 exposes): the same store, validation and clock, the same typed errors with the same messages
-(the store's `InvalidRequest` text, typed by `core.refusals.user_facing_error` on both paths), and the
-same models. tests/test_local_contract.py runs every scenario through both and compares.
+(the store's `InvalidRequest` text, typed by `core.refusals.user_facing_error` on both paths),
+and the same models. tests/cross_cutting/test_local_contract.py runs every scenario through both
+and compares.
 
 Loads no httpx, graphql-core or Starlette: only the store (SQLite) and the models. Reads run
 where they are called: in WAL mode they never wait for another process, and a panel that lists

@@ -1,5 +1,5 @@
 """Every limit of the local key service, stated once; docs/local-service.md's table is rendered
-from these (`markdown_table`, kept equal by tests/test_serve_capacity.py).
+from these (`markdown_table`, kept equal by tests/local/test_serve_capacity.py).
 
 `ServerLimits` are a connection's, enforced by Hypercorn through its public `Config`; `Limits`
 are a request's, enforced by the guard (`oz_tui.local.guard`); `QueryLimits` are a GraphQL

@@ -232,7 +232,7 @@ def _serialize_time(value: object) -> str:
 def executable_schema() -> GraphQLSchema:
     """oz-keys' schema with this service's resolvers; built once per process."""
     sdl = resources.files("oz_tui.api").joinpath("schema.graphql").read_text(encoding="utf-8")
-    # The SDL is our own file, checked in full by tests/test_operations.py (which validates every
+    # The SDL is our own file, checked in full by tests/api/test_operations.py (which validates every
     # document against it); not checking it again here saves a few ms on the first request.
     schema = build_schema(sdl + _SERVER_SDL, assume_valid=True, assume_valid_sdl=True)
     assert schema.query_type and schema.mutation_type

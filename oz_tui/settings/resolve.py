@@ -60,7 +60,7 @@ def flags_from(args: argparse.Namespace) -> Any:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything the CLI and the panel need to start: one field per setting of the table (its
-    default is the table's; tests/test_config.py keeps the two in step), and what `resolve`
+    default is the table's; tests/cli/test_config.py keeps the two in step), and what `resolve`
     works out. The repr never shows the credential."""
 
     #: "remote": a server over HTTP; "local": the embedded service on `data_dir`;

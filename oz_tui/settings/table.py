@@ -1,7 +1,7 @@
 """Every setting, declared once: its name, type, config key, environment variable, flag, default,
 check and help. The config-file reader (`config_file`), the resolution (`resolve`), the command
 line's global options (oz_tui/cli/parser.py) and the table in docs/configuration.md (`doc_table`,
-kept equal by tests/test_docs.py) all come from `SETTINGS`.
+kept equal by tests/cross_cutting/test_docs.py) all come from `SETTINGS`.
 
 Precedence, for every setting: its flag, then its environment variable (empty means unset), then
 `config.toml`, then its default. No Textual and no network here.

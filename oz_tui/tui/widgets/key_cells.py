@@ -83,7 +83,7 @@ def expires_words(
 
 def clean(text: str) -> str:
     """`safe_text`, fast: printable ASCII comes back unchanged from it (a documented property
-    of `safe_text`, checked in tests/test_key_table.py), anything else is remembered."""
+    of `safe_text`, checked in tests/tui/test_key_table.py), anything else is remembered."""
     if text.isascii() and text.isprintable():
         return text
     return _clean_cached(text)
