@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 
-from oz_tui.api.errors import OzError
+from oz_tui.core.errors import OzError
 from oz_tui.backend import Backend, local_backend
 from oz_tui.local.direct import DirectClient
 

@@ -11,7 +11,7 @@ from textual.geometry import Region
 from textual.screen import Screen
 from textual.widget import Widget
 
-from oz_tui.api.models import ApiKey, CreatedKey, Expiration, KeyScope
+from oz_tui.core.models import ApiKey, CreatedKey, Expiration, KeyScope
 
 from conftest import FIXED_NOW
 
