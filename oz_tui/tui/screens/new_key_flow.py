@@ -23,7 +23,7 @@ from oz_tui.tui.clipboard import ClipboardClearer
 from oz_tui.rotation import Owner
 from oz_tui.tui.screens.create_key import CreateKey, CreateKeyScreen
 from oz_tui.tui.screens.rotate_key import CreateReplacement, RotateKeyScreen, Rotation
-from oz_tui.tui.screens.show_key import ShowKeyScreen
+from oz_tui.tui.screens import show_key
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def show_once(
     api_key = created.api_key
     try:
         app.push_screen(
-            ShowKeyScreen(created, clearer=clearer),
+            show_key.ShowKeyScreen(created, clearer=clearer),
             # Names only `api_key`: nothing here outlives the dialog with the secret.
             callback=lambda _: then(api_key),
         )
