@@ -4,6 +4,7 @@ line, Create button, footer) are drawn from it, not set one by one where things 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 
 class PageState(enum.Enum):
@@ -50,3 +51,66 @@ def list_summary(
     if deleting:
         summary = f"Deleting… · {summary}"
     return summary
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What decides which of the page's actions are offered: its state and what is on it."""
+
+    state: PageState
+    search_focused: bool
+    #: The search box holds text.
+    searching: bool
+    #: A list, who-am-I or delete request is in flight.
+    waiting: bool
+    width: int
+    marked: bool
+    highlighted: bool
+
+
+#: Actions that need the key list (not offered while the credential is refused).
+LIST_ACTIONS = frozenset(
+    {
+        "create", "delete", "rotate", "search", "cycle_sort", "reverse_sort", "clear_search",
+        "toggle_mark", "mark_visible", "clear_marks",
+    }
+)
+#: Below this width the footer has no room to list Space (Mark); the key still works.
+FOOTER_MARK_MIN_WIDTH = 100
+#: Single-key bindings, hidden from the footer while the search box has focus (the box takes
+#: those keys as text anyway).
+LETTER_ACTIONS = frozenset(
+    {
+        "create", "delete", "rotate", "search", "refresh", "cycle_sort", "reverse_sort", "help",
+        "quit", "toggle_mark", "mark_visible", "clear_marks",
+    }
+)
+
+
+def offered(action: str, parameters: tuple[object, ...], view: PageView) -> bool | None:
+    """Textual's `check_action` for the page: True offers `action`, False hides it, None shows
+    it disabled."""
+    if action == "leave_search":
+        return view.search_focused
+    if action == "stop_waiting":
+        return not view.search_focused and view.waiting
+    if action == "toggle_mark" and not parameters:
+        # The listed Space: only where the footer has room for it.
+        if view.width < FOOTER_MARK_MIN_WIDTH:
+            return False
+    if action == "clear_search":
+        if not view.searching:
+            return False
+        # Esc stops waiting first; ctrl+u clears whatever has focus.
+        return True if view.search_focused else not view.waiting
+    if view.search_focused and action in LETTER_ACTIONS:
+        return False
+    if action == "refresh" and view.state is PageState.SIGNED_OUT:
+        return False  # nothing to refresh with: the page says how to start again
+    if action in LIST_ACTIONS and not view.state.offers_keys:
+        return None
+    if action == "delete" and not view.marked and not view.highlighted:
+        return None
+    if action == "rotate" and not view.highlighted:
+        return None
+    return True

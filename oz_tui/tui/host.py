@@ -4,7 +4,6 @@ through Textual messages (`LocalServiceNotice.Dismissed`); everything it reads i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Protocol
 
@@ -40,6 +39,3 @@ class PanelHost(Protocol):
 
     @property
     def local_zone(self) -> tzinfo | None: ...
-
-    @property
-    def keymap(self) -> Mapping[str, str]: ...

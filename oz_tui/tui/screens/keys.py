@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from oz_tui.api.errors import ACCOUNT_FIX, AccountUnavailableError, AuthenticationError, OzError
 from oz_tui.api.models import Account, Agent, ApiKey, KeyScope
 from oz_tui.core.authorization import Action, Decision, decide_for_client, own_key
-from oz_tui.core.page_state import STATE_SUMMARY, PageState, list_summary
+from oz_tui.core.page_state import STATE_SUMMARY, PageState, PageView, list_summary, offered
 from oz_tui.display import quoted_name
 from oz_tui.keymap import ACTIONS
 from oz_tui.sanitize import safe_text
@@ -85,24 +85,6 @@ _IN_FLIGHT = (WorkerState.PENDING, WorkerState.RUNNING)
 SEARCH_DEBOUNCE = 0.15
 #: How often relative times ("5 minutes ago") are recomputed.
 TICK_SECONDS = 30.0
-
-#: Actions that need the key list (not offered while the credential is refused).
-_LIST_ACTIONS = frozenset(
-    {
-        "create", "delete", "rotate", "search", "cycle_sort", "reverse_sort", "clear_search",
-        "toggle_mark", "mark_visible", "clear_marks",
-    }
-)
-#: Below this width the footer has no room to list Space (Mark); the key still works.
-FOOTER_MARK_MIN_WIDTH = 100
-#: Single-key bindings, hidden from the footer while the search box has focus (the box takes
-#: those keys as text anyway).
-_LETTER_ACTIONS = frozenset(
-    {
-        "create", "delete", "rotate", "search", "refresh", "cycle_sort", "reverse_sort", "help",
-        "quit", "toggle_mark", "mark_visible", "clear_marks",
-    }
-)
 
 
 def describe_error(error: BaseException) -> str:
@@ -490,31 +472,16 @@ class KeysScreen(Screen[None]):
     # -- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        search_focused = self.focused is not None and self.focused.id == "search"
-        if action == "leave_search":
-            return search_focused
-        if action == "stop_waiting":
-            return not search_focused and self.waiting
-        if action == "toggle_mark" and not parameters:
-            # The listed Space: only where the footer has room for it.
-            if self.size.width < FOOTER_MARK_MIN_WIDTH:
-                return False
-        if action == "clear_search":
-            if not self.search_box.value:
-                return False
-            # Esc stops waiting first; ctrl+u clears whatever has focus.
-            return True if search_focused else not self.waiting
-        if search_focused and action in _LETTER_ACTIONS:
-            return False
-        if action == "refresh" and self.state is PageState.SIGNED_OUT:
-            return False  # nothing to refresh with: the page says how to start again
-        if action in _LIST_ACTIONS and not self.state.offers_keys:
-            return None
-        if action == "delete" and not self.table.marked_keys and not self.table.highlighted_key:
-            return None
-        if action == "rotate" and self.table.highlighted_key is None:
-            return None
-        return True
+        table = self.table
+        return offered(action, parameters, PageView(
+            state=self.state,
+            search_focused=self.focused is not None and self.focused.id == "search",
+            searching=bool(self.search_box.value),
+            waiting=self.waiting,
+            width=self.size.width,
+            marked=bool(table.marked_keys),
+            highlighted=table.highlighted_key is not None,
+        ))
 
     def action_create(self) -> None:
         if not self.state.offers_keys or self._refuse(self._may(Action.CREATE)):
