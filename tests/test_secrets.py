@@ -63,6 +63,9 @@ def system_clipboard(monkeypatch: pytest.MonkeyPatch) -> FakeSystemClipboard:
     fake = FakeSystemClipboard()
     monkeypatch.setattr(clipboard, "find_system_copier", lambda: fake.copy)
     monkeypatch.setattr(clipboard, "find_system_paster", lambda: fake.paste)
+    # The fake answers at once; on a loaded machine the thread running it may start late. The
+    # copy runs off the event loop, so a generous bound freezes nothing.
+    monkeypatch.setattr(clipboard, "SYSTEM_CLIPBOARD_TIMEOUT", 10.0)
     return fake
 
 
@@ -161,7 +164,7 @@ async def test_panel_flow_leaves_the_key_nowhere(
             await pilot.pause(0.05)
         assert system_clipboard.text == ""
         assert clearer.outcomes == [ClearOutcome.CLEARED]
-        await pilot.pause()
+        await settle(pilot)  # the clearing worker's toast comes once its thread is back
         assert any("cleared from the system clipboard" in n.message for n in notifications(app))
         assert unhandled_error(app) is None
 
