@@ -145,7 +145,7 @@ class OzKeysApp(App[None]):
             self.set_keymap(dict(self.keymap))
 
     def get_default_screen(self) -> Screen:
-        return KeysScreen()
+        return KeysScreen(self)
 
     def on_load(self) -> None:
         # Screenshots (Textual writes them with the default mode), and anything else this

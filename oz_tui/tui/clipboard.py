@@ -23,24 +23,28 @@ destroy something the user copied since.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import enum
 import logging
 import os
 import sys
 import threading
-from typing import Callable, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, TypeVar
 
 from textual.app import App
 from textual.timer import Timer
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: The longest the UI may freeze waiting for the system clipboard. pyperclip shells out
-#: (xclip, wl-copy, pbcopy) and a wedged helper can block forever; we wait this long in a
-#: daemon thread and then report "timed out" instead of blocking the event loop. Waiting a
-#: moment (rather than fire-and-forget) lets the toast tell the truth about what happened.
+#: The longest a copy waits for the system clipboard. pyperclip shells out (xclip, wl-copy,
+#: pbcopy) and a wedged helper can block forever; the copy waits this long in a daemon thread
+#: and then reports "timed out" (so the thread worker running it always ends, and never holds up
+#: exit). Waiting a moment (rather than fire-and-forget) lets the toast tell the truth.
 SYSTEM_CLIPBOARD_TIMEOUT = 0.75
 
 
@@ -80,9 +84,63 @@ UNSAFE_CLIPBOARD = (
 def copy_secret(app: App, text: str) -> ClipboardResult:
     """Send `text` to the terminal clipboard (always) and the system clipboard (when one exists).
 
-    Never logs `text` and never puts it in an error message.
+    Blocking (see `copy_to_system`): the panel copies with `copy_in_thread` instead. Never logs
+    `text` and never puts it in an error message.
     """
     app.copy_to_clipboard(text)
+    return copy_to_system(text)
+
+
+def copy_in_thread(
+    screen: Screen[Any],
+    text: str,
+    done: Callable[[ClipboardResult], None],
+    *,
+    copy: Callable[[str], ClipboardResult] | None = None,
+) -> None:
+    """Copy `text` without blocking the UI: to the terminal's clipboard now (OSC 52, a write to
+    the terminal, on the event loop), and to the system clipboard in a thread worker of `screen`
+    (`copy`, default `copy_to_system`, shells out). `done(result)` then runs on the event loop,
+    even if `screen` has closed meanwhile (a later clear must still be scheduled)."""
+    screen.app.copy_to_clipboard(text)
+    loop = asyncio.get_running_loop()
+    # `done` runs in the loop's context (Textual finds its app there), not the thread's.
+    context = contextvars.copy_context()
+    copy_system = copy or copy_to_system
+
+    def work() -> None:
+        try:
+            result = copy_system(text)
+        except Exception as error:  # noqa: BLE001 - reported by type, never raised into the UI
+            result = ClipboardResult(terminal=True, system=False,
+                                     system_error=type(error).__name__)
+        try:
+            loop.call_soon_threadsafe(done, result, context=context)
+        except RuntimeError:
+            pass  # the loop has closed: the session is over, nothing to tell
+
+    screen.run_worker(work, thread=True, name="oz-keys clipboard copy", group="clipboard-copy",
+                      exit_on_error=False)
+
+
+def forget_app_clipboard(app: App[Any]) -> None:
+    """Empty the app's in-process mirror of the last copy (`app.clipboard`), leaving the
+    terminal's and the system clipboard alone.
+
+    Textual keeps the last copy in the app so in-app paste works; left alone it would keep a
+    key in this process for the rest of the session. Textual has no public way to empty only
+    the mirror (`copy_to_clipboard("")` would also wipe the terminal's clipboard, the copy the
+    user asked for), so this sets its private `App._clipboard`, the one place the panel does.
+    tests/tui/test_textual_seams.py fails loudly if Textual changes under it.
+    """
+    app._clipboard = ""
+
+
+def copy_to_system(text: str) -> ClipboardResult:
+    """Send `text` to the system clipboard (when one exists); OSC 52 is assumed sent.
+
+    Blocks for up to `SYSTEM_CLIPBOARD_TIMEOUT` (it shells out): run it in a thread.
+    """
     outcome = call_with_timeout(lambda: copy_to_system_clipboard(text), SYSTEM_CLIPBOARD_TIMEOUT)
     if outcome is SystemCopy.NO_CLIPBOARD:
         return ClipboardResult(terminal=True, system=False)
@@ -226,9 +284,12 @@ class ClipboardClearer:
         """Clear `secret` from the system clipboard after the delay. False when disabled.
 
         `label` names it in the toast once cleared (e.g. the key's quoted name)."""
+        return self.schedule_digest(secret_digest(secret), label=label)
+
+    def schedule_digest(self, digest: str, *, label: str = "The API key") -> bool:
+        """`schedule`, for the secret whose `secret_digest` is `digest`."""
         if not self.enabled:
             return False
-        digest = secret_digest(secret)
         self._labels[digest] = label
         previous = self._pending.pop(digest, None)
         if previous is not None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.widgets import Input
 
@@ -13,6 +16,25 @@ def literal(text: str, style: str = "", *, max_length: int | None = None) -> Tex
     return Text(safe_text(text, max_length=max_length), style=style, no_wrap=False)
 
 
+class _Visible(Highlighter):
+    """Draws an input's value with `visible` stand-ins, through Input's public `highlighter`.
+
+    It reads the value from the input, not from the text it is handed: Rich drops some
+    controls (BEL, BS, VT, FF, CR) from that text, and they must be seen, not lost (the cursor
+    would drift). tests/tui/test_textual_seams.py fails loudly if Textual stops drawing the value
+    through the highlighter.
+    """
+
+    def __init__(self, owner: Input, then: Highlighter | None) -> None:
+        self._owner = owner
+        self._then = then
+
+    def highlight(self, text: Text) -> None:
+        text.plain = visible(self._owner.value)
+        if self._then is not None:
+            self._then.highlight(text)
+
+
 class LiteralInput(Input):
     """An `Input` that draws control, bidi and invisible characters as visible stand-ins.
 
@@ -22,11 +44,6 @@ class LiteralInput(Input):
     cursor stays where it belongs.
     """
 
-    @property
-    def _value(self) -> Text:
-        if self.password:
-            return super()._value
-        text = Text(visible(self.value), no_wrap=True, overflow="ignore", end="")
-        if self.highlighter is not None:
-            text = self.highlighter(text)
-        return text
+    def __init__(self, *args: Any, highlighter: Highlighter | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.highlighter = _Visible(self, highlighter)

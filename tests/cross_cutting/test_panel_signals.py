@@ -156,6 +156,8 @@ def test_a_signal_restores_the_terminal_and_leaves_no_key_behind(
         if copy:
             mark = terminal.press(b"c")
             terminal.wait_for("Copied", since=mark)
+            # The system copy runs in a thread: the dialog says when it is done.
+            terminal.wait_for("will be cleared", since=mark)
             assert clipboard_file.read_text() == raw
         signal_at = len(terminal.output)
         terminal.proc.send_signal(number)

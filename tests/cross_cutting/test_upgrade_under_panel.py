@@ -50,3 +50,31 @@ async def test_a_missing_dialog_is_reported_in_one_line(
                        "create dialog, Save your key (create, rotate), rotate, delete confirmation, help missing: one-line message, panel "
                        "keeps running, no key made")
 
+
+
+async def test_a_key_whose_save_your_key_cannot_open_is_expired_again(
+    clock: Any, token_factory: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The key is made, then *Save your key* can't be built (a half-replaced package): nobody
+    saw its secret, so it must not stay active; the panel says so in one line and runs on."""
+    from oz_tui.tui.screens import show_key
+    from oz_tui.tui.screens.keys import KeysScreen
+
+    from screen_check import notification_messages
+
+    class Broken:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise ImportError("cannot import name 'HINT'")
+
+    backend = demo_backend(clock, token_factory)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(pilot)
+        before = {key.uid for key in await backend.client.list_keys()}
+        monkeypatch.setattr(show_key, "ShowKeyScreen", Broken)
+        await pilot.press("n", "x", "enter")
+        await settle(pilot)
+        assert {key.uid for key in await backend.client.list_keys()} == before
+        assert isinstance(app.screen, KeysScreen) and app.is_running
+        said = notification_messages(app)[-1]
+        assert "couldn't be shown" in said and "expired again" in said and "\n" not in said

@@ -9,9 +9,11 @@ that comes back within it used to swallow the retry. The tests stretch the anima
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from textual.command import CommandPalette
 from textual.widgets import Button, Static
 
 from oz_tui.core.errors import PermissionDeniedError
@@ -90,3 +92,42 @@ async def test_after_a_fast_failure_an_immediate_retry_retries(dialog: str, how:
             assert result.created is create.created
         else:
             assert result is create.created
+
+
+class Gated:
+    """A create that answers only when the test opens the gate (bounded)."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.created = make_created(seed="gated")
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> CreatedKey:
+        await asyncio.wait_for(self.gate.wait(), 10)
+        return self.created
+
+
+@pytest.mark.parametrize("dialog", DIALOGS)
+async def test_an_answer_while_the_palette_is_open_waits_for_it_to_close(dialog: str) -> None:
+    """dismiss pops the top screen: an answer that comes while the command palette is open over
+    the dialog must close the dialog, not the palette, once the palette has gone."""
+    make, submit_id = DIALOGS[dialog]
+    create = Gated()
+    screen = make(create)  # type: ignore[arg-type]
+    app = Host(screen)
+    async with app.run_test(size=SIZE) as pilot:
+        await press_submit(pilot, submit_id, "click")
+        assert screen.pending
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        create.gate.set()
+        await asyncio.wait_for(app.workers.wait_for_complete(), 10)
+        await pilot.pause()
+        assert app.screen is palette and screen in app.screen_stack and app.results == []
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.pause()
+        assert screen not in app.screen_stack and not isinstance(app.screen, CommandPalette)
+        [result] = app.results
+        assert (result.created if isinstance(result, Rotation) else result) is create.created

@@ -256,7 +256,7 @@ async def test_create_show_once_copy_done_adds_row_and_forgets_secret() -> None:
         assert isinstance(app.screen, ShowKeyScreen)
 
         await pilot.press("c")
-        await pilot.pause()
+        await settle(pilot)
         assert app.clipboard == raw  # copied while the dialog is open
 
         await pilot.press("enter")  # Copy moved focus to Done

@@ -187,7 +187,7 @@ async def test_details_copy_the_uid_and_delete_through_the_usual_confirmation() 
 
         details._copy = fake_copy
         await pilot.press("c")
-        await pilot.pause()
+        await settle(pilot)  # the system clipboard is copied to in a thread worker
         assert copied == [key.uid]
         assert any("Uid sent to your terminal" in message for message in notifications(app))
         await pilot.press("d")

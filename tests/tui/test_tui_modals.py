@@ -514,6 +514,12 @@ async def test_cancel_button_cancels() -> None:
 # -- Save your key -------------------------------------------------------------------------
 
 
+async def copy_done(pilot: Any) -> None:
+    """Wait for the system copy's thread worker, and for its toast to be drawn."""
+    await asyncio.wait_for(pilot.app.workers.wait_for_complete(), 10)
+    await pilot.pause()
+
+
 def assert_secret_gone(app: App[Any], screen: ShowKeyScreen, field: TextArea, raw: str) -> None:
     """After close: not in the app's clipboard mirror, any widget, the screen, or a toast."""
     assert app.clipboard != raw
@@ -541,8 +547,8 @@ async def test_show_key_copy_then_done() -> None:
     sent_to_system: list[str] = []
 
     def copy(text: str) -> ClipboardResult:
-        # copy_secret's contract, with a stand-in system clipboard (never the real one).
-        app.copy_to_clipboard(text)
+        # copy_to_system's contract (the screen sends OSC 52 itself), with a stand-in system
+        # clipboard (never the real one).
         sent_to_system.append(text)
         return ClipboardResult(terminal=True, system=True, system_error=None)
 
@@ -554,6 +560,7 @@ async def test_show_key_copy_then_done() -> None:
         assert raw in shown_text(screen.query_one("#secret", TextArea))
         assert "deploy bot" in shown_text(screen.query_one("#key-name", Static))
         await pilot.press("c")
+        await copy_done(pilot)
         assert app.clipboard == raw
         assert sent_to_system == [raw]
         assert str(screen.query_one("#copy", Button).label) == "Copied"
@@ -629,6 +636,7 @@ async def test_show_key_copy_through_copy_secret_never_logs_or_toasts_the_key(
     async with app.run_test(size=SIZE) as pilot:
         field = screen.query_one("#secret", TextArea)
         await pilot.click("#copy")
+        await copy_done(pilot)
         assert app.clipboard == raw
         message = notifications(app)[-1].message
         assert "OSC 52" in message and "system clipboard" not in message

@@ -24,7 +24,7 @@ from oz_tui.core.models import ApiKey, KeyScope
 from oz_tui.core.display import exact_time, relative_time
 from oz_tui.core.hygiene import Badge, BadgeKind, badges, days_left, time_left
 from oz_tui.core.keymap import ACTIONS
-from oz_tui.tui.clipboard import ClipboardResult, copy_secret
+from oz_tui.tui.clipboard import ClipboardResult, copy_in_thread
 from oz_tui.tui.literal import literal
 from oz_tui.tui.screens.dialog import DialogScreen
 
@@ -117,7 +117,8 @@ class KeyDetailsScreen(DialogScreen[DetailsChoice | None]):
             can_rotate: False hides Rotate (the page can't rotate).
             in_use: The key is the credential oz-keys is signed in with.
             failure: Why deleting this (marked) key failed, if it did.
-            copy: Copies text (tests inject one); default: OSC 52 and the system clipboard.
+            copy: Copies text to the system clipboard, in a thread worker (tests inject one);
+                default: `copy_to_system`. OSC 52 is always sent, by the screen.
         """
         super().__init__()
         self._key = key
@@ -217,19 +218,16 @@ class KeyDetailsScreen(DialogScreen[DetailsChoice | None]):
         self.dismiss(None)
 
     def action_copy_uid(self) -> None:
-        copy = self._copy or (lambda text: copy_secret(self.app, text))
-        try:
-            result = copy(self._key.uid)
-        except Exception as error:  # noqa: BLE001 - a failed copy is a toast, not a crash
-            self.notify(
-                f"Copy failed ({type(error).__name__}).", severity="error", markup=False
-            )
-            return
-        if result.system:
-            message = "Uid copied to the clipboard."
-        else:
-            message = UID_COPIED + "."
-        self.notify(message, title="Uid", markup=False)
+        app = self.app
+
+        def done(result: ClipboardResult) -> None:
+            if result.system:
+                message = "Uid copied to the clipboard."
+            else:
+                message = UID_COPIED + "."
+            app.notify(message, title="Uid", markup=False)
+
+        copy_in_thread(self, self._key.uid, done, copy=self._copy)
 
     def action_rotate(self) -> None:
         if self._can_rotate:

@@ -1,16 +1,18 @@
 """The main screen: Settings > Cloud platform > Oz Cloud API Keys.
 
 All network calls run in workers, so the page paints before the server answers. The key list is
-owned by `KeyTable` and reached only through its API; the secret of a new key passes through
-here on its way from the create dialog to the show-once dialog and is not kept.
+owned by `KeyTable` and reached only through its API. What the page shows follows from one
+reactive `state` (`oz_tui.core.page_state.PageState`): its watcher draws the page's parts, and
+`check_action` reads it. The page never sees a new key's secret: the create and rotate flows
+(`oz_tui.tui.screens.new_key_flow`) show it and hand the page only the key's properties. It
+reads the app through `PanelHost` and never imports it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
-from typing import TYPE_CHECKING, Awaitable, Callable, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Awaitable, ClassVar, TypeVar
 
 from rich.style import Style
 from rich.text import Text
@@ -18,14 +20,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Input, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from oz_tui.core.errors import ACCOUNT_FIX, AccountUnavailableError, AuthenticationError, OzError
-from oz_tui.core.models import Account, Agent, ApiKey, CreatedKey, Expiration, KeyScope
+from oz_tui.core.models import Account, Agent, ApiKey, KeyScope
 from oz_tui.core.authorization import Action, Decision, decide_for_client, own_key
+from oz_tui.core.page_state import STATE_SUMMARY, PageState, PageView, list_summary, offered
 from oz_tui.core.display import quoted_name
 from oz_tui.core.keymap import ACTIONS
 from oz_tui.core.sanitize import safe_text
@@ -47,11 +51,9 @@ from oz_tui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from oz_tui.api.bulk import ExpireOutcome
-    from oz_tui.core.rotation import Owner
-    from oz_tui.tui.app import OzKeysApp
+    from oz_tui.tui.host import PanelHost
     from oz_tui.tui.screens.create_key import CreateKeyScreen
     from oz_tui.tui.screens.key_details import DetailsChoice
-    from oz_tui.tui.screens.rotate_key import Rotation
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -83,24 +85,6 @@ _IN_FLIGHT = (WorkerState.PENDING, WorkerState.RUNNING)
 SEARCH_DEBOUNCE = 0.15
 #: How often relative times ("5 minutes ago") are recomputed.
 TICK_SECONDS = 30.0
-
-#: Actions that need the key list (not offered while the credential is refused).
-_LIST_ACTIONS = frozenset(
-    {
-        "create", "delete", "rotate", "search", "cycle_sort", "reverse_sort", "clear_search",
-        "toggle_mark", "mark_visible", "clear_marks",
-    }
-)
-#: Below this width the footer has no room to list Space (Mark); the key still works.
-FOOTER_MARK_MIN_WIDTH = 100
-#: Single-key bindings, hidden from the footer while the search box has focus (the box takes
-#: those keys as text anyway).
-_LETTER_ACTIONS = frozenset(
-    {
-        "create", "delete", "rotate", "search", "refresh", "cycle_sort", "reverse_sort", "help",
-        "quit", "toggle_mark", "mark_visible", "clear_marks",
-    }
-)
 
 
 def describe_error(error: BaseException) -> str:
@@ -159,8 +143,16 @@ class KeysScreen(Screen[None]):
         Binding("ctrl+u", "clear_search", "Clear search", show=False, priority=True),
     ]
 
-    def __init__(self) -> None:
+    #: What the page shows; every assignment redraws the page's parts (`watch_state`).
+    state: reactive[PageState] = reactive(PageState.LOADING, always_update=True, init=False)
+
+    def __init__(self, host: PanelHost) -> None:
+        """
+        Args:
+            host: The app's settings and backend (the app itself).
+        """
         super().__init__()
+        self.host = host
         self._account: Account | None = None
         self._search_timer: Timer | None = None
         self._last_keystroke = float("-inf")
@@ -175,14 +167,8 @@ class KeysScreen(Screen[None]):
         self._agents: tuple[Agent, ...] | None = None
         self._agents_problem: str | None = None
         self._create_dialog: CreateKeyScreen | None = None
-
-    @property
-    def oz_app(self) -> OzKeysApp:
-        from oz_tui.tui.app import OzKeysApp
-
-        app = self.app
-        assert isinstance(app, OzKeysApp)
-        return app
+        #: The list request refreshing a shown list, while it is in flight.
+        self._refreshing: Worker[None] | None = None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -194,7 +180,7 @@ class KeysScreen(Screen[None]):
                     yield Static(HEADING, id="heading", markup=False)
                     yield Button(CREATE_LABEL, id="create", variant="primary", compact=True)
                 yield Static(self._description(), id="description")
-                if self.oz_app.explain_local_service:
+                if self.host.explain_local_service:
                     yield LocalServiceNotice(id="local-notice")
                 yield LiteralInput(placeholder=SEARCH_PLACEHOLDER, id="search")
                 yield SearchHint(id="search-hint")
@@ -235,16 +221,9 @@ class KeysScreen(Screen[None]):
         return self.query_one("#status", StatusLine)
 
     def on_mount(self) -> None:
-        app = self.oz_app
         # Hashes of copied keys and their timers only; flushed (cleared now) when the page goes.
-        self._clipboard_clearer = ClipboardClearer(
-            app, getattr(app, "clipboard_clear_seconds", 45.0)
-        )
-        backend = app.backend
-        self.status_line.show_source(source_text(backend.source, is_local=backend.is_local,
-                                                 account=None))
-        self.status_line.show_summary("Loading…")
-        self.table.loading = True
+        self._clipboard_clearer = ClipboardClearer(self.app, self.host.clipboard_clear_seconds)
+        self.state = PageState.LOADING
         self.table.focus()
         self.set_interval(TICK_SECONDS, self._tick)
         self.load_keys()
@@ -259,7 +238,7 @@ class KeysScreen(Screen[None]):
 
     def _tick(self) -> None:
         if self.table.loaded:
-            self.table.refresh_times(self.oz_app.clock())
+            self.table.refresh_times(self.host.clock())
 
     # -- loading --------------------------------------------------------------------------
 
@@ -272,48 +251,46 @@ class KeysScreen(Screen[None]):
         they for each other, and a failing or hung one only leaves its part out (the status
         line's account, the create dialog's Agent type).
         """
-        client = self.oz_app.backend.client
-        if self.table.loaded:
-            self.status_line.show_summary("Refreshing…")
+        client = self.host.backend.client
         if self._account is None and not self._in_flight("whoami"):
             self.load_account()
         if not self._in_flight("agents"):
             self.load_agents()
+        # A refresh says so on the status line until it is done (a first load shows the spinner).
+        worker = get_current_worker()
+        self._refreshing = worker if self.table.loaded else None
+        if self._refreshing is not None:
+            self._sync()
         try:
             keys_result = await _settle(client.list_keys())
         finally:
-            self.table.loading = False
-        self._show_source()
+            if self._refreshing is worker:
+                self._refreshing = None
 
         if isinstance(keys_result, Exception):
             self._show_load_error(keys_result)
             return
         self.banner.clear()
-        self.auth_panel.clear()
-        self._sync_create_button()
-        self.table.display = True
-        self.table.set_keys(keys_result, self.oz_app.clock())
+        self.table.set_keys(keys_result, self.host.clock())
         # The count in the same frame as the rows (the table's ViewChanged comes a frame later).
-        self._update_summary()
+        self.state = PageState.READY
         if self.focused is None or self.focused is self.query_one("#create"):
             self.table.focus()
-        self.refresh_bindings()
 
     @work(exclusive=True, group="whoami", exit_on_error=False)
     async def load_account(self) -> None:
         """Who the credential is: for the status line and the create dialog's teams."""
         try:
-            account = await self.oz_app.backend.client.whoami()
+            account = await self.host.backend.client.whoami()
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - the page works without it
             if not isinstance(error, OzError):
                 log.warning("whoami failed unexpectedly: %s", type(error).__name__)
             return
-        if not self.auth_panel.shown:
+        if self.state.offers_keys:
             self._account = account
-            self._show_source()
-            self._sync_create_button()
+            self._sync()
 
     @work(exclusive=True, group="agents", exit_on_error=False)
     async def load_agents(self) -> None:
@@ -325,7 +302,7 @@ class KeysScreen(Screen[None]):
         as loading and is told when it comes. A failure leaves a good list in place.
         """
         try:
-            agents = await self.oz_app.backend.client.list_agents()
+            agents = await self.host.backend.client.list_agents()
         except asyncio.CancelledError:
             self._offer_agents(None, STOPPED_LOADING.rstrip("."))
             raise
@@ -359,18 +336,56 @@ class KeysScreen(Screen[None]):
                 if event.state not in _IN_FLIGHT:
                     self._deleting.pop(event.worker, None)  # type: ignore[call-overload]
                     self._bulk_deleting.pop(event.worker, None)  # type: ignore[call-overload]
-                self._update_summary()
-            self.refresh_bindings()
+            self._sync()
 
     @property
     def waiting(self) -> bool:
         """True while a list, who-am-I or delete request is in flight."""
         return any(self._in_flight(group) for group in _NETWORK_GROUPS)
 
-    def _show_source(self) -> None:
-        backend = self.oz_app.backend
+    # -- drawing the page from its state --------------------------------------------------
+
+    def watch_state(self) -> None:
+        self._sync()
+
+    def _sync(self) -> None:
+        """Draw the page's parts from its state (and the list, the account, the requests in
+        flight): the one place they are set. Called by the state's watcher, and when one of
+        the others changes."""
+        state = self.state
+        table = self.table
+        table.loading = state is PageState.LOADING
+        table.display = state.offers_keys
+        if state.offers_keys:
+            self.auth_panel.clear()
+        else:
+            self.banner.clear()
+        button = self.query_one("#create", Button)
+        refusal = self._may(Action.CREATE)
+        button.disabled = not state.offers_keys or not refusal.allowed
+        button.tooltip = None if refusal.allowed else refusal.reason
+        backend = self.host.backend
         self.status_line.show_source(
             source_text(backend.source, is_local=backend.is_local, account=self._account)
+        )
+        self.status_line.show_summary(self._summary())
+        self.refresh_bindings()
+
+    def _summary(self) -> str:
+        said = STATE_SUMMARY.get(self.state)
+        if said is not None:
+            return said
+        table = self.table
+        if not table.loaded:
+            return ""
+        deleting = (*self._deleting, *self._bulk_deleting)
+        return list_summary(
+            len(table.keys), len(table.visible_keys),
+            filtered=bool(table.filter_text),
+            marked=len(table.marked_keys),
+            failed=len(table.mark_failures),
+            deleting=any(worker.state in _IN_FLIGHT for worker in deleting),
+            refreshing=self._refreshing is not None and self._refreshing.state in _IN_FLIGHT,
         )
 
     def _show_load_error(self, error: BaseException) -> None:
@@ -387,32 +402,20 @@ class KeysScreen(Screen[None]):
             # A disabled account is not a wrong key: asking for a new key would mislead.
             fix = (
                 ACCOUNT_FIX if isinstance(error, AccountUnavailableError)
-                else credential_fix(self.oz_app.credential_source)
+                else credential_fix(self.host.credential_source)
             )
             self.auth_panel.show_error(message, fix)
-            self.table.display = False
-            self.status_line.show_summary("Not signed in")
-            self._show_source()
+            self.state = PageState.REFUSED
         else:
             # The last good list (if any) stays; the banner says the refresh failed.
-            self.auth_panel.clear()
-            self.table.display = True
             title = "Couldn't refresh the keys:" if self.table.loaded else "Couldn't load the keys:"
             self.banner.show_error(title, message)
-            self._update_summary()
-        self._sync_create_button()
-        self.refresh_bindings()
-
-    def _sync_create_button(self) -> None:
-        button = self.query_one("#create", Button)
-        refusal = self._may(Action.CREATE)
-        button.disabled = self.auth_panel.shown or not refusal.allowed
-        button.tooltip = None if refusal.allowed else refusal.reason
+            self.state = PageState.READY if self.table.loaded else PageState.FAILED
 
     def _may(self, action: Action, subject: ApiKey | None = None) -> Decision:
         """What the signed-in principal may do, by the one authorization table: said before
         a request is sent, not after one fails."""
-        signed_in_with = own_key(self.table.keys, self.oz_app.backend.client.is_credential)
+        signed_in_with = own_key(self.table.keys, self.host.backend.client.is_credential)
         return decide_for_client(self._account, signed_in_with, action, subject)
 
     def _refuse(self, refusal: Decision) -> bool:
@@ -426,33 +429,7 @@ class KeysScreen(Screen[None]):
     @on(KeyTable.ViewChanged)
     def _view_changed(self) -> None:
         self.search_hint.show_hint(self.table.search_hint)
-        self._update_summary()
-        self.refresh_bindings()
-
-    def _update_summary(self) -> None:
-        if self._signed_out_message is not None:
-            self.status_line.show_summary("Signed out")
-            return
-        table = self.table
-        if not table.loaded:
-            self.status_line.show_summary("")
-            return
-        total, shown = len(table.keys), len(table.visible_keys)
-        noun = "key" if total == 1 else "keys"
-        if table.filter_text:
-            summary = f"{shown} of {total} {noun}"
-        else:
-            summary = f"{total} {noun}"
-        marked = len(table.marked_keys)
-        if marked:
-            summary += f" · {marked} marked"
-            failed = len(table.mark_failures)
-            if failed:
-                summary += f" ({failed} failed)"
-        deleting = (*self._deleting, *self._bulk_deleting)
-        if any(worker.state in _IN_FLIGHT for worker in deleting):
-            summary = f"Deleting… · {summary}"
-        self.status_line.show_summary(summary)
+        self._sync()
 
     @on(KeyTable.DeleteRequested)
     def _delete_requested(self, event: KeyTable.DeleteRequested) -> None:
@@ -495,77 +472,57 @@ class KeysScreen(Screen[None]):
     # -- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        search_focused = self.focused is not None and self.focused.id == "search"
-        if action == "leave_search":
-            return search_focused
-        if action == "stop_waiting":
-            return not search_focused and self.waiting
-        if action == "toggle_mark" and not parameters:
-            # The listed Space: only where the footer has room for it.
-            if self.size.width < FOOTER_MARK_MIN_WIDTH:
-                return False
-        if action == "clear_search":
-            if not self.search_box.value:
-                return False
-            # Esc stops waiting first; ctrl+u clears whatever has focus.
-            return True if search_focused else not self.waiting
-        if search_focused and action in _LETTER_ACTIONS:
-            return False
-        if action == "refresh" and self._signed_out_message is not None:
-            return False  # nothing to refresh with: the page says how to start again
-        if action in _LIST_ACTIONS and self.auth_panel.shown:
-            return None
-        if action == "delete" and not self.table.marked_keys and not self.table.highlighted_key:
-            return None
-        if action == "rotate" and self.table.highlighted_key is None:
-            return None
-        return True
+        table = self.table
+        return offered(action, parameters, PageView(
+            state=self.state,
+            search_focused=self.focused is not None and self.focused.id == "search",
+            searching=bool(self.search_box.value),
+            waiting=self.waiting,
+            width=self.size.width,
+            marked=bool(table.marked_keys),
+            highlighted=table.highlighted_key is not None,
+        ))
 
     def action_create(self) -> None:
-        if self.auth_panel.shown or self._refuse(self._may(Action.CREATE)):
+        if not self.state.offers_keys or self._refuse(self._may(Action.CREATE)):
             return
-        app = self.oz_app
-        # The dialogs load on first use: none of them is needed for the first frame. *Save your
-        # key* loads here too, before the dialog can make a key: never after the server did.
+        host = self.host
+        # The dialogs load on first use: none of them is needed for the first frame. The whole
+        # flow (*Save your key* too) loads here, before the dialog can make a key: never after
+        # the server did.
         try:
+            from oz_tui.tui.screens import new_key_flow
+
+            new_key_flow.load(new_key_flow.CREATE_MODULES)
             from oz_tui.tui.screens.create_key import NO_TEAM_REASON, CreateKeyScreen
-            from oz_tui.tui.screens.show_key import ShowKeyScreen  # noqa: F401
         except ImportError as error:
             self._code_changed(error)
             return
 
         teams = self._account.teams if self._account is not None else ()
+        client = host.backend.client
         dialog = CreateKeyScreen(
-            app.backend.client.create_key,
+            client.create_key,
             teams=teams,
-            default_expiration=app.default_expiration,
-            default_key_type=app.default_key_type,
+            default_expiration=host.default_expiration,
+            default_key_type=host.default_key_type,
             no_team_reason=NO_TEAM_REASON if self._account is not None else TEAMS_UNKNOWN_REASON,
             agents=self._agents,
             agents_problem=self._agents_problem,
         )
         # Told about agents that arrive while it is open.
         self._create_dialog = dialog
-        app.push_screen(dialog, callback=self._key_created)
-
-    def _key_created(self, created: CreatedKey | None) -> None:
-        self._create_dialog = None
-        if created is not None:
-            self._show_once(created, self._key_saved)
-
-    def _show_once(self, created: CreatedKey, then: Callable[[ApiKey], None]) -> None:
-        """Show the secret once; afterwards `then` gets only the listed key (no secret)."""
-        from oz_tui.tui.screens.show_key import ShowKeyScreen
-
-        api_key = created.api_key
-        # The callback names only `api_key`: nothing here outlives the dialog with the secret.
-        self.app.push_screen(
-            ShowKeyScreen(created, clearer=self._clipboard_clearer),
-            callback=lambda _: then(api_key),
+        new_key_flow.create_flow(
+            self.app, dialog, clearer=self._clipboard_clearer, take_back=client.expire_key,
+            then=self._key_saved,
         )
 
-    def _key_saved(self, api_key: ApiKey) -> None:
-        self.table.add_key(api_key, self.oz_app.clock())
+    def _key_saved(self, api_key: ApiKey | None) -> None:
+        """The create flow is over: `api_key` (its properties only) was shown; None: cancelled."""
+        self._create_dialog = None
+        if api_key is None:
+            return
+        self.table.add_key(api_key, self.host.clock())
         self.table.focus()
         self.notify(CREATED_TOAST.format(name=quoted_name(api_key.name)), markup=False)
 
@@ -579,7 +536,7 @@ class KeysScreen(Screen[None]):
             self._confirm_delete(key)
 
     def _confirm_delete(self, key: ApiKey) -> None:
-        if self.auth_panel.shown or self._refuse(self._may(Action.EXPIRE, key)):
+        if not self.state.offers_keys or self._refuse(self._may(Action.EXPIRE, key)):
             return
 
         try:
@@ -588,12 +545,12 @@ class KeysScreen(Screen[None]):
             self._code_changed(error)
             return
 
-        in_use = self.oz_app.backend.client.is_credential(key)
+        in_use = self.host.backend.client.is_credential(key)
 
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self._deleting[self.expire_key(key, credential_in_use=in_use)] = key
-                self._update_summary()
+                self._sync()
 
         self.app.push_screen(
             ConfirmDeleteScreen(key, credential_in_use=in_use), callback=confirmed
@@ -602,7 +559,7 @@ class KeysScreen(Screen[None]):
     @work(group="delete", exit_on_error=False)
     async def expire_key(self, key: ApiKey, *, credential_in_use: bool = False) -> None:
         try:
-            await self.oz_app.backend.client.expire_key(key.uid)
+            await self.host.backend.client.expire_key(key.uid)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - a toast, never a traceback
@@ -636,30 +593,25 @@ class KeysScreen(Screen[None]):
         for group in _NETWORK_GROUPS:
             self.workers.cancel_group(self, group)
         self._account = None
-        self.banner.clear()
         self.auth_panel.show_error(
             self._signed_out_message,
-            signed_out_fix(self.oz_app.credential_source),
+            signed_out_fix(self.host.credential_source),
             title=SIGNED_OUT_TITLE,
         )
-        self.table.display = False
-        self.status_line.show_summary("Signed out")
-        self._show_source()
-        self._sync_create_button()
-        self.refresh_bindings()
+        self.state = PageState.SIGNED_OUT
 
     # -- details ----------------------------------------------------------------------------
 
     def action_details(self) -> None:
         key = self.table.highlighted_key
-        if key is not None and not self.auth_panel.shown:
+        if key is not None and self.state.offers_keys:
             self.show_details(key)
 
     def show_details(self, key: ApiKey) -> None:
         """The details dialog of `key` (the highlighted key): copy its uid, rotate, delete."""
         from oz_tui.tui.screens.key_details import KeyDetailsScreen
 
-        app = self.oz_app
+        app = self.host
         teams = self._account.teams if self._account is not None else ()
         team_name = teams[0].name if key.scope is KeyScope.TEAM and len(teams) == 1 else None
         self.app.push_screen(
@@ -694,11 +646,11 @@ class KeysScreen(Screen[None]):
 
     def _credentials_in_use(self, keys: list[ApiKey] | tuple[ApiKey, ...]) -> list[ApiKey]:
         """Those of `keys` that are the credential oz-keys is signed in with."""
-        client = self.oz_app.backend.client
+        client = self.host.backend.client
         return [key for key in keys if client.is_credential(key)]
 
     def _confirm_bulk_delete(self) -> None:
-        if self.auth_panel.shown:
+        if not self.state.offers_keys:
             return
         from oz_tui.tui.screens.bulk_delete import ConfirmBulkDeleteScreen
 
@@ -721,7 +673,7 @@ class KeysScreen(Screen[None]):
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self._bulk_deleting[self.expire_marked(keys)] = keys
-                self._update_summary()
+                self._sync()
 
         self.app.push_screen(
             ConfirmBulkDeleteScreen(keys, self._credentials_in_use(keys)), callback=confirmed
@@ -747,7 +699,7 @@ class KeysScreen(Screen[None]):
 
         in_use = self._credentials_in_use(keys)
         outcomes = await expire_each(
-            self.oz_app.backend.client.expire_key, keys, on_outcome=settled
+            self.host.backend.client.expire_key, keys, on_outcome=settled
         )
         self._show_bulk_outcome(outcomes, reasons)
         deleted_in_use = [o.key for o in outcomes if o.error is None and o.key in in_use]
@@ -769,43 +721,39 @@ class KeysScreen(Screen[None]):
 
     def action_rotate(self) -> None:
         old = self.table.highlighted_key
-        if old is None or self.auth_panel.shown:
+        if old is None or not self.state.offers_keys:
             return
         # A rotation creates a key, then expires the old one: both must be allowed.
         if self._refuse(self._may(Action.CREATE)) or self._refuse(self._may(Action.EXPIRE, old)):
             return
-        client = self.oz_app.backend.client
+        client = self.host.backend.client
+        try:  # the whole flow, before anything is made (see action_create)
+            from oz_tui.tui.screens import new_key_flow
 
-        async def create(owner: Owner, expiration: Expiration | datetime) -> CreatedKey:
-            return await client.create_key(old.name, expiration, **owner.create_options())
-
-        try:
+            new_key_flow.load(new_key_flow.ROTATE_MODULES)
             from oz_tui.tui.screens.rotate_key import RotateKeyScreen
-            from oz_tui.tui.screens.show_key import ShowKeyScreen  # noqa: F401 - see action_create
         except ImportError as error:
             self._code_changed(error)
             return
 
         teams = self._account.teams if self._account is not None else None
-        self.app.push_screen(
-            RotateKeyScreen(old, create, teams=teams, clock=self.oz_app.clock),
-            callback=lambda rotation: self._replacement_created(old, rotation),
-        )
-
-    def _replacement_created(self, old: ApiKey, rotation: Rotation | None) -> None:
-        if rotation is None:
-            return
-        expire_old = rotation.expire_old
-        self._show_once(
-            rotation.created, lambda new: self._replacement_saved(old, new, expire_old)
+        new_key_flow.rotate_flow(
+            self.app,
+            RotateKeyScreen(
+                old, new_key_flow.replacement_of(old, client.create_key), teams=teams,
+                clock=self.host.clock,
+            ),
+            clearer=self._clipboard_clearer,
+            take_back=client.expire_key,
+            then=lambda new, expire_old: self._replacement_saved(old, new, expire_old),
         )
 
     def _replacement_saved(self, old: ApiKey, new: ApiKey, expire_old: bool) -> None:
-        self.table.add_key(new, self.oz_app.clock())
+        self.table.add_key(new, self.host.clock())
         self.table.focus()
         if expire_old:
             self._deleting[self.expire_replaced_key(old)] = old
-            self._update_summary()
+            self._sync()
             return
         self.notify(
             f"Rotated “{safe_text(old.name, max_length=60)}”. The old key "
@@ -820,7 +768,7 @@ class KeysScreen(Screen[None]):
         from oz_tui.core.rotation import still_active_message
 
         try:
-            await self.oz_app.backend.client.expire_key(old.uid)
+            await self.host.backend.client.expire_key(old.uid)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - a toast, never a traceback
@@ -862,7 +810,6 @@ class KeysScreen(Screen[None]):
                 timeout=10,
                 markup=False,
             )
-        self.table.loading = False
         if loading:
             title = "Stopped refreshing:" if self.table.loaded else "Stopped loading:"
             detail = STOPPED_LOADING + (
@@ -870,9 +817,8 @@ class KeysScreen(Screen[None]):
                 if self.table.loaded
                 else " Press r to try again."
             )
-            self.auth_panel.clear()
-            self.table.display = True
             self.banner.show_error(title, detail)
+            self.state = PageState.READY if self.table.loaded else PageState.FAILED
         for key in deleting:
             self.notify(
                 STOPPED_DELETING.format(name=safe_text(key.name, max_length=60)),
@@ -881,12 +827,9 @@ class KeysScreen(Screen[None]):
                 timeout=10,
                 markup=False,
             )
-        self._update_summary()
-        self.refresh_bindings()
+        self._sync()
 
     def action_refresh(self) -> None:
-        if not self.table.loaded and not self.auth_panel.shown and not self.banner.shown:
-            self.table.loading = True
         self.load_keys()
 
     def action_search(self) -> None:

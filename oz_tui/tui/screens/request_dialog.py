@@ -3,7 +3,8 @@
 While the request is in flight the submit button is disabled and relabelled, and Cancel becomes
 "Stop waiting" (a hung server can't trap the user). A failure stays inside the dialog, in a
 bordered `#failure` box, with the form as it was and focus where Enter tries again. Success
-dismisses the dialog with the request's result.
+dismisses the dialog with the request's result, as soon as the dialog is on top again (a
+command palette opened over it is not what gets dismissed).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 from typing import Awaitable, Callable, ClassVar, TypeVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.widgets import Button, Static
 
 from oz_tui.core.errors import OzError
@@ -76,6 +77,8 @@ class RequestDialog(DialogScreen[ResultType | None]):
     def __init__(self) -> None:
         super().__init__()
         self._pending = False
+        #: The request's result while something (a command palette) sits above the dialog.
+        self._done: tuple[ResultType] | None = None
 
     @property
     def pending(self) -> bool:
@@ -109,11 +112,20 @@ class RequestDialog(DialogScreen[ResultType | None]):
             self.show_failure(self.failure_text(error))
             self._focus_retry()
             return
-        # Something (a command palette, say) may sit above us; dismiss pops the top screen.
-        while self.app.screen is not self:
-            await asyncio.sleep(0.05)
+        self._done = (result,)
+        self._dismiss_when_on_top()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Whatever sat above the dialog when the request answered has closed.
+        self._dismiss_when_on_top()
+
+    def _dismiss_when_on_top(self) -> None:
+        # dismiss pops the top screen: wait for the dialog to be that screen again.
+        if self._done is None or not self.is_active:
+            return
         # The result (it holds the new key's secret) goes straight to the caller; this screen
         # keeps no reference to it.
+        (result,), self._done = self._done, None
         self.dismiss(result)
 
     def failure_text(self, error: Exception) -> Text:

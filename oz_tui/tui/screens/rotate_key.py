@@ -1,8 +1,9 @@
 """The "Rotate API key" dialog: says what the new key will be, asks whether to expire the old one
 afterwards (yes by default), and creates the new key in a worker.
 
-The dialog does only the create. The page shows the new key once ("Save your key") and then,
-if asked, expires the old key: so the secret is out before anything is taken away.
+The dialog does only the create. The rotate flow (`new_key_flow`) shows the new key once ("Save
+your key"), and then the page, if asked, expires the old key: so the secret is out before
+anything is taken away.
 """
 
 from __future__ import annotations

@@ -15,7 +15,13 @@ from textual.widgets import Button, Static, TextArea
 from oz_tui.core.models import CreatedKey
 from oz_tui.core.display import quoted_name
 from oz_tui.core.sanitize import safe_text
-from oz_tui.tui.clipboard import ClipboardClearer, ClipboardResult, copy_secret
+from oz_tui.tui.clipboard import (
+    ClipboardClearer,
+    ClipboardResult,
+    copy_in_thread,
+    forget_app_clipboard,
+    secret_digest,
+)
 from oz_tui.tui.literal import literal
 from oz_tui.tui.screens.dialog import DialogScreen
 from oz_tui.tui.screens.secret import SecretScreen
@@ -196,8 +202,8 @@ class ShowKeyScreen(SecretScreen[None]):
         """
         Args:
             created: The new key and its secret.
-            copy: Copies the secret (tests inject one); default: `copy_secret` (OSC 52 and the
-                system clipboard).
+            copy: Copies the secret to the system clipboard, in a thread worker (tests inject
+                one); default: `copy_to_system`. OSC 52 is always sent, by the screen.
             clearer: Clears a system copy later (it keeps only a hash of the key); None: never.
         """
         super().__init__()
@@ -249,33 +255,28 @@ class ShowKeyScreen(SecretScreen[None]):
         created = self._created
         if created is None:
             return
-        copy = self._copy or self._copy_with_app
-        try:
-            result = copy(created.raw_key)
-        except Exception as error:  # noqa: BLE001 - a failed copy is a toast, not a crash
-            # The type name only: an exception's text could quote what it was given.
-            self.notify(
-                f"Copy failed ({type(error).__name__}). Select the key and copy it by hand.",
-                severity="error",
-                markup=False,
-            )
-            return
-        self._copied = True
-        clear_after: float | None = None
+        # Only its digest and the key's name outlive this call: the system copy may end after
+        # the dialog has closed, and must still schedule its clearing.
+        digest = secret_digest(created.raw_key)
         name = quoted_name(created.api_key.name)
-        if result.system and self._clearer is not None and self._clearer.schedule(
-            created.raw_key, label=f"The key {name}"
-        ):
-            clear_after = self._clearer.delay
-            note = self.query_one("#clear-note", Static)
-            note.update(clear_note(clear_after))
-            note.add_class("-shown")
+        app, clearer = self.app, self._clearer
+
+        def done(result: ClipboardResult) -> None:
+            clear_after: float | None = None
+            if result.system and clearer is not None and clearer.schedule_digest(
+                digest, label=f"The key {name}"
+            ):
+                clear_after = clearer.delay
+                if self.is_mounted:
+                    note = self.query_one("#clear-note", Static)
+                    note.update(clear_note(clear_after))
+                    note.add_class("-shown")
+            app.notify(copy_toast(result, clear_after), title=name, markup=False)
+
+        copy_in_thread(self, created.raw_key, done, copy=self._copy)
+        self._copied = True  # OSC 52 is out (the system clipboard follows in a thread)
         self.query_one("#copy", Button).label = "Copied"
         self.query_one("#done", Button).focus()
-        self.notify(copy_toast(result, clear_after), title=name, markup=False)
-
-    def _copy_with_app(self, text: str) -> ClipboardResult:
-        return copy_secret(self.app, text)
 
     # -- closing --------------------------------------------------------------------------
 
@@ -346,13 +347,8 @@ class ShowKeyScreen(SecretScreen[None]):
             return
         # load_text (not clear()) also empties the undo history, which would keep the old text.
         self._secret_field.load_text("")
-        # Textual mirrors the last copy in `App._clipboard` (read by `app.clipboard`) so in-app
-        # paste works. Left alone it would keep the secret in this process for the rest of the
-        # session, where any later paste or debug dump could surface it. The terminal's (and
-        # system) clipboard keeps its copy - that is what the user asked for - but the app has
-        # no further use for it. There is no public setter, hence the private attribute.
         if self.app.clipboard in _secret_forms(created):
-            self.app._clipboard = ""
+            forget_app_clipboard(self.app)
 
 
 def _secret_forms(created: CreatedKey) -> set[str]:
