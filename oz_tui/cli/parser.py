@@ -17,19 +17,17 @@ from oz_tui import __version__
 from oz_tui.cli.base import PROG, UsageError
 from oz_tui.cli.completion import suggest
 from oz_tui.cli.registry import OUTPUT_OPTIONS, Subcommand
-from oz_tui.config import (
-    ENV_API_KEY,
-    ENV_CLIENT_ID,
-    ENV_COMMAND_TIMEOUT,
-    ENV_CONFIG,
-    ENV_OUTPUT_FORMAT,
-    ENV_REQUEST_TIMEOUT,
-    ENV_SERVER_ROOT,
-    ENV_USER_AGENT,
-)
-from oz_tui.settings.table import FLAG_SETTINGS
+from oz_tui.config import ENV_API_KEY, ENV_SERVER_ROOT
+from oz_tui.settings.table import FLAG_SETTINGS, SETTINGS
 
 HELP_COMMAND = "help"
+
+#: The variables `--help` lists, from the settings table.
+ENVIRONMENT = "\n".join(
+    f"  {setting.env:<25}{setting.env_help}"
+    for setting in SETTINGS
+    if setting.env and setting.env_help
+)
 
 EPILOG = f"""\
 With no subcommand, oz-keys opens the full-screen panel. '{PROG} help COMMAND' (or
@@ -42,14 +40,7 @@ where the keys come from:
   (--data-dir to pick another, --local to force it, --demo for in-memory demo data).
 
 environment:
-  {ENV_API_KEY:<25}API key (wk-...) sent as a Bearer token
-  {ENV_SERVER_ROOT:<25}server root URL
-  {ENV_OUTPUT_FORMAT:<25}pretty | json | ndjson | text
-  {ENV_CONFIG:<25}config file to read instead of the default config.toml
-  {ENV_REQUEST_TIMEOUT:<25}seconds one request attempt may take (at most 600; default 60)
-  {ENV_COMMAND_TIMEOUT:<25}seconds a whole command may wait on servers (at most 3600; default 30)
-  {ENV_CLIENT_ID:<25}X-Warp-Client-ID sent with every request (default warp-cli)
-  {ENV_USER_AGENT:<25}User-Agent sent with every request (default: none)
+{ENVIRONMENT}
 
 exit codes:
   0 ok (also a declined prompt), 1 API or network error, 2 usage or config error,

@@ -76,6 +76,8 @@ class Setting(NamedTuple):
     #: config.toml may set it, under its `name`.
     in_file: bool = False
     env: str | None = None
+    #: The variable's line under "environment:" in `oz-keys --help`.
+    env_help: str = ""
     #: Its command-line flags (the last one is the name used in messages).
     flags: tuple[str, ...] = ()
     from_text: FromText | None = None
@@ -223,6 +225,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "api_key", "The credential", shown_default="none: the local key service",
         env=ENV_API_KEY, flags=("--api-key",), secret=True, generic=False,
+        env_help="API key (wk-...) sent as a Bearer token",
         file_doc="— (never in a file)", flag_options={"metavar": "KEY"},
         help=f"API key to authenticate with (prefer the {ENV_API_KEY} environment variable)",
     ),
@@ -230,6 +233,7 @@ SETTINGS: tuple[Setting, ...] = (
         "server_root_url", "The server",
         shown_default=f"`{DEFAULT_SERVER_ROOT}` with a credential, else the local key service",
         in_file=True, env=ENV_SERVER_ROOT, flags=("--server-root-url",),
+        env_help="server root URL",
         from_text=normalize_server_url, from_file=_file_server, flag_options={"metavar": "URL"},
         help=f"server to talk to (env {ENV_SERVER_ROOT}; default {DEFAULT_SERVER_ROOT} "
         "when there is a credential)",
@@ -271,6 +275,8 @@ SETTINGS: tuple[Setting, ...] = (
         "request_timeout", "Seconds per request attempt", DEFAULT_REQUEST_TIMEOUT,
         f"`{DEFAULT_REQUEST_TIMEOUT:g}` (at most {MAX_REQUEST_TIMEOUT})",
         in_file=True, env=ENV_REQUEST_TIMEOUT, flags=("--request-timeout",),
+        env_help=f"seconds one request attempt may take (at most {MAX_REQUEST_TIMEOUT}; "
+        f"default {DEFAULT_REQUEST_TIMEOUT:g})",
         from_text=_text_seconds(MAX_REQUEST_TIMEOUT),
         from_file=_file_seconds(MAX_REQUEST_TIMEOUT), flag_options={"metavar": "SECONDS"},
         help=f"how long one request attempt to a server may take, up to {MAX_REQUEST_TIMEOUT} (env "
@@ -281,6 +287,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a whole CLI command may wait on the server (all requests, attempts and retries)",
         DEFAULT_COMMAND_TIMEOUT, f"`{DEFAULT_COMMAND_TIMEOUT:g}` (at most {MAX_COMMAND_TIMEOUT})",
         in_file=True, env=ENV_COMMAND_TIMEOUT, flags=("--command-timeout",),
+        env_help=f"seconds a whole command may wait on servers (at most {MAX_COMMAND_TIMEOUT}; "
+        f"default {DEFAULT_COMMAND_TIMEOUT:g})",
         from_text=_text_seconds(MAX_COMMAND_TIMEOUT),
         from_file=_file_seconds(MAX_COMMAND_TIMEOUT), flag_options={"metavar": "SECONDS"},
         help=f"how long a whole command may wait on a server, all attempts and retries "
@@ -290,16 +298,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "output_format", "Output format", "pretty", "`pretty`",
         env=ENV_OUTPUT_FORMAT, flags=("-o", "--output-format"), from_text=_text_output_format,
+        env_help="pretty | json | ndjson | text",
         flag_options={"choices": OUTPUT_FORMATS, "metavar": "FORMAT"},
         help=f"pretty, json, ndjson or text (env {ENV_OUTPUT_FORMAT}; default pretty)",
     ),
     Setting(
         "client_id", "`X-Warp-Client-ID`", DEFAULT_CLIENT_ID, f"`{DEFAULT_CLIENT_ID}`",
         in_file=True, env=ENV_CLIENT_ID, from_text=check_header_setting,
+        env_help=f"X-Warp-Client-ID sent with every request (default {DEFAULT_CLIENT_ID})",
         from_file=_file_header(blank_sends_none=False),
     ),
     Setting(
         "user_agent", "`User-Agent`", None, "none", in_file=True, env=ENV_USER_AGENT,
+        env_help="User-Agent sent with every request (default: none)",
         from_text=check_header_setting, from_file=_file_header(blank_sends_none=True),
     ),
     Setting(
@@ -308,6 +319,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "config_path", "The config file", None, "`~/.config/oz-keys/config.toml`", env=ENV_CONFIG,
+        env_help="config file to read instead of the default config.toml",
         generic=False, env_doc=f"`{ENV_CONFIG}` (must exist)",
     ),
 )

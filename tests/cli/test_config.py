@@ -501,3 +501,20 @@ def test_every_file_setting_is_read_from_the_file(cfg: Path) -> None:
         # Commented out in the example, or "" (no User-Agent, the default).
         if key not in ("server_root_url", "theme", "data_dir", "user_agent"):
             assert key in example.values, key
+
+
+def test_help_lists_every_variable_of_the_settings_table() -> None:
+    """`oz-keys --help`'s "environment:" section is the table's variables, each with its line."""
+    import io
+
+    from oz_tui import cli
+    from oz_tui.settings.table import SETTINGS
+
+    out = io.StringIO()
+    assert cli.run(["--help"], env={}, stdout=out, stderr=io.StringIO()) == 0
+    text = out.getvalue()
+    section = text[text.index("environment:\n"):text.index("\nexit codes:")].splitlines()[1:]
+    expected = [s for s in SETTINGS if s.env and not s.env.startswith("TEXTUAL")]
+    assert [line.split()[0] for line in section if line.strip()] == [s.env for s in expected]
+    for setting, line in zip(expected, (l for l in section if l.strip())):
+        assert line.split(None, 1)[1] == setting.env_help
