@@ -19,7 +19,7 @@ def run_serve(invocation: Invocation) -> int:
     from pathlib import Path
 
     from oz_tui.local import default_data_dir, serve
-    from oz_tui.local.service import TLSFiles
+    from oz_tui.local.serving import TLSFiles
 
     args, stderr = invocation.args, invocation.stderr
     host = getattr(args, "host", DEFAULT_HOST)

@@ -1,9 +1,10 @@
 """The embedded local key service: a stand-in for Warp's key API, kept on this machine.
 
 The panel and the CLI reach its SQLite store directly, in process (`direct.DirectClient`); `serve`
-runs oz-keys' own GraphQL schema over it with graphql-core on a loopback socket (`service`), the
-contract the direct path is tested against. No Textual here. Importing this package is cheap;
-the heavy parts (Starlette, graphql-core, Hypercorn) load only for `serve`.
+runs oz-keys' own GraphQL schema over it with graphql-core (`resolvers`, behind the HTTP app in
+`service`) on a loopback socket (`serving`), the contract the direct path is tested against. No
+Textual here. Importing this package is cheap; the heavy parts (Starlette, graphql-core,
+Hypercorn) load only for `serve`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from oz_tui.local.service import LocalService, serve
+    from oz_tui.local.service import LocalService
+    from oz_tui.local.serving import serve
     from oz_tui.local.store import KeyStore, LocalStoreError
 
 __all__ = ["KeyStore", "LocalService", "LocalStoreError", "default_data_dir", "serve"]
@@ -21,7 +23,7 @@ _LAZY = {
     "KeyStore": "oz_tui.local.store",
     "LocalStoreError": "oz_tui.local.store",
     "LocalService": "oz_tui.local.service",
-    "serve": "oz_tui.local.service",
+    "serve": "oz_tui.local.serving",
 }
 
 

@@ -1,34 +1,25 @@
 """The local key service over HTTP: Warp's path and operations, executed by graphql-core.
 
-`POST /graphql/v2?op=<Name>` runs a GraphQL document against `oz_tui/api/schema.graphql`, so a
+`POST /graphql/v2?op=<Name>` runs a GraphQL document against oz-keys' schema (`resolvers`), so a
 document that would fail on Warp's server fails here too. GraphQL and SQLite work is synchronous
 and runs in a worker thread, off the event loop; only the credential check, one indexed read, runs
-in the loop, and only when no thread is using the store (it never waits there).
+in the loop, and only when no thread is using the store (it never waits there). Serving it on a
+socket is `serving`'s job.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import json
 import logging
-import os
-import signal
-import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
     ExecutionResult,
     GraphQLError,
-    GraphQLSchema,
-    build_schema,
     execute,
     parse,
     specified_rules,
@@ -41,10 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from oz_tui import __version__
-from oz_tui.core.errors import OzError
-from oz_tui.core.models import Clock, format_time, parse_time, system_clock
-from oz_tui.core import authorization as auth
+from oz_tui.core.models import Clock, system_clock
 from oz_tui.local import DB_FILENAME, default_data_dir
 from oz_tui.local.demo import seed_demo
 from oz_tui.local.guard import (
@@ -56,13 +44,11 @@ from oz_tui.local.guard import (
     principal_of,
     problem_body,
 )
-from oz_tui.local import permissions
-from oz_tui.local.limits import Limits, QueryLimits, ServerLimits, check_limits
+from oz_tui.local.limits import Limits, QueryLimits, check_limits
+from oz_tui.local.resolvers import _Context, executable_schema
 from oz_tui.local.store import (
-    InvalidRequest,
     KeyStore,
     LocalStoreError,
-    NothingWritten,
     StoreBusy,
     StoredKey,
 )
@@ -70,186 +56,16 @@ from oz_tui.local.store import (
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["LocalService", "LocalStoreError", "ServeRefused", "TLSFiles", "serve"]
+__all__ = ["LocalService", "LocalStoreError"]
 
 GRAPHQL_PATH = "/graphql/v2"
 AGENTS_PATH = "/api/v1/agent/identities"
-_SERVER_VERSION = f"oz-keys-local/{__version__}"
 #: What a client on the network hears about a store failure; the details, which name local
 #: paths, go to the service's own log.
 _STORE_UNAVAILABLE = "The local key store cannot be used right now; the service's log says why."
 _INTERNAL_ERROR = "internal error in the local key service"
 
 log = logging.getLogger(__name__)
-
-
-# -- GraphQL ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Context:
-    store: KeyStore
-    #: The key the request was authenticated with; None for the unauthenticated local owner.
-    principal: StoredKey | None
-    #: Messages go over the network: no local paths in them.
-    public_errors: bool = False
-
-
-def _ok(typename: str, **fields: Any) -> dict[str, Any]:
-    return {"__typename": typename, "responseContext": {"serverVersion": _SERVER_VERSION}, **fields}
-
-
-#: The service's own implementation of `UserFacingErrorInterface`. Warp's client schema (and so
-#: oz-keys' SDL, a strict subset of it) names no concrete one; a server must have one to execute.
-_ERROR_TYPE = "GenericStringObjectUserFacingError"
-_SERVER_SDL = f"""
-type {_ERROR_TYPE} implements UserFacingErrorInterface {{
-  message: String!
-}}
-"""
-
-
-def _user_facing(message: str) -> dict[str, Any]:
-    error = {"__typename": _ERROR_TYPE, "message": message}
-    return _ok("UserFacingError", error=error)
-
-
-def _resolver(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Turn `InvalidRequest`, and a write that left nothing written, into the `UserFacingError`
-    member of the result union: the client can then say for sure that no key was created."""
-
-    @functools.wraps(fn)
-    def resolve(_root: object, info: Any, **args: Any) -> dict[str, Any]:
-        try:
-            return fn(info.context, **args)
-        except InvalidRequest as exc:
-            return _user_facing(str(exc))
-        except NothingWritten as exc:
-            return _user_facing(exc.public_message if info.context.public_errors else exc.message)
-
-    return resolve
-
-
-def _key_fields(key: StoredKey) -> dict[str, Any]:
-    return {
-        "uid": key.uid,
-        "name": key.name,
-        "keySuffix": key.key_suffix,
-        "ownerType": key.owner_type.value,
-        "agentInfo": (
-            {"uid": key.agent_uid, "name": key.agent_name or ""} if key.agent_uid else None
-        ),
-        "createdAt": key.created_at,
-        "lastUsedAt": key.last_used_at,
-        "expiresAt": key.expires_at,
-    }
-
-
-# Resolver arguments carry the schema's names (`input`, `requestContext`).
-
-
-def _asker(ctx: _Context) -> auth.Principal:
-    return permissions.acting_as(ctx.principal)
-
-
-@_resolver
-def _api_keys(ctx: _Context, requestContext: dict) -> dict[str, Any]:
-    keys = permissions.visible_keys(ctx.store, _asker(ctx))
-    return _ok("APIKeyPropertiesOutput", apiKeys=[_key_fields(key) for key in keys])
-
-
-@_resolver
-def _generate_api_key(ctx: _Context, input: dict, requestContext: dict) -> dict[str, Any]:
-    permissions.check_create(_asker(ctx), team_uid=input.get("teamId"),
-                             agent_uid=input.get("agentUid"))
-    key, raw_key = ctx.store.create_key(
-        input["name"],
-        team_uid=input.get("teamId"),
-        agent_uid=input.get("agentUid"),
-        expires_at=_parse_expiry(input.get("expiresAt")),
-    )
-    return _ok("GenerateApiKeyOutput", apiKey=_key_fields(key), rawApiKey=raw_key)
-
-
-@_resolver
-def _expire_api_key(ctx: _Context, input: dict, requestContext: dict) -> dict[str, Any]:
-    permissions.check_expire(ctx.store, _asker(ctx), input["keyUID"])
-    ctx.store.expire_key(input["keyUID"])
-    return _ok("ExpireApiKeyOutput", success=True)
-
-
-@_resolver
-def _user(ctx: _Context, requestContext: dict) -> dict[str, Any]:
-    permissions.check_whoami(_asker(ctx))
-    me = ctx.store.identity
-    user = {
-        "profile": {
-            "uid": me.user_uid,
-            "displayName": me.display_name,
-            "email": me.email,
-            "photoUrl": None,
-            "needsSsoLink": False,
-        },
-        "workspaces": [
-            {
-                "uid": me.workspace_uid,
-                "name": me.workspace_name,
-                "teams": [{"uid": team.uid, "name": team.name} for team in me.teams],
-            }
-        ],
-    }
-    owner = ctx.principal.owner_type if ctx.principal else None
-    return _ok(
-        "UserOutput",
-        user=user,
-        apiKeyOwnerType=owner.value if owner else None,
-        principalType=permissions.principal_type(_asker(ctx)),
-    )
-
-
-def _parse_expiry(value: object) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        return parse_time(value)
-    except ValueError:
-        raise InvalidRequest(
-            "expiresAt is not a valid RFC 3339 time with a zone, like 2030-01-31T12:00:00Z."
-        ) from None
-
-
-def _serialize_time(value: object) -> str:
-    if isinstance(value, datetime):
-        return format_time(value)
-    if isinstance(value, str):
-        return value
-    raise GraphQLError(f"Time cannot represent {type(value).__name__}")
-
-
-@functools.cache
-def executable_schema() -> GraphQLSchema:
-    """oz-keys' schema with this service's resolvers; built once per process."""
-    sdl = resources.files("oz_tui.api").joinpath("schema.graphql").read_text(encoding="utf-8")
-    # The SDL is our own file, checked in full by tests/api/test_operations.py (which validates every
-    # document against it); not checking it again here saves a few ms on the first request.
-    schema = build_schema(sdl + _SERVER_SDL, assume_valid=True, assume_valid_sdl=True)
-    assert schema.query_type and schema.mutation_type
-    schema.query_type.fields["apiKeys"].resolve = _api_keys
-    schema.query_type.fields["user"].resolve = _user
-    schema.mutation_type.fields["generateApiKey"].resolve = _generate_api_key
-    schema.mutation_type.fields["expireApiKey"].resolve = _expire_api_key
-    # Inputs stay as sent (resolvers check them and answer with a UserFacingError); outputs
-    # are datetimes turned into RFC 3339.
-    time = schema.type_map["Time"]
-    time.serialize = _serialize_time  # type: ignore[union-attr]  # graphql-core 3.2
-    if hasattr(time, "coerce_output_value"):
-        time.coerce_output_value = _serialize_time  # type: ignore[union-attr]  # 3.3
-    return schema
-
-
-# -- HTTP ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,193 +337,3 @@ def _public_error(error: GraphQLError, *, log_crash: bool) -> dict[str, Any]:
 async def _health(_request: Request) -> Response:
     return JSONResponse({"status": "ok", "service": "oz-keys local key service"})
 
-
-# -- serving on a socket ---------------------------------------------------------------------------
-
-#: What `serve` gives Hypercorn (a module attribute, so a test can shorten the deadlines).
-SERVER_LIMITS = ServerLimits()
-
-
-class ServeRefused(OzError):
-    """`serve` was asked for something unsafe or impossible: a usage error (exit 2)."""
-
-    exit_code = 2
-
-
-@dataclass(frozen=True, slots=True)
-class TLSFiles:
-    cert: Path
-    key: Path
-
-
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 8787,
-    data_dir: Path | None = None,
-    *,
-    clock: Clock = system_clock,
-    on_ready: Callable[[str], None] | None = None,
-    tls: TLSFiles | None = None,
-    insecure_remote: bool = False,
-    introspection: bool = False,
-) -> None:
-    """Serve the key API on host:port until SIGINT or SIGTERM; every request needs a key.
-
-    An address reachable from other machines needs `tls` (or `insecure_remote`: keys then cross
-    the network readable). `on_ready(url)` is called once the store is open and the socket is
-    listening (so connections are queued from then on), just before requests are served; `url`
-    is one a client can use, with the real port (which matters for `port=0`). Nothing is called
-    when the store cannot be opened, the port is busy or the address is refused: those raise
-    `OzError` instead.
-
-    The server is Hypercorn, not uvicorn: uvicorn (0.34-0.54) has no deadline for a request's
-    headers, so a client that connects and stalls holds its connection for ever, and its only
-    concurrency limit counts connections, so stalled ones make it answer 503 to good clients.
-    Hypercorn closes a connection that has not sent its headers within
-    `ServerLimits.header_timeout`; the guard bounds bodies, their arrival time, the requests in
-    progress and the refusals of requests without a valid key (`oz_tui.local.limits`).
-    """
-    family, address = _resolve(host, port)
-    loopback = _is_loopback_address(address)
-    if not loopback and tls is None and not insecure_remote:
-        raise ServeRefused(
-            f"refusing to serve API keys over plain HTTP on {host}, which other machines can "
-            "reach; pass --tls-cert and --tls-key, or --insecure-remote"
-        )
-    if tls is not None:
-        _check_tls(tls)
-    service = LocalService(
-        data_dir, clock=clock, require_auth=True, introspection=introspection, public_errors=True
-    )
-    try:
-        sock = _listen(family, address, port)
-        with sock:
-            if not loopback:
-                log.warning("serving API keys on %s, reachable beyond this machine%s", host,
-                            "" if tls else ", without TLS")
-            hosts, url = _addressing(host, sock, https=tls is not None)
-            app = service.guarded(hosts)
-            _run_hypercorn(app, sock, tls, lambda: on_ready(url) if on_ready else None)
-    finally:
-        service.close()
-
-
-def _check_tls(tls: TLSFiles) -> None:
-    """Load the certificate and key now, so a bad file is one line before anything listens."""
-    import ssl
-
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    try:
-        context.load_cert_chain(tls.cert, tls.key)
-    except (OSError, ssl.SSLError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
-        raise ServeRefused(
-            f"cannot use the TLS certificate {tls.cert} with the key {tls.key}: {reason}"
-        ) from None
-
-
-def _run_hypercorn(app: Guard, sock: socket.socket, tls: TLSFiles | None, ready: Callable[[], None]) -> None:
-    from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config
-
-    config = Config()
-    # Hypercorn makes (and closes) its own socket object on a copy of the descriptor; ours is
-    # closed by `serve`.
-    config.bind = [f"fd://{os.dup(sock.fileno())}"]
-    limits = SERVER_LIMITS
-    config.keep_alive_timeout = limits.header_timeout
-    config.ssl_handshake_timeout = limits.header_timeout
-    config.read_timeout = limits.read_timeout
-    config.h11_max_incomplete_size = limits.max_header_bytes
-    config.max_app_queue_size = limits.max_body_messages
-    # asyncio listens again on the given socket with this backlog.
-    config.backlog = limits.backlog
-    config.graceful_timeout = limits.graceful_timeout
-    config.include_server_header = False
-    config.accesslog = None  # request lines are not needed, and keep nothing sensitive out
-    config.errorlog = log
-    if tls is not None:
-        config.certfile, config.keyfile = str(tls.cert), str(tls.key)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-
-        async def stopping() -> None:
-            await stop.wait()
-            app.stop_waiting()  # before Hypercorn's graceful wait for the requests in progress
-
-        with _stop_on_signals(stop):
-            ready()
-            await hypercorn_serve(app, config, shutdown_trigger=stopping, mode="asgi")
-
-    asyncio.run(main())
-
-
-def _resolve(host: str, port: int) -> tuple[socket.AddressFamily, str]:
-    """The family and address `host` names (the first, as a server binds to)."""
-    try:
-        family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except (OSError, UnicodeError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise OzError(f"cannot listen on {host}:{port}: {reason}") from None
-    return family, str(sockaddr[0])
-
-
-def _listen(family: socket.AddressFamily, address: str, port: int) -> socket.socket:
-    try:
-        return socket.create_server((address, port), family=family)
-    except OSError as exc:
-        raise OzError(f"cannot listen on {address}:{port}: {exc.strerror or exc}") from None
-
-
-def _addressing(host: str, sock: socket.socket, *, https: bool) -> tuple[HostAllowList, str]:
-    """The Host headers to answer to, and a URL a client can use, for a bound socket."""
-    import ipaddress
-
-    address, port = sock.getsockname()[:2]
-    ip = ipaddress.ip_address(address)
-    names = {address.lower()}
-    wildcard = ip.is_unspecified
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        given_name = None
-    except ValueError:
-        given_name = host.lower()  # a name the user chose, like localhost or a LAN name
-        names.add(given_name)
-    if ip.is_loopback or wildcard:
-        names.add("localhost")
-    if wildcard:
-        names.update({socket.gethostname().lower(), socket.getfqdn().lower()})
-        url_host = socket.getfqdn() or socket.gethostname()
-    else:
-        url_host = given_name or _url_host(address)
-    scheme = "https" if https else "http"
-    hosts = HostAllowList(names, any_ip=wildcard)
-    return hosts, f"{scheme}://{url_host}:{port}"
-
-
-def _url_host(address: str) -> str:
-    return f"[{address}]" if ":" in address else address
-
-
-def _is_loopback_address(address: str) -> bool:
-    import ipaddress
-
-    return ipaddress.ip_address(address.split("%")[0]).is_loopback
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    """Let SIGINT/SIGTERM stop the server and then let `serve` return normally."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    loop = asyncio.get_running_loop()
-    stopped = (signal.SIGINT, signal.SIGTERM)
-    for sig in stopped:
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        yield
-    finally:
-        for sig in stopped:
-            loop.remove_signal_handler(sig)

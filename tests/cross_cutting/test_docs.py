@@ -168,11 +168,11 @@ def test_the_readme_snapshot_example_stores_then_matches_a_picture(tmp_path: Pat
 
 
 def test_the_limits_table_is_the_code_s_limits() -> None:
-    from oz_tui.local import service
+    from oz_tui.local import service, serving
     from oz_tui.local.limits import Limits, QueryLimits, ServerLimits, markdown_table
 
     # What `serve` runs with is what the table shows.
-    assert service.SERVER_LIMITS == ServerLimits()
+    assert serving.SERVER_LIMITS == ServerLimits()
     served = service.LocalService(in_memory=True)
     try:
         assert (served.limits, served.query_limits) == (Limits(), QueryLimits())

@@ -92,6 +92,7 @@ def test_the_core_loads_no_ui_network_or_storage() -> None:
 
 def test_the_local_service_never_imports_the_api_client() -> None:
     """`local` and `api` both stand on the core, not on each other."""
-    loaded = _loaded_after(["oz_tui.local.direct", "oz_tui.local.service", "oz_tui.local.store"])
+    loaded = _loaded_after(["oz_tui.local.direct", "oz_tui.local.service", "oz_tui.local.serving",
+                            "oz_tui.local.store"])
     assert "oz_tui.local.service" in loaded
     assert not {m for m in loaded if m == "oz_tui.api" or m.startswith("oz_tui.api.")}

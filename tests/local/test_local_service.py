@@ -534,7 +534,7 @@ def test_package_imports_stay_light() -> None:
         "import sys, oz_tui.local; "
         "heavy = {'starlette', 'graphql', 'hypercorn', 'textual'} & set(sys.modules); "
         "assert not heavy, heavy; "
-        "import oz_tui.local.service; "
+        "import oz_tui.local.service, oz_tui.local.serving; "
         "assert 'textual' not in sys.modules"
     )
     subprocess.run([PYTHON, "-c", check], check=True, timeout=30)

@@ -27,7 +27,8 @@ from local_helpers import PYTHON, REQUEST_CONTEXT, MutableClock, body
 from oz_tui.api.operations import API_KEYS, EXPIRE_API_KEY, GENERATE_API_KEY, GET_USER
 from oz_tui.local.guard import Guard, HostAllowList, Limits
 from oz_tui.local.limits import QueryLimits
-from oz_tui.local.service import LocalService, ServeRefused, _addressing, serve
+from oz_tui.local.service import LocalService
+from oz_tui.local.serving import ServeRefused, _addressing, serve
 from oz_tui.local.store import KeyStore, LocalStoreError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -474,11 +475,12 @@ _SERVE = textwrap.dedent(
     import sys
     from pathlib import Path
     import oz_tui.local.service as service
+    import oz_tui.local.serving as serving
     from oz_tui.local.limits import Limits, ServerLimits
 
-    service.SERVER_LIMITS = ServerLimits(header_timeout=float(sys.argv[2]))
+    serving.SERVER_LIMITS = ServerLimits(header_timeout=float(sys.argv[2]))
     service.LocalService.__init__.__kwdefaults__["limits"] = Limits(body_timeout=float(sys.argv[3]))
-    service.serve("127.0.0.1", 0, Path(sys.argv[1]), on_ready=lambda url: print(url, flush=True))
+    serving.serve("127.0.0.1", 0, Path(sys.argv[1]), on_ready=lambda url: print(url, flush=True))
     print("stopped", flush=True)
     """
 )
