@@ -81,16 +81,6 @@ UNSAFE_CLIPBOARD = (
 )
 
 
-def copy_secret(app: App, text: str) -> ClipboardResult:
-    """Send `text` to the terminal clipboard (always) and the system clipboard (when one exists).
-
-    Blocking (see `copy_to_system`): the panel copies with `copy_in_thread` instead. Never logs
-    `text` and never puts it in an error message.
-    """
-    app.copy_to_clipboard(text)
-    return copy_to_system(text)
-
-
 def copy_in_thread(
     screen: Screen[Any],
     text: str,

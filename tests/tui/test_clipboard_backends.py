@@ -15,10 +15,9 @@ from typing import Any, Callable
 
 import pyperclip
 import pytest
-from textual.app import App
 
 from oz_tui.tui import clipboard
-from oz_tui.tui.clipboard import STDIN_OR_API_COPIERS, ClipboardResult, copy_secret
+from oz_tui.tui.clipboard import STDIN_OR_API_COPIERS, ClipboardResult, copy_to_system
 from oz_tui.tui.screens.show_key import copy_toast
 
 SECRET = "wk-1." + hashlib.sha256(b"clipboard-backends").hexdigest()
@@ -80,7 +79,7 @@ def test_klipper_is_never_given_the_key_and_the_toast_says_why(
     monkeypatch.setattr(clipboard, "_is_headless_unix", lambda: False)
     monkeypatch.setattr(pyperclip, "determine_clipboard", pyperclip.init_klipper_clipboard)
     assert clipboard.find_system_copier() is None and clipboard.find_system_paster() is None
-    result = copy_secret(App[None](), SECRET)
+    result = copy_to_system(SECRET)
     assert result == ClipboardResult(
         terminal=True, system=False, system_skipped=clipboard.UNSAFE_CLIPBOARD
     )
@@ -93,7 +92,7 @@ def test_klipper_is_never_given_the_key_and_the_toast_says_why(
 def test_a_trusted_back_end_is_used(monkeypatch: pytest.MonkeyPatch, recorded: Path) -> None:
     monkeypatch.setattr(clipboard, "_is_headless_unix", lambda: False)
     monkeypatch.setattr(pyperclip, "determine_clipboard", pyperclip.init_xsel_clipboard)
-    result = copy_secret(App[None](), SECRET)
+    result = copy_to_system(SECRET)
     assert result == ClipboardResult(terminal=True, system=True)
     assert Path(f"{recorded}.stdin").read_text() == SECRET
     assert SECRET not in Path(f"{recorded}.args").read_text()

@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, OptionList, RadioButton, Select, Stat
 from oz_tui.core.errors import NetworkError, UserFacingError
 from oz_tui.core.models import Agent, ApiKey, CreatedKey, Expiration, KeyScope, KeyType, Team
 from oz_tui.tui import clipboard
-from oz_tui.tui.clipboard import ClipboardResult, copy_secret
+from oz_tui.tui.clipboard import ClipboardResult, copy_in_thread, copy_to_system
 from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, HelpScreen, ShowKeyScreen
 from oz_tui.tui.screens.create_key import AgentPicker, name_problem
 from oz_tui.tui.screens.show_key import CLOSE_UNSAVED_QUESTION, CloseUnsavedKeyScreen
@@ -675,14 +675,19 @@ async def test_show_key_forgets_the_secret_when_the_app_exits() -> None:
 # -- Clipboard -----------------------------------------------------------------------------
 
 
-def test_copy_secret_without_a_system_clipboard_is_not_an_error(
+async def test_copy_secret_without_a_system_clipboard_is_not_an_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(clipboard, "find_system_copier", lambda: None)
     app = App[None]()
     text = fake_raw_key("clip")
-    assert copy_secret(app, text) == ClipboardResult(terminal=True, system=False)
-    assert app.clipboard == text
+    results: list[ClipboardResult] = []
+    async with app.run_test() as pilot:
+        copy_in_thread(app.screen, text, results.append)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert results == [ClipboardResult(terminal=True, system=False)]
+        assert app.clipboard == text
 
 
 def test_copy_secret_reports_system_failure_without_its_text(
@@ -694,7 +699,7 @@ def test_copy_secret_reports_system_failure_without_its_text(
         raise RuntimeError(f"helper said: {value}")
 
     monkeypatch.setattr(clipboard, "find_system_copier", lambda: broken)
-    result = copy_secret(App[None](), text)
+    result = copy_to_system(text)
     assert result == ClipboardResult(terminal=True, system=False, system_error="RuntimeError")
 
 
@@ -704,7 +709,7 @@ def test_copy_secret_does_not_wait_long_for_a_stuck_clipboard(
     monkeypatch.setattr(clipboard, "find_system_copier", lambda: lambda value: time.sleep(2))
     monkeypatch.setattr(clipboard, "SYSTEM_CLIPBOARD_TIMEOUT", 0.05)
     started = time.monotonic()
-    result = copy_secret(App[None](), fake_raw_key("stuck"))
+    result = copy_to_system(fake_raw_key("stuck"))
     assert time.monotonic() - started < 1
     assert result.terminal and not result.system and result.system_error == "timed out"
 
@@ -715,7 +720,7 @@ def test_copy_secret_uses_the_system_clipboard_when_present(
     received: list[str] = []
     monkeypatch.setattr(clipboard, "find_system_copier", lambda: received.append)
     text = fake_raw_key("clip-ok")
-    assert copy_secret(App[None](), text) == ClipboardResult(True, True, None)
+    assert copy_to_system(text) == ClipboardResult(True, True, None)
     assert received == [text]
 
 
@@ -724,7 +729,7 @@ def test_pyperclip_without_a_mechanism_is_not_an_error(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(clipboard, "_is_headless_unix", lambda: False)
     monkeypatch.setattr(pyperclip, "determine_clipboard", pyperclip.init_no_clipboard)
-    assert copy_secret(App[None](), fake_raw_key("none")) == ClipboardResult(True, False, None)
+    assert copy_to_system(fake_raw_key("none")) == ClipboardResult(True, False, None)
 
 
 def test_no_display_means_no_system_clipboard(monkeypatch: pytest.MonkeyPatch) -> None:
