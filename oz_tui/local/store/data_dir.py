@@ -42,7 +42,7 @@ def check_data_dir(db_path: Path) -> None:
             )
 
 
-def _prepare_files(db_path: Path) -> bool:
+def prepare_files(db_path: Path) -> bool:
     """Create the data dir (0700) and the DB file (0600) before SQLite does, with its umask.
 
     SQLite gives the -wal and -shm files the mode of the database file, so they follow. False
@@ -85,7 +85,7 @@ def _make_dirs(data_dir: Path) -> None:
             pass
 
 
-def _restrict_modes(db_path: Path) -> None:
+def restrict_modes(db_path: Path) -> None:
     """Make an existing database owner-only: it holds key names and hashes."""
     for suffix in ("", "-wal", "-shm"):
         path = db_path.with_name(db_path.name + suffix)

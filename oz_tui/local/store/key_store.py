@@ -19,7 +19,7 @@ from pathlib import Path
 
 from oz_tui.core.models import Agent, Clock, OwnerType, system_clock
 from oz_tui.core.names import KeyNameError, check_name
-from oz_tui.local.store.data_dir import _prepare_files, _restrict_modes, check_data_dir
+from oz_tui.local.store.data_dir import check_data_dir, prepare_files, restrict_modes
 from oz_tui.local.store.errors import InvalidRequest, LocalStoreError, NothingWritten, StoreBusy
 from oz_tui.local.store.records import (
     KEY_PREFIX,
@@ -93,7 +93,7 @@ class KeyStore:
         self.read_only_dir: Path | None = None
         if self.path is not None:
             check_data_dir(self.path)
-            if not _prepare_files(self.path):
+            if not prepare_files(self.path):
                 self.read_only_dir = self.path.parent
         try:
             conn = sqlite3.connect(
@@ -119,7 +119,7 @@ class KeyStore:
                     raise self._unusable(f"it is damaged ({problem})")
                 # Only now that the file is known to be ours: a foreign file is left as it was.
                 if self.read_only_dir is None:
-                    _restrict_modes(self.path)
+                    restrict_modes(self.path)
         except LocalStoreError:
             conn.close()
             raise
