@@ -1,8 +1,8 @@
 """Write one SVG per panel state into screenshots/: `python screenshots/make_screenshots.py`.
 
-The states, data, clock and secrets come from tests/support/scenarios.py, the same setup the snapshot
-tests use (demo data, FIXED_NOW, deterministic tokens, no cursor blink), so the pictures are
-reproducible and match tests/__snapshots__/. The raw key in show-key-once.svg is a test token.
+The states, data, clock and secrets come from tests/support/scenarios.py, the same setup the
+snapshot tests use (demo data, FIXED_NOW, deterministic tokens, no cursor blink), so the pictures
+are reproducible and match tests/tui/__snapshots__/. The raw key in show-key-once.svg is a test token.
 
 Options: `--only NAME [NAME ...]` writes just those; `--out DIR` writes elsewhere.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support")]
 
 from scenarios import SCENARIOS, capture_svg  # noqa: E402 - needs the path above
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from conftest import FIXED_NOW, FakeClock
+from determinism import FIXED_NOW, FakeClock
 from fault_server import (
     AGENT_KEY,
     GOOD_ANSWERS,

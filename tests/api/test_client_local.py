@@ -13,7 +13,7 @@ from typing import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from conftest import FIXED_NOW, FakeClock, deterministic_tokens
+from determinism import FIXED_NOW, FakeClock, deterministic_tokens
 from oz_tui.core.errors import AuthenticationError, UserFacingError
 from oz_tui.core.models import Expiration, KeyScope, OwnerType
 from oz_tui.api.client import OzClient

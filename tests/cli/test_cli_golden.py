@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FIXED_NOW, FakeClock, deterministic_tokens
+from determinism import FIXED_NOW, FakeClock, deterministic_tokens
 import oz_tui.backend
 from oz_tui import cli
 from oz_tui.backend import Backend, remote_backend

@@ -8,7 +8,7 @@ from datetime import timedelta
 from oz_tui.core.models import ApiKey, KeyScope
 from oz_tui.core.key_list import Column, KeyList
 
-from conftest import FIXED_NOW
+from determinism import FIXED_NOW
 
 NOW = FIXED_NOW
 

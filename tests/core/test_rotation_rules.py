@@ -17,7 +17,7 @@ from oz_tui.core.rotation import (
     same_lifetime,
 )
 
-from conftest import FIXED_NOW
+from determinism import FIXED_NOW
 
 DAY = timedelta(days=1)
 ENGINES, LOOMS = Team("team-1", "Engines"), Team("team-2", "Looms")

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from textual.widgets import Input, Static
 
 import fault_server as fs
-from conftest import FIXED_NOW, FakeClock
+from determinism import FIXED_NOW, FakeClock
 from fault_matrix import FAKE_CREDENTIAL
 from oz_tui import cli
 from oz_tui.core.errors import AuthenticationError, UserFacingError

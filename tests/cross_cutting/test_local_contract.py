@@ -21,7 +21,7 @@ from oz_tui.core.names import MAX_KEY_NAME_LENGTH
 from oz_tui.backend import local_backend
 from oz_tui.local.direct import DirectClient
 
-from conftest import FIXED_NOW, FakeClock, deterministic_tokens
+from determinism import FIXED_NOW, FakeClock, deterministic_tokens
 from both_ways import PATHS, Recorder, assert_same, run_on_both
 
 

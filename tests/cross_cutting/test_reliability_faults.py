@@ -26,7 +26,7 @@ import pytest
 from textual.widgets import Button, Input, Static
 
 import fault_server as fs
-from conftest import FakeClock
+from determinism import FakeClock
 from fault_matrix import (
     CALLS,
     CREDENTIAL_HINT,

@@ -23,7 +23,7 @@ from textual.app import App
 from textual.widgets import Button, Static
 
 import fault_server as fs
-from conftest import FakeClock, deterministic_tokens
+from determinism import FakeClock, deterministic_tokens
 from fault_matrix import CREDENTIAL_HINT, FAKE_CREDENTIAL
 from oz_tui import cli
 from oz_tui.core.models import ApiKey, CreatedKey, KeyScope

@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fault_server as fs
-from conftest import FakeClock
+from determinism import FakeClock
 from oz_tui import cli
 from oz_tui.core import formats
 from oz_tui.local import LocalService

@@ -12,7 +12,7 @@ from oz_tui.core.errors import OzError
 from oz_tui.backend import Backend, local_backend
 from oz_tui.local.direct import DirectClient
 
-from conftest import FakeClock, deterministic_tokens
+from determinism import FakeClock, deterministic_tokens
 
 
 PATHS = ("graphql", "direct")

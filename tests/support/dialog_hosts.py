@@ -13,7 +13,7 @@ from textual.widget import Widget
 
 from oz_tui.core.models import ApiKey, CreatedKey, Expiration, KeyScope
 
-from conftest import FIXED_NOW
+from determinism import FIXED_NOW
 
 
 SIZE = (100, 32)

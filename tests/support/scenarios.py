@@ -25,7 +25,7 @@ from oz_tui.backend import Backend, LocalPath, local_backend, remote_backend
 from oz_tui.local import LocalService
 from oz_tui.tui.app import OzKeysApp
 
-from conftest import FakeClock, deterministic_tokens
+from determinism import FakeClock, deterministic_tokens
 
 SERVER_ROOT = "https://app.warp.dev"
 #: The "local" zone of every scenario app: exact times in a key's details don't depend on the

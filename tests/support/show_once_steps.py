@@ -13,7 +13,7 @@ from oz_tui.tui.screens.show_key import (
     CloseUnsavedKeyScreen,
 )
 
-from conftest import FakeClock, deterministic_tokens
+from determinism import FakeClock, deterministic_tokens
 from scenarios import NEW_KEY_NAME, demo_backend, make_app, settle, type_text
 
 

@@ -11,7 +11,7 @@ from oz_tui.api.bulk import expire_each
 from oz_tui.core.errors import OzError
 from oz_tui.core.models import ApiKey, KeyScope
 
-from conftest import FIXED_NOW
+from determinism import FIXED_NOW
 
 
 def keys(count: int) -> list[ApiKey]:

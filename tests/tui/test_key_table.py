@@ -25,7 +25,7 @@ from oz_tui.tui.widgets.key_cells import NAME_MAX, cell_strings, key_cells
 from oz_tui.tui.widgets.key_grid import GridColumn, KeyGrid
 from oz_tui.tui.widgets.key_table import NO_MATCH
 
-from conftest import FIXED_NOW
+from determinism import FIXED_NOW
 
 NOW = FIXED_NOW
 MANY = 10_000

@@ -27,7 +27,7 @@ from oz_tui.tui.screens.rotate_key import RotateKeyScreen
 from oz_tui.tui.widgets.key_grid import KeyGrid
 from oz_tui.tui.widgets.footer import KeysFooter
 
-from conftest import FakeClock, deterministic_tokens
+from determinism import FakeClock, deterministic_tokens
 from scenarios import demo_backend, settle
 
 WIDE = (120, 36)

@@ -21,7 +21,7 @@ from oz_tui.tui.screens.confirm_delete import CREDENTIAL_IN_USE_WARNING
 from oz_tui.tui.screens.keys import KeysScreen
 from oz_tui.tui.widgets import AuthPanel, KeyTable, LocalServiceNotice, StatusLine
 
-from conftest import FakeClock, deterministic_tokens
+from determinism import FakeClock, deterministic_tokens
 from scenarios import (
     NEW_KEY_NAME,
     SERVER_ROOT,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import FakeClock, deterministic_tokens
+from determinism import FakeClock, deterministic_tokens
 from oz_tui.backend import remote_backend
 from oz_tui.local import LocalService
 from oz_tui.tui.screens import ConfirmDeleteScreen

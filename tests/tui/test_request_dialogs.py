@@ -21,7 +21,7 @@ from oz_tui.core.models import ApiKey, CreatedKey, KeyScope
 from oz_tui.tui.screens import CreateKeyScreen
 from oz_tui.tui.screens.rotate_key import RotateKeyScreen, Rotation
 
-from conftest import FIXED_NOW, FakeClock
+from determinism import FIXED_NOW, FakeClock
 from dialog_hosts import SIZE, Host, make_created, shown_text
 
 #: Longer than any test takes between the first try and the retry.

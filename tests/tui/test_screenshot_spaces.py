@@ -19,7 +19,7 @@ from rich.cells import cell_len
 
 from oz_tui.tui.app import OzKeysApp
 
-from conftest import FakeClock, deterministic_tokens
+from determinism import FakeClock, deterministic_tokens
 from scenarios import (
     NEW_KEY_NAME,
     SCENARIOS_BY_NAME,

@@ -30,7 +30,7 @@ from oz_tui.tui.screens import CreateKeyScreen, ShowKeyScreen
 from oz_tui.tui.screens.create_key import AgentPicker
 from oz_tui.tui.widgets import ErrorBanner, KeyTable
 
-from conftest import FIXED_NOW, FakeClock, deterministic_tokens
+from determinism import FIXED_NOW, FakeClock, deterministic_tokens
 from scenarios import demo_backend, make_app, settle
 
 WIDE = (120, 36)

@@ -24,7 +24,7 @@ from oz_tui.tui.widgets.footer import KeysFooter
 from oz_tui.tui.widgets.key_cells import key_cells, short_relative_time
 from oz_tui.tui.widgets.key_table import NO_MATCH
 
-from conftest import FIXED_NOW, FakeClock, deterministic_tokens
+from determinism import FIXED_NOW, FakeClock, deterministic_tokens
 from scenarios import (
     NEW_KEY_NAME,
     demo_backend,

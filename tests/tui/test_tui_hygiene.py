@@ -28,7 +28,7 @@ from oz_tui.tui.widgets import Column, KeyTable, SearchHint, StatusLine
 from oz_tui.tui.widgets.key_grid import KeyGrid
 from oz_tui.tui.widgets.key_cells import MARK, MARK_FAILED
 
-from conftest import FIXED_NOW, FakeClock, deterministic_tokens
+from determinism import FIXED_NOW, FakeClock, deterministic_tokens
 from scenarios import (
     FAKE_API_KEY,
     SERVER_ROOT,

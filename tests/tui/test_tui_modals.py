@@ -21,7 +21,7 @@ from oz_tui.tui.screens import ConfirmDeleteScreen, CreateKeyScreen, HelpScreen,
 from oz_tui.tui.screens.create_key import AgentPicker, name_problem
 from oz_tui.tui.screens.show_key import CLOSE_UNSAVED_QUESTION, CloseUnsavedKeyScreen
 
-from conftest import FIXED_NOW
+from determinism import FIXED_NOW
 from screen_check import notification_messages, notifications, screen_lines
 from dialog_hosts import FakeCreate, Host, SIZE, Sent, fake_raw_key, make_created, shown_text
 

@@ -21,7 +21,7 @@ from oz_tui.tui.screens.rotate_key import NOTHING_CHANGED, RotateKeyScreen, Rota
 from oz_tui.tui.screens.show_key import QUIT_UNSAVED_QUESTION
 from oz_tui.tui.widgets import KeyTable
 
-from conftest import FIXED_NOW, FakeClock, deterministic_tokens
+from determinism import FIXED_NOW, FakeClock, deterministic_tokens
 from scenarios import make_app, settle, staged_backend
 from show_once_steps import QUITS, question_of, trigger
 from dialog_hosts import Host, fake_raw_key, shown_text

@@ -21,7 +21,7 @@ from oz_tui.tui.screens.keys import KeysScreen
 from oz_tui.tui.screens.rotate_key import RotateKeyScreen
 from oz_tui.tui.screens.show_key import ShowKeyScreen
 
-from conftest import FakeClock, deterministic_tokens
+from determinism import FakeClock, deterministic_tokens
 from scenarios import NEW_KEY_NAME, demo_backend, make_app, settle
 from screen_check import notification_messages
 
